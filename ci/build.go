@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"dagger/stevedore/internal/dagger"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+)
+
+// Image builds the container image of one backend service with its
+// Dockerfile. Builds are cached: an unchanged context is not rebuilt.
+func (m *Stevedore) Image(
+	ctx context.Context,
+	// Service name from the app description (optional when there is one).
+	// +optional
+	service string,
+	// Target platform, e.g. linux/arm64 (default: the engine's).
+	// +optional
+	platform dagger.Platform,
+) (*dagger.Container, error) {
+	app, err := m.validApp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := app.Service(service)
+	if err != nil {
+		return nil, err
+	}
+	return m.serviceImage(ctx, s, platform)
+}
+
+// Images builds every backend service image, in parallel.
+func (m *Stevedore) Images(ctx context.Context) ([]*dagger.Container, error) {
+	app, err := m.validApp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.buildAll(ctx, app, "")
+}
+
+// buildAll builds (and syncs) every service image in parallel, so a broken
+// Dockerfile fails here with the service named.
+func (m *Stevedore) buildAll(ctx context.Context, app *appspec.App, platform dagger.Platform) ([]*dagger.Container, error) {
+	out := make([]*dagger.Container, len(app.Services))
+	eg, ctx := errgroup.WithContext(ctx)
+	for i := range app.Services {
+		s := &app.Services[i]
+		eg.Go(func() error {
+			ctr, err := m.serviceImage(ctx, s, platform)
+			if err == nil {
+				ctr, err = ctr.Sync(ctx)
+			}
+			if err != nil {
+				return fmt.Errorf("building the %s image (%s): %w", s.Name, s.Dockerfile, err)
+			}
+			out[i] = ctr
+			return nil
+		})
+	}
+	return out, eg.Wait()
+}
+
+// serviceImage is the Dockerfile build of one service. A Dockerfile outside
+// the context (such as stevedore's docker/backend.Dockerfile) is copied into
+// it under a hidden name, since BuildKit reads it from the context.
+func (m *Stevedore) serviceImage(ctx context.Context, s *appspec.Service, platform dagger.Platform) (*dagger.Container, error) {
+	buildCtx := m.Source.Directory(s.Context)
+	dockerfile, inside := relativeTo(s.Context, s.Dockerfile)
+	if !inside {
+		df, err := m.file(ctx, s.Dockerfile)
+		if err != nil {
+			return nil, err
+		}
+		buildCtx = buildCtx.WithFile(".stevedore.Dockerfile", df)
+		dockerfile = ".stevedore.Dockerfile"
+	}
+	return buildCtx.DockerBuild(dagger.DirectoryDockerBuildOpts{
+		Dockerfile: dockerfile,
+		Target:     s.Target,
+		Platform:   platform,
+		BuildArgs:  buildArgs(s.BuildArgs),
+	}), nil
+}
+
+// relativeTo returns p relative to dir when p lies inside dir.
+func relativeTo(dir, p string) (string, bool) {
+	if dir == "." || dir == "" {
+		return p, true
+	}
+	if rel, ok := strings.CutPrefix(p, dir+"/"); ok {
+		return rel, true
+	}
+	return "", false
+}
+
+// file reads a file from the repository; stevedore's built-in Dockerfiles
+// come from its kit when the repository has no file of that name.
+func (m *Stevedore) file(ctx context.Context, p string) (*dagger.File, error) {
+	ok, err := m.Source.Exists(ctx, p, dagger.DirectoryExistsOpts{ExpectedType: dagger.ExistsTypeRegularType})
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return m.Source.File(p), nil
+	}
+	for _, b := range builtinFiles {
+		if p == b {
+			return m.Kit.File(p), nil
+		}
+	}
+	return nil, fmt.Errorf("file %q not found in the source directory", p)
+}
+
+func buildArgs(m map[string]string) []dagger.BuildArg {
+	args := make([]dagger.BuildArg, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		args = append(args, dagger.BuildArg{Name: k, Value: m[k]})
+	}
+	return args
+}
+
+// FrontendDist builds the frontend and returns the static site directory
+// (npm ci with a cached npm store, then the build command).
+func (m *Stevedore) FrontendDist(ctx context.Context) (*dagger.Directory, error) {
+	app, err := m.validApp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if app.Frontend == nil {
+		return nil, fmt.Errorf("the app description has no frontend: add a frontend section to stevedore.yaml or call with-frontend")
+	}
+	return m.frontendDist(app.Frontend), nil
+}
+
+// frontendDeps is the frontend directory with dependencies installed. Only
+// the manifest and lockfile are copied before `npm ci`, so a source change
+// reuses the installed node_modules layer.
+func (m *Stevedore) frontendDeps(fe *appspec.Frontend) *dagger.Container {
+	dir := m.Source.Directory(fe.Dir)
+	manifests := dir.Filter(dagger.DirectoryFilterOpts{Include: []string{"package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"}})
+	ctr := withToolCaches(dag.Container().From(fe.Image), "npm").
+		WithWorkdir("/app").
+		WithDirectory("/app", manifests).
+		WithExec([]string{"sh", "-c", fe.Install}).
+		WithDirectory("/app", dir, dagger.ContainerWithDirectoryOpts{Exclude: []string{"node_modules", fe.Output}})
+	for _, k := range sortedKeys(fe.Env) {
+		ctr = ctr.WithEnvVariable(k, fe.Env[k])
+	}
+	return ctr
+}
+
+func (m *Stevedore) frontendDist(fe *appspec.Frontend) *dagger.Directory {
+	return m.frontendDeps(fe).
+		WithExec([]string{"sh", "-c", fe.Build}).
+		Directory(path.Join("/app", fe.Output))
+}
+
+// FrontendImage builds the image serving the frontend (nginx with the built
+// site, from docker/frontend.Dockerfile unless the description names another).
+func (m *Stevedore) FrontendImage(ctx context.Context) (*dagger.Container, error) {
+	app, err := m.validApp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if app.Frontend == nil {
+		return nil, fmt.Errorf("the app description has no frontend: add a frontend section to stevedore.yaml or call with-frontend")
+	}
+	return m.frontendImage(ctx, app.Frontend)
+}
+
+// frontendImage builds the serving image from a context holding only what
+// the Dockerfile copies: dist/ and nginx.conf.
+func (m *Stevedore) frontendImage(ctx context.Context, fe *appspec.Frontend) (*dagger.Container, error) {
+	df, err := m.file(ctx, fe.Dockerfile)
+	if err != nil {
+		return nil, err
+	}
+	buildCtx := dag.Directory().
+		WithDirectory("dist", m.frontendDist(fe)).
+		WithFile("nginx.conf", m.Kit.File("docker/nginx.conf")).
+		WithFile("Dockerfile", df)
+	return buildCtx.DockerBuild(), nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,288 @@
+// stevedore ships a containerized backend and a static frontend to AWS (ECR,
+// ECS Fargate, S3 + CloudFront, CDK) as cached, parallel Dagger steps: the
+// same pipeline from a laptop, a CI job, or a local reproduction of CI.
+//
+// Start with `dagger call deploy` (local target, no AWS account needed) and
+// read the README for every function.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"dagger/stevedore/internal/dagger"
+
+	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+)
+
+// Stevedore is the pipeline for one repository and its app description.
+type Stevedore struct {
+	// The repository being shipped.
+	Source *dagger.Directory
+	// The app description as JSON (stevedore.yaml plus With* changes).
+	// +private
+	Spec string
+	// Toolchain images (configurable so teams can pin their own).
+	// +private
+	GoImage string
+	// +private
+	NodeImage string
+	// +private
+	RegistryImage string
+	// stevedore's own build files: Dockerfiles and the push tool's source.
+	// +private
+	Kit *dagger.Directory
+}
+
+// New loads the app description from the repository.
+func New(
+	ctx context.Context,
+	// The repository to ship: the directory holding stevedore.yaml. Defaults
+	// to this module's repository (its examples); pass --source=. for yours.
+	// +defaultPath="/"
+	// +ignore=[".git", "**/node_modules", "**/dist", "**/cdk.out", "**/.dagger", "bench/results"]
+	source *dagger.Directory,
+	// Path of the app description inside source. When the default file is
+	// absent you can describe the app with with-service/with-frontend/with-infra.
+	// +default="stevedore.yaml"
+	config string,
+	// Go toolchain image, for building stevedore's push tool and the CDK app.
+	// +default="golang:1.26"
+	goImage string,
+	// Node.js image for the CDK CLI.
+	// +default="node:20"
+	nodeImage string,
+	// Registry image used by the local target.
+	// +default="registry:2"
+	registryImage string,
+	// stevedore's own build files (Dockerfiles, push tool source). Leave
+	// unset: it defaults to the files shipped with this module.
+	// +defaultPath="/"
+	// +ignore=["*", "!docker/**", "!cmd/**", "!pipelines/**", "!go.mod", "!go.sum"]
+	kit *dagger.Directory,
+) (*Stevedore, error) {
+	m := &Stevedore{Source: source, GoImage: goImage, NodeImage: nodeImage, RegistryImage: registryImage, Kit: kit}
+	app := &appspec.App{}
+	data, err := source.File(config).Contents(ctx)
+	switch {
+	case err == nil:
+		if app, err = appspec.Parse(config, []byte(data)); err != nil {
+			return nil, err
+		}
+	case config == appspec.DefaultFile:
+		// No stevedore.yaml: the caller describes the app with With* calls.
+	default:
+		return nil, fmt.Errorf("cannot read the app description %q from the source directory: check --config and --source (%v)", config, err)
+	}
+	if err := m.save(app); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// app decodes the description carried by the object.
+func (m *Stevedore) app() (*appspec.App, error) {
+	var app appspec.App
+	if err := json.Unmarshal([]byte(m.Spec), &app); err != nil {
+		return nil, fmt.Errorf("internal: corrupt app description: %w", err)
+	}
+	return &app, nil
+}
+
+// save stores the description on the object.
+func (m *Stevedore) save(app *appspec.App) error {
+	b, err := json.Marshal(app)
+	if err != nil {
+		return err
+	}
+	m.Spec = string(b)
+	return nil
+}
+
+// validApp returns the description after checking it is complete and that
+// every path it names exists in the source directory.
+func (m *Stevedore) validApp(ctx context.Context) (*appspec.App, error) {
+	app, err := m.app()
+	if err != nil {
+		return nil, err
+	}
+	if err := app.Validate(); err != nil {
+		if len(app.Services) == 0 {
+			return nil, errors.New("no app description: add stevedore.yaml to the source directory (see README) or call with-service first")
+		}
+		return nil, err
+	}
+	err = app.CheckFiles(func(p string, dir bool) (bool, error) {
+		t := dagger.ExistsTypeRegularType
+		if dir {
+			t = dagger.ExistsTypeDirectoryType
+		}
+		return m.Source.Exists(ctx, p, dagger.DirectoryExistsOpts{ExpectedType: t})
+	}, builtinFiles...)
+	if err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// Config prints the app description stevedore will use, defaults filled in.
+func (m *Stevedore) Config(ctx context.Context) (string, error) {
+	app, err := m.validApp(ctx)
+	if err != nil {
+		return "", err
+	}
+	return app.Marshal(), nil
+}
+
+// WithService adds a backend service to the app description, or replaces the
+// one with the same name.
+func (m *Stevedore) WithService(
+	ctx context.Context,
+	// Service name (lowercase, e.g. backend).
+	name string,
+	// Docker build context, relative to the source directory.
+	context string,
+	// Port the container listens on.
+	port int,
+	// Dockerfile path relative to the source directory (default: Dockerfile in the context).
+	// +optional
+	dockerfile string,
+	// HTTP health path, e.g. /health.
+	// +optional
+	health string,
+	// Image repository name (default <app>-<name>).
+	// +optional
+	repository string,
+	// Image the tests run in, e.g. golang:1.26.
+	// +optional
+	testImage string,
+	// Test command run in the context directory, e.g. "go test ./...".
+	// +optional
+	testCommand string,
+	// Docker build args as KEY=VALUE.
+	// +optional
+	buildArgs []string,
+) (*Stevedore, error) {
+	app, err := m.app()
+	if err != nil {
+		return nil, err
+	}
+	s := appspec.Service{Name: name, Context: context, Dockerfile: dockerfile, Port: port, Health: health, Repository: repository}
+	if testImage != "" || testCommand != "" {
+		s.Test = &appspec.Test{Image: testImage, Command: testCommand}
+	}
+	if s.BuildArgs, err = parsePairs("build arg", buildArgs); err != nil {
+		return nil, err
+	}
+	replaced := false
+	for i := range app.Services {
+		if app.Services[i].Name == name {
+			app.Services[i], replaced = s, true
+		}
+	}
+	if !replaced {
+		app.Services = append(app.Services, s)
+	}
+	return m.withApp(ctx, app)
+}
+
+// WithFrontend sets the static frontend of the app description.
+func (m *Stevedore) WithFrontend(
+	ctx context.Context,
+	// Directory holding package.json, relative to the source directory.
+	dir string,
+	// Build command.
+	// +default="npm run build"
+	build string,
+	// Directory the build writes, relative to dir.
+	// +default="dist"
+	output string,
+	// Test command (empty: no frontend tests).
+	// +optional
+	test string,
+	// Install command.
+	// +default="npm ci"
+	install string,
+	// Node.js image the build runs in.
+	// +default="node:20"
+	image string,
+) (*Stevedore, error) {
+	app, err := m.app()
+	if err != nil {
+		return nil, err
+	}
+	app.Frontend = &appspec.Frontend{Dir: dir, Build: build, Output: output, Test: test, Install: install, Image: image}
+	return m.withApp(ctx, app)
+}
+
+// WithInfra sets the CDK app of the app description.
+func (m *Stevedore) WithInfra(
+	ctx context.Context,
+	// CDK app directory (Go), relative to the source directory.
+	dir string,
+	// Value of the CDK `app` context (default: the app name).
+	// +optional
+	app string,
+	// Extra CDK context as KEY=VALUE.
+	// +optional
+	context []string,
+) (*Stevedore, error) {
+	spec, err := m.app()
+	if err != nil {
+		return nil, err
+	}
+	kv, err := parsePairs("context", context)
+	if err != nil {
+		return nil, err
+	}
+	spec.Infra = &appspec.Infra{Dir: dir, App: app, Context: kv}
+	return m.withApp(ctx, spec)
+}
+
+// WithName sets the app name (image repository prefix and report title).
+func (m *Stevedore) WithName(ctx context.Context, name string) (*Stevedore, error) {
+	app, err := m.app()
+	if err != nil {
+		return nil, err
+	}
+	app.Name = name
+	return m.withApp(ctx, app)
+}
+
+// withApp fills defaults and validates the new description before keeping
+// it; a partial description (no services yet) is accepted so calls can chain.
+func (m *Stevedore) withApp(ctx context.Context, app *appspec.App) (*Stevedore, error) {
+	app.Defaults()
+	if len(app.Services) > 0 {
+		if err := app.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	c := *m
+	if err := c.save(app); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func parsePairs(what string, pairs []string) (map[string]string, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q must be KEY=VALUE", what, p)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// builtinFiles are supplied by stevedore's kit when the source lacks them.
+var builtinFiles = []string{appspec.DefaultFrontendDF, path.Join("docker", "backend.Dockerfile")}

@@ -1,0 +1,3 @@
+module example.com/cao-server
+
+go 1.26

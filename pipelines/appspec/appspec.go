@@ -1,0 +1,184 @@
+// Package appspec reads and validates stevedore.yaml, the small file a team
+// keeps in its repository to tell stevedore what to build, test and ship: the
+// backend service images, the static frontend and the CDK app.
+package appspec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultFile is where stevedore looks for the app description.
+const DefaultFile = "stevedore.yaml"
+
+// App is the whole description. Paths are relative to the source directory
+// handed to stevedore (normally the repository root).
+type App struct {
+	// Name of the app: the prefix of image repositories and the report title.
+	Name string `yaml:"name" json:"name"`
+	// Services are the container images of the backend (API, workers,
+	// sidecars such as a vector database). At least one.
+	Services []Service `yaml:"services" json:"services"`
+	// Frontend is the static site, if any.
+	Frontend *Frontend `yaml:"frontend,omitempty" json:"frontend,omitempty"`
+	// Infra is the CDK app, if any.
+	Infra *Infra `yaml:"infra,omitempty" json:"infra,omitempty"`
+	// Migrate is a one-off command run with the new backend image before
+	// the rollout (e.g. `alembic upgrade head`).
+	Migrate *Migrate `yaml:"migrate,omitempty" json:"migrate,omitempty"`
+}
+
+// Service is one container image.
+type Service struct {
+	Name string `yaml:"name" json:"name"`
+	// Context is the docker build context directory.
+	Context string `yaml:"context" json:"context"`
+	// Dockerfile path (relative to the source root). Default: Dockerfile in
+	// the context.
+	Dockerfile string `yaml:"dockerfile,omitempty" json:"dockerfile,omitempty"`
+	// Target stage of a multi-stage Dockerfile.
+	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+	// BuildArgs passed to the Dockerfile (base images are build args so
+	// teams can pin their own).
+	BuildArgs map[string]string `yaml:"buildArgs,omitempty" json:"buildArgs,omitempty"`
+	// Port the container listens on.
+	Port int `yaml:"port" json:"port"`
+	// Health is the HTTP path answering 200 when the service is healthy.
+	// Empty means the service has no HTTP health check (checked by TCP).
+	Health string `yaml:"health,omitempty" json:"health,omitempty"`
+	// Env is set when stevedore runs the service itself (local target).
+	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	// Repository is the image repository name (default <app>-<service>).
+	Repository string `yaml:"repository,omitempty" json:"repository,omitempty"`
+	// Container is the container name in the ECS task definition (default
+	// the service name); ECS is the ECS service this image rolls out to.
+	Container string `yaml:"container,omitempty" json:"container,omitempty"`
+	// Test describes how to run this service's tests.
+	Test *Test `yaml:"test,omitempty" json:"test,omitempty"`
+}
+
+// Test runs a command in a toolchain image with the context mounted.
+type Test struct {
+	Image   string `yaml:"image" json:"image"`
+	Command string `yaml:"command" json:"command"`
+	// Cache selects the cache volumes to mount: go, npm, pip or none.
+	Cache string `yaml:"cache,omitempty" json:"cache,omitempty"`
+}
+
+// Frontend is a static site built with npm (or any command).
+type Frontend struct {
+	Dir     string `yaml:"dir" json:"dir"`
+	Image   string `yaml:"image,omitempty" json:"image,omitempty"`
+	Install string `yaml:"install,omitempty" json:"install,omitempty"`
+	Build   string `yaml:"build,omitempty" json:"build,omitempty"`
+	Test    string `yaml:"test,omitempty" json:"test,omitempty"`
+	// Output is the directory the build writes, relative to Dir.
+	Output string `yaml:"output,omitempty" json:"output,omitempty"`
+	// Dockerfile of the image serving the built site (local target).
+	Dockerfile string `yaml:"dockerfile,omitempty" json:"dockerfile,omitempty"`
+	// Env is set during the build (e.g. public API URLs).
+	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+}
+
+// Infra is the CDK app.
+type Infra struct {
+	Dir string `yaml:"dir" json:"dir"`
+	// App is the `app` context value the CDK app selects stacks with.
+	App string `yaml:"app,omitempty" json:"app,omitempty"`
+	// Context is extra `-c key=value` context for every synth/deploy.
+	Context map[string]string `yaml:"context,omitempty" json:"context,omitempty"`
+}
+
+// Migrate is a pre-rollout one-off task.
+type Migrate struct {
+	Service string   `yaml:"service" json:"service"`
+	Command []string `yaml:"command" json:"command"`
+}
+
+// Parse reads a description, rejecting unknown keys, then fills defaults and
+// validates it. name is used in error messages (usually the file path).
+func Parse(name string, data []byte) (*App, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var app App
+	if err := dec.Decode(&app); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s is empty: describe at least one service (see the README, section stevedore.yaml)", name)
+		}
+		return nil, fmt.Errorf("%s is not a valid app description: %s", name, friendlyYAMLError(err))
+	}
+	app.Defaults()
+	if err := app.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &app, nil
+}
+
+func friendlyYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	// "field foo not found in type appspec.Service" -> say which keys exist.
+	for _, t := range []struct {
+		typ  string
+		keys string
+	}{
+		{"appspec.App", "name, services, frontend, infra, migrate"},
+		{"appspec.Service", "name, context, dockerfile, target, buildArgs, port, health, env, repository, container, test"},
+		{"appspec.Test", "image, command, cache"},
+		{"appspec.Frontend", "dir, image, install, build, test, output, dockerfile, env"},
+		{"appspec.Infra", "dir, app, context"},
+		{"appspec.Migrate", "service, command"},
+	} {
+		msg = strings.ReplaceAll(msg, "in type "+t.typ, "(known keys: "+t.keys+")")
+	}
+	return strings.ReplaceAll(msg, "\n  ", "; ")
+}
+
+// Service returns the named service, or the only one when name is empty.
+func (a *App) Service(name string) (*Service, error) {
+	if name == "" {
+		if len(a.Services) == 1 {
+			return &a.Services[0], nil
+		}
+		return nil, fmt.Errorf("the app has %d services (%s): name one with --service", len(a.Services), strings.Join(a.ServiceNames(), ", "))
+	}
+	for i := range a.Services {
+		if a.Services[i].Name == name {
+			return &a.Services[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no service named %q: the app has %s", name, strings.Join(a.ServiceNames(), ", "))
+}
+
+// ServiceNames lists service names in file order.
+func (a *App) ServiceNames() []string {
+	names := make([]string, len(a.Services))
+	for i, s := range a.Services {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// Marshal renders the description as YAML (defaults filled in).
+func (a *App) Marshal() string {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	_ = enc.Encode(a)
+	return buf.String()
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

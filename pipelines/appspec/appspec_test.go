@@ -1,0 +1,159 @@
+package appspec
+
+import (
+	"os"
+	"path"
+	"strings"
+	"testing"
+)
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// The repository's own description (the examples) must stay valid.
+func TestRepositoryDescription(t *testing.T) {
+	app, err := Parse("stevedore.yaml", mustRead(t, "../../stevedore.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := app.Service("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if be.Port != 9889 || be.Health != "/health" || be.Repository != "cao-server" {
+		t.Fatalf("backend = %+v", be)
+	}
+	if be.Test.Cache != "go" {
+		t.Fatalf("cache guessed from golang image = %q", be.Test.Cache)
+	}
+	if app.Frontend.Install != "npm ci" || app.Frontend.Image != DefaultNodeImage || app.Frontend.Dockerfile != DefaultFrontendDF {
+		t.Fatalf("frontend defaults = %+v", app.Frontend)
+	}
+	// Every path it names exists in the repository.
+	root := "../.."
+	err = app.CheckFiles(func(p string, dir bool) (bool, error) {
+		fi, err := os.Stat(path.Join(root, p))
+		if err != nil {
+			return false, nil
+		}
+		return fi.IsDir() == dir, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// commander.ai has two images, a frontend and a migration: the format must
+// describe it too.
+func TestCommanderDescription(t *testing.T) {
+	app, err := Parse("commander.yaml", mustRead(t, "testdata/commander.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(app.ServiceNames(), ","); got != "backend,qdrant" {
+		t.Fatalf("services = %s", got)
+	}
+	q, _ := app.Service("qdrant")
+	if q.Repository != "commander-qdrant" || q.Container != "qdrant" || q.Test != nil {
+		t.Fatalf("qdrant defaults = %+v", q)
+	}
+	b, _ := app.Service("backend")
+	if b.Test.Cache != "pip" {
+		t.Fatalf("python cache = %q", b.Test.Cache)
+	}
+	if app.Frontend.Output != "out" || app.Infra.App != "commander" {
+		t.Fatalf("frontend/infra = %+v %+v", app.Frontend, app.Infra)
+	}
+	if strings.Join(app.Migrate.Command, " ") != "alembic upgrade head" {
+		t.Fatalf("migrate = %+v", app.Migrate)
+	}
+	if _, err := app.Service(""); err == nil || !strings.Contains(err.Error(), "backend, qdrant") {
+		t.Fatalf("ambiguous service must list names, got %v", err)
+	}
+}
+
+func TestInvalidDescriptions(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"empty", "", []string{"is empty"}},
+		{"not yaml", "name: [", []string{"not a valid app description"}},
+		{"unknown key", "name: x\nservices:\n  - name: a\n    context: .\n    port: 1\n    prot: 2\n",
+			[]string{"field prot not found", "known keys: name, context"}},
+		{"no services", "name: x\n", []string{"services: at least one service"}},
+		{"bad port and name", "name: X\nservices:\n  - name: api\n    context: api\n    port: 0\n",
+			[]string{`name: "X" must be lowercase`, "services[api].port: must be between 1 and 65535 (got 0)"}},
+		{"duplicate", "name: x\nservices:\n  - {name: a, context: a, port: 1}\n  - {name: a, context: b, port: 2}\n",
+			[]string{`duplicate service name "a"`}},
+		{"escape", "name: x\nservices:\n  - {name: a, context: ../up, port: 1}\n",
+			[]string{`"../up" points outside the source directory`}},
+		{"absolute", "name: x\nservices:\n  - {name: a, context: /etc, port: 1}\n",
+			[]string{"must be relative"}},
+		{"health path", "name: x\nservices:\n  - {name: a, context: a, port: 1, health: health}\n",
+			[]string{`"health" must be an HTTP path`}},
+		{"test", "name: x\nservices:\n  - name: a\n    context: a\n    port: 1\n    test: {image: '', command: ' ', cache: maven}\n",
+			[]string{"test.image: required", "test.command: required", `"maven" is not one of`}},
+		{"infra context", "name: x\nservices:\n  - {name: a, context: a, port: 1}\ninfra: {dir: infra, context: {env: prod}}\n",
+			[]string{`"env" is set by stevedore itself`}},
+		{"migrate", "name: x\nservices:\n  - {name: a, context: a, port: 1}\nmigrate: {service: b}\n",
+			[]string{`migrate.service: "b" is not one of the services (a)`, "migrate.command: required"}},
+		{"frontend output", "name: x\nservices:\n  - {name: a, context: a, port: 1}\nfrontend: {dir: web, output: .}\n",
+			[]string{"frontend.output"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("stevedore.yaml", []byte(tc.yaml))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\n does not contain %q", err, w)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "stevedore.yaml") {
+				t.Errorf("error must name the file: %q", err)
+			}
+		})
+	}
+}
+
+func TestCheckFilesListsEveryMissingPath(t *testing.T) {
+	app, err := Parse("x", []byte("name: x\nservices:\n  - {name: a, context: a, port: 1}\n  - {name: b, context: b, port: 2, dockerfile: docker/b.Dockerfile}\nfrontend: {dir: web}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	present := map[string]bool{"a": true, "a/Dockerfile": true, "b": true, "web": true}
+	err = app.CheckFiles(func(p string, dir bool) (bool, error) { return present[p], nil }, DefaultFrontendDF)
+	if err == nil {
+		t.Fatal("want missing paths")
+	}
+	for _, w := range []string{`services[b].dockerfile: file "docker/b.Dockerfile" not found`, `frontend.dir: file "web/package.json" not found`} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q missing from %q", w, err)
+		}
+	}
+	if strings.Contains(err.Error(), "frontend.dockerfile") {
+		t.Errorf("builtin Dockerfile must not be reported: %q", err)
+	}
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	app, err := Parse("x", mustRead(t, "testdata/commander.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse("again", []byte(app.Marshal()))
+	if err != nil {
+		t.Fatalf("marshalled description does not parse: %v\n%s", err, app.Marshal())
+	}
+	if again.Marshal() != app.Marshal() {
+		t.Fatal("round trip changed the description")
+	}
+}

@@ -1,0 +1,137 @@
+package appspec
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
+var (
+	namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,38}[a-z0-9]$|^[a-z]$`)
+	// ECR repository names: lowercase, digits, and . _ - / separators.
+	repoPattern = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
+	// CDK context keys are passed as -c key=value.
+	contextKeyPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.:-]*$`)
+)
+
+// Validate reports every problem at once, one per line, each naming the field.
+func (a *App) Validate() error {
+	var errs []string
+	add := func(field, format string, args ...any) {
+		errs = append(errs, field+": "+fmt.Sprintf(format, args...))
+	}
+	if a.Name == "" {
+		add("name", "required (lowercase letters, digits and dashes, e.g. cao)")
+	} else if !namePattern.MatchString(a.Name) {
+		add("name", "%q must be lowercase letters, digits and dashes, starting with a letter (max 40)", a.Name)
+	}
+	if len(a.Services) == 0 {
+		add("services", "at least one service is required (name, context, port)")
+	}
+	seen := map[string]bool{}
+	for i, s := range a.Services {
+		f := fmt.Sprintf("services[%d]", i)
+		if s.Name != "" {
+			f = fmt.Sprintf("services[%s]", s.Name)
+		}
+		switch {
+		case s.Name == "":
+			add(f+".name", "required")
+		case !namePattern.MatchString(s.Name):
+			add(f+".name", "%q must be lowercase letters, digits and dashes", s.Name)
+		case seen[s.Name]:
+			add(f+".name", "duplicate service name %q", s.Name)
+		}
+		seen[s.Name] = true
+		if s.Context == "" {
+			add(f+".context", "required: the docker build context directory, relative to the source root")
+		} else if msg := checkRel(s.Context); msg != "" {
+			add(f+".context", "%s", msg)
+		}
+		if s.Dockerfile != "" {
+			if msg := checkRel(s.Dockerfile); msg != "" {
+				add(f+".dockerfile", "%s", msg)
+			}
+		}
+		if s.Port < 1 || s.Port > 65535 {
+			add(f+".port", "must be between 1 and 65535 (got %d)", s.Port)
+		}
+		if s.Health != "" && !strings.HasPrefix(s.Health, "/") {
+			add(f+".health", "%q must be an HTTP path starting with /", s.Health)
+		}
+		if s.Repository != "" && !repoPattern.MatchString(s.Repository) {
+			add(f+".repository", "%q is not a valid repository name (lowercase, digits, . _ - /)", s.Repository)
+		}
+		for _, k := range sortedKeys(s.BuildArgs) {
+			if k == "" || strings.ContainsAny(k, "= \t") {
+				add(f+".buildArgs", "invalid build arg name %q", k)
+			}
+		}
+		if t := s.Test; t != nil {
+			if t.Image == "" {
+				add(f+".test.image", "required: the toolchain image the tests run in (e.g. golang:1.26)")
+			}
+			if strings.TrimSpace(t.Command) == "" {
+				add(f+".test.command", "required (e.g. go test ./...)")
+			}
+			switch t.Cache {
+			case "go", "npm", "pip", "none":
+			default:
+				add(f+".test.cache", "%q is not one of go, npm, pip, none", t.Cache)
+			}
+		}
+	}
+	if fe := a.Frontend; fe != nil {
+		if fe.Dir == "" {
+			add("frontend.dir", "required: the directory holding package.json")
+		} else if msg := checkRel(fe.Dir); msg != "" {
+			add("frontend.dir", "%s", msg)
+		}
+		if msg := checkRel(fe.Output); msg != "" || fe.Output == "." {
+			add("frontend.output", "%q must be a subdirectory of frontend.dir (e.g. dist)", fe.Output)
+		}
+		if msg := checkRel(fe.Dockerfile); msg != "" {
+			add("frontend.dockerfile", "%s", msg)
+		}
+	}
+	if in := a.Infra; in != nil {
+		if in.Dir == "" {
+			add("infra.dir", "required: the CDK app directory")
+		} else if msg := checkRel(in.Dir); msg != "" {
+			add("infra.dir", "%s", msg)
+		}
+		for _, k := range sortedKeys(in.Context) {
+			if !contextKeyPattern.MatchString(k) {
+				add("infra.context", "invalid context key %q", k)
+			}
+			if k == "app" || k == "env" || strings.HasPrefix(k, "image.") {
+				add("infra.context", "%q is set by stevedore itself (use infra.app, --env and the published images)", k)
+			}
+		}
+	}
+	if m := a.Migrate; m != nil {
+		if !seen[m.Service] || m.Service == "" {
+			add("migrate.service", "%q is not one of the services (%s)", m.Service, strings.Join(a.ServiceNames(), ", "))
+		}
+		if len(m.Command) == 0 {
+			add("migrate.command", "required, as a list (e.g. [alembic, upgrade, head])")
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.New("invalid app description:\n  - " + strings.Join(errs, "\n  - "))
+}
+
+// checkRel returns why p is not an acceptable relative path inside the source.
+func checkRel(p string) string {
+	switch {
+	case path.IsAbs(p):
+		return fmt.Sprintf("%q must be relative to the source directory, not absolute", p)
+	case p == ".." || strings.HasPrefix(path.Clean(p), "../"):
+		return fmt.Sprintf("%q points outside the source directory", p)
+	}
+	return ""
+}

@@ -1,0 +1,463 @@
+package ecs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// This file holds the test double: a fake clock and an httptest server
+// speaking the ECS JSON 1.1 wire protocol, driven by scenario scripts.
+
+const (
+	tdPrev  = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:5"
+	tdNew   = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:8"
+	tdOther = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:9"
+	depOld  = "ecs-svc/1111111111111111111"
+	depOurs = "ecs-svc/2222222222222222222"
+	depBack = "ecs-svc/3333333333333333333"
+	depElse = "ecs-svc/4444444444444444444"
+	runArn  = "arn:aws:ecs:us-east-1:123456789012:task/prod/migrate0000000000000000000000"
+	epoch   = 1735732800 // 2025-01-01T12:00:00Z, the fake clock's start
+)
+
+// fakeClock advances only when slept on, so waits take no real time.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(epoch, 0).UTC()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	return nil
+}
+
+// dep is one deployment in a scripted service state.
+type dep struct {
+	id, status, td, rollout, reason   string
+	running, desired, pending, failed int
+	createdAt                         int // seconds after the clock's start
+}
+
+// state is one scripted DescribeServices answer.
+type state struct {
+	missing bool
+	status  string // "" means ACTIVE
+	deps    []dep
+	events  []string // events that happen when this state begins
+}
+
+// scenario scripts a service. Before UpdateService the fake serves before;
+// after the first UpdateService it serves states[i] during the i-th step
+// (one step per poll by default, so successive polls see successive
+// states; the last one stays); after a second UpdateService (a rollback)
+// it serves rollback the same way.
+type scenario struct {
+	before   state
+	states   []state
+	rollback []state
+	step     time.Duration // default DefaultPoll
+	// offset shifts the script's phase: state i starts at i*step-offset.
+	offset time.Duration
+	// failOps makes the i-th call of an operation fail with codes[i]
+	// ("" lets that call through).
+	failOps map[string][]string
+	// taskDef is the DescribeTaskDefinition answer (raw JSON).
+	taskDef string
+	// stopped are the stopped tasks ListTasks/DescribeTasks report.
+	stopped []map[string]any
+	// run scripts the RunTask task: runFailures, or DescribeTasks answers
+	// stepping like states.
+	runFailures []map[string]any
+	run         []map[string]any
+	// noBreaker turns the deployment circuit breaker off.
+	noBreaker bool
+	// gate, if set, holds every DescribeServices after UpdateService until
+	// it is closed.
+	gate <-chan struct{}
+}
+
+// script is the per-service progress through a scenario.
+type script struct {
+	sc      *scenario
+	updates int
+	t0      time.Time
+}
+
+// fakeECS is the httptest server.
+type fakeECS struct {
+	t        testing.TB
+	now      func() time.Time
+	mu       sync.Mutex
+	services map[string]*script
+	calls    map[string]int
+	requests map[string][]map[string]any
+	runT0    time.Time
+	srv      *httptest.Server
+}
+
+func newFakeECS(t testing.TB, now func() time.Time, scs map[string]*scenario) *fakeECS {
+	f := &fakeECS{t: t, now: now, services: map[string]*script{}, calls: map[string]int{}, requests: map[string][]map[string]any{}}
+	for name, sc := range scs {
+		f.services[name] = &script{sc: sc}
+	}
+	f.srv = httptest.NewServer(f)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// config is an aws.Config aimed at the fake, with instant retry backoff.
+func (f *fakeECS) config() aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "not-a-secret", ""),
+		BaseEndpoint: aws.String(f.srv.URL),
+		HTTPClient:   f.srv.Client(),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			})
+		},
+	}
+}
+
+func (f *fakeECS) count(op string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[op]
+}
+
+func (f *fakeECS) bodies(op string) []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests[op]
+}
+
+func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	const prefix = "AmazonEC2ContainerServiceV20141113."
+	target := r.Header.Get("X-Amz-Target")
+	if r.Method != http.MethodPost || !strings.HasPrefix(target, prefix) {
+		http.Error(w, "not an ECS JSON 1.1 call", http.StatusBadRequest)
+		return
+	}
+	op := strings.TrimPrefix(target, prefix)
+	raw, _ := io.ReadAll(r.Body)
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.waitAtGate(op, body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.calls[op]
+	f.calls[op]++
+	f.requests[op] = append(f.requests[op], body)
+	if s := f.serviceOf(body); s != nil && n < len(s.sc.failOps[op]) && s.sc.failOps[op][n] != "" {
+		writeAPIError(w, s.sc.failOps[op][n], op)
+		return
+	}
+	var out any
+	switch op {
+	case "DescribeServices":
+		out = f.describeServices(body)
+	case "UpdateService":
+		out = f.updateService(body)
+	case "DescribeTaskDefinition":
+		out = json.RawMessage(f.anyScenario().taskDef)
+	case "RegisterTaskDefinition":
+		td := map[string]any{}
+		for k, v := range body {
+			if k != "tags" {
+				td[k] = v
+			}
+		}
+		td["taskDefinitionArn"], td["revision"], td["status"] = tdNew, 8, "ACTIVE"
+		out = map[string]any{"taskDefinition": td, "tags": body["tags"]}
+	case "ListTasks":
+		var arns []any
+		for _, t := range f.anyScenario().stopped {
+			arns = append(arns, t["taskArn"])
+		}
+		out = map[string]any{"taskArns": arns}
+	case "DescribeTasks":
+		out = f.describeTasks(body)
+	case "RunTask":
+		out = f.runTask()
+	default:
+		f.t.Errorf("unexpected ECS operation %s", op)
+		http.Error(w, "unexpected operation", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	if err := json.NewEncoder(w).Encode(out); err != nil {
+		f.t.Errorf("encoding %s answer: %v", op, err)
+	}
+}
+
+// waitAtGate blocks a gated service's polls without holding the lock, so
+// other services go on.
+func (f *fakeECS) waitAtGate(op string, body map[string]any) {
+	f.mu.Lock()
+	s := f.serviceOf(body)
+	gated := op == "DescribeServices" && s != nil && s.sc.gate != nil && s.updates > 0
+	f.mu.Unlock()
+	if gated {
+		<-s.sc.gate
+	}
+}
+
+func writeAPIError(w http.ResponseWriter, code, op string) {
+	msg := map[string]string{
+		"ThrottlingException":   "Rate exceeded",
+		"AccessDeniedException": "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:" + op,
+	}[code]
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(http.StatusBadRequest)
+	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
+}
+
+// serviceOf finds the script a request is about (by service name, or the
+// only one).
+func (f *fakeECS) serviceOf(body map[string]any) *script {
+	name, _ := body["service"].(string)
+	if list, ok := body["services"].([]any); ok && len(list) > 0 {
+		name, _ = list[0].(string)
+	}
+	if s, ok := f.services[name]; ok {
+		return s
+	}
+	if len(f.services) == 1 {
+		for _, s := range f.services {
+			return s
+		}
+	}
+	return nil
+}
+
+func (f *fakeECS) anyScenario() *scenario {
+	for _, s := range f.services {
+		return s.sc
+	}
+	return &scenario{}
+}
+
+// current returns the state to serve now and the events that have
+// happened up to it, oldest first.
+func (s *script) current(now time.Time) (state, []string) {
+	events := append([]string(nil), s.sc.before.events...)
+	if s.updates == 0 {
+		return s.sc.before, events
+	}
+	phase := s.sc.states
+	if s.updates > 1 {
+		for _, st := range s.sc.states {
+			events = append(events, st.events...)
+		}
+		phase = s.sc.rollback
+	}
+	i := stepIndex(now.Sub(s.t0)+s.sc.offset, s.sc.step, len(phase))
+	for _, st := range phase[:i+1] {
+		events = append(events, st.events...)
+	}
+	return phase[i], events
+}
+
+// stepIndex maps elapsed time to a script index; the last state stays.
+func stepIndex(elapsed, step time.Duration, n int) int {
+	if step <= 0 {
+		step = DefaultPoll
+	}
+	i := int(elapsed / step)
+	return max(0, min(i, n-1))
+}
+
+func (f *fakeECS) describeServices(body map[string]any) any {
+	s := f.serviceOf(body)
+	if s == nil {
+		return map[string]any{"services": []any{}, "failures": []any{map[string]any{"arn": "arn:aws:ecs:us-east-1:123456789012:service/prod/unknown", "reason": "MISSING"}}}
+	}
+	st, events := s.current(f.now())
+	if st.missing {
+		return map[string]any{"services": []any{}, "failures": []any{map[string]any{"arn": "arn:aws:ecs:us-east-1:123456789012:service/prod/" + f.nameOf(s), "reason": "MISSING"}}}
+	}
+	return map[string]any{"services": []any{f.serviceJSON(s, st, events)}, "failures": []any{}}
+}
+
+func (f *fakeECS) updateService(body map[string]any) any {
+	s := f.serviceOf(body)
+	s.updates++
+	s.t0 = f.now()
+	st, events := s.current(s.t0)
+	return map[string]any{"service": f.serviceJSON(s, st, events)}
+}
+
+// startScript puts a service in its post-UpdateService phase without an
+// UpdateService call (for clients, like the SDK waiter, that only poll).
+func (f *fakeECS) startScript(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.services[name].updates, f.services[name].t0 = 1, f.now()
+}
+
+func (f *fakeECS) nameOf(s *script) string {
+	for name, x := range f.services {
+		if x == s {
+			return name
+		}
+	}
+	return ""
+}
+
+// serviceJSON renders a state as ECS would: events newest first, service
+// counts summed over deployments.
+func (f *fakeECS) serviceJSON(s *script, st state, events []string) map[string]any {
+	name := f.nameOf(s)
+	var deps []any
+	running, pending, desired, td := 0, 0, 0, ""
+	for _, d := range st.deps {
+		m := map[string]any{
+			"id": d.id, "status": d.status, "taskDefinition": d.td,
+			"runningCount": d.running, "desiredCount": d.desired, "pendingCount": d.pending, "failedTasks": d.failed,
+			"createdAt": epoch + d.createdAt, "launchType": "FARGATE",
+		}
+		if d.rollout != "" {
+			m["rolloutState"] = d.rollout
+		}
+		if d.reason != "" {
+			m["rolloutStateReason"] = d.reason
+		}
+		deps = append(deps, m)
+		running += d.running
+		pending += d.pending
+		if d.status == "PRIMARY" {
+			desired, td = d.desired, d.td
+		}
+	}
+	evs := []any{}
+	for i := len(events) - 1; i >= 0; i-- {
+		evs = append(evs, map[string]any{"id": fmt.Sprintf("ev-%d", i), "createdAt": epoch + i, "message": fmt.Sprintf("(service %s) %s", name, events[i])})
+	}
+	status := st.status
+	if status == "" {
+		status = "ACTIVE"
+	}
+	return map[string]any{
+		"serviceName": name, "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/prod/" + name,
+		"clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/prod", "status": status,
+		"taskDefinition": td, "runningCount": running, "pendingCount": pending, "desiredCount": desired,
+		"deployments": deps, "events": evs, "launchType": "FARGATE", "platformVersion": "1.4.0",
+		"deploymentController":    map[string]any{"type": "ECS"},
+		"deploymentConfiguration": map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": !s.sc.noBreaker, "rollback": true}},
+		"networkConfiguration": map[string]any{"awsvpcConfiguration": map[string]any{
+			"subnets": []string{"subnet-aaa", "subnet-bbb"}, "securityGroups": []string{"sg-app"}, "assignPublicIp": "DISABLED"}},
+	}
+}
+
+func (f *fakeECS) describeTasks(body map[string]any) any {
+	sc := f.anyScenario()
+	wanted := map[string]bool{}
+	for _, a := range body["tasks"].([]any) {
+		wanted[a.(string)] = true
+	}
+	if wanted[runArn] {
+		if len(sc.run) == 0 {
+			return map[string]any{"tasks": []any{}, "failures": []any{map[string]any{"arn": runArn, "reason": "MISSING"}}}
+		}
+		return map[string]any{"tasks": []any{sc.run[stepIndex(f.now().Sub(f.runT0), sc.step, len(sc.run))]}}
+	}
+	var tasks []any
+	for _, t := range sc.stopped {
+		if wanted[t["taskArn"].(string)] {
+			tasks = append(tasks, t)
+		}
+	}
+	return map[string]any{"tasks": tasks}
+}
+
+func (f *fakeECS) runTask() any {
+	sc := f.anyScenario()
+	if len(sc.runFailures) > 0 {
+		return map[string]any{"tasks": []any{}, "failures": sc.runFailures}
+	}
+	f.runT0 = f.now()
+	return map[string]any{"tasks": []any{map[string]any{"taskArn": runArn, "lastStatus": "PROVISIONING"}}}
+}
+
+// harness wires a Deployer to a fake ECS and a fake clock.
+type harness struct {
+	fake  *fakeECS
+	clock *fakeClock
+	d     *Deployer
+	mu    sync.Mutex
+	lines []string
+}
+
+func newHarness(t testing.TB, scs map[string]*scenario) *harness {
+	h := &harness{clock: newFakeClock()}
+	h.fake = newFakeECS(t, h.clock.Now, scs)
+	h.d = New(h.fake.config(), WithClock(h.clock), WithLog(func(l string) {
+		h.mu.Lock()
+		h.lines = append(h.lines, l)
+		h.mu.Unlock()
+	}))
+	return h
+}
+
+func (h *harness) log() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return strings.Join(h.lines, "\n")
+}
+
+// elapsed is the fake time since the clock started.
+func (h *harness) elapsed() time.Duration { return h.clock.Now().Sub(time.Unix(epoch, 0)) }
+
+// Deployment builders keep scenarios short. Every service wants 2 tasks.
+
+// old is the deployment that ran before the rollout (tdPrev).
+func old(status string, running int) dep {
+	return dep{id: depOld, status: status, td: tdPrev, rollout: "COMPLETED", running: running, desired: 2, createdAt: -3600}
+}
+
+// ours is the deployment our UpdateService creates, at time 0.
+func ours(td, status, rollout string, running int) dep {
+	return dep{id: depOurs, status: status, td: td, rollout: rollout, running: running, desired: 2, pending: 2 - running}
+}
+
+// steady is a service at rest with one deployment.
+func steady(d dep) state {
+	d.status, d.rollout, d.running, d.pending = "PRIMARY", "COMPLETED", 2, 0
+	return state{deps: []dep{d}}
+}
+
+func with(s state, events ...string) state {
+	s.events = append(s.events, events...)
+	return s
+}
+
+func deps(ds ...dep) state { return state{deps: ds} }

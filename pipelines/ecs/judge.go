@@ -1,0 +1,158 @@
+package ecs
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// FailureKind classifies why a rollout failed.
+type FailureKind string
+
+// Failure kinds of a rollout.
+const (
+	// KindFailed: our deployment's rolloutState became FAILED.
+	KindFailed FailureKind = "failed"
+	// KindCircuitBreaker: the deployment circuit breaker rolled the service
+	// back to an older task definition.
+	KindCircuitBreaker FailureKind = "circuit-breaker-rollback"
+	// KindReplaced: a newer deployment by someone else became PRIMARY.
+	KindReplaced FailureKind = "replaced"
+	// KindLost: our deployment vanished for no reason we could tell.
+	KindLost FailureKind = "deployment-lost"
+	// KindServiceMissing: the service does not exist.
+	KindServiceMissing FailureKind = "service-missing"
+	// KindServiceInactive: the service is DRAINING or INACTIVE.
+	KindServiceInactive FailureKind = "service-inactive"
+	// KindTimeout: the deployment did not finish in time.
+	KindTimeout FailureKind = "timeout"
+	// KindPollError: DescribeServices itself failed, so the outcome is unknown.
+	KindPollError FailureKind = "poll-error"
+)
+
+// tracking identifies the deployment a follower watches.
+type tracking struct {
+	cluster, service string
+	id               string    // our deployment id
+	taskDef          string    // the task definition it deploys
+	created          time.Time // its createdAt; zero if unknown
+	previous         string    // the task definition before the rollout
+}
+
+// verdict is the judgement of one DescribeServices answer.
+type verdict struct {
+	done    bool        // our deployment finished
+	kind    FailureKind // non-empty: it failed
+	reason  string      // one line saying why it failed
+	err     error       // underlying API error, for errors.As
+	svc     *types.Service
+	ours    *types.Deployment
+	primary *types.Deployment
+}
+
+// judge decides, from one DescribeServices answer, whether our deployment
+// has succeeded, failed, or is still under way. It is pure so that every
+// rule can be read in one place.
+func judge(out *ecs.DescribeServicesOutput, t tracking) verdict {
+	if kind, msg := serviceProblem(out, t.cluster, t.service); msg != "" {
+		return verdict{kind: kind, reason: msg}
+	}
+	svc := &out.Services[0]
+	v := verdict{svc: svc, ours: deploymentByID(svc.Deployments, t.id), primary: primaryDeployment(svc.Deployments)}
+	if v.primary != nil && aws.ToString(v.primary.Id) != t.id {
+		v.kind, v.reason = otherPrimary(v.primary, v.ours, t)
+		return v
+	}
+	switch {
+	case v.ours == nil:
+		// No PRIMARY at all: a transient answer; the timeout bounds it.
+		return v
+	case v.ours.RolloutState == types.DeploymentRolloutStateFailed:
+		v.kind = KindFailed
+		v.reason = fmt.Sprintf("deployment %s of %s failed: %s", t.id, shortName(t.taskDef), orDefault(aws.ToString(v.ours.RolloutStateReason), "rolloutState FAILED"))
+	case finished(svc, v.ours):
+		v.done = true
+	}
+	return v
+}
+
+// finished: our PRIMARY deployment is COMPLETED (or, without rollout state,
+// fully running) and every older deployment has drained.
+func finished(svc *types.Service, d *types.Deployment) bool {
+	state := d.RolloutState
+	return (state == types.DeploymentRolloutStateCompleted || state == "") &&
+		d.RunningCount == d.DesiredCount &&
+		svc.RunningCount == svc.DesiredCount &&
+		len(svc.Deployments) == 1
+}
+
+// otherPrimary explains why a deployment that is not ours is PRIMARY.
+func otherPrimary(primary, ours *types.Deployment, t tracking) (FailureKind, string) {
+	pid, ptd := aws.ToString(primary.Id), aws.ToString(primary.TaskDefinition)
+	reason := strings.ToLower(aws.ToString(primary.RolloutStateReason))
+	oursFailed := ours != nil && ours.RolloutState == types.DeploymentRolloutStateFailed
+	why := ""
+	if ours != nil && ours.RolloutStateReason != nil {
+		why = " (" + aws.ToString(ours.RolloutStateReason) + ")"
+	}
+	switch {
+	case strings.Contains(reason, "circuit breaker") || oursFailed:
+		return KindCircuitBreaker, fmt.Sprintf("deployment %s was rolled back by the deployment circuit breaker to %s%s", t.id, shortName(ptd), why)
+	case ptd != t.taskDef && (ptd == t.previous || olderRevision(ptd, t.taskDef)):
+		return KindCircuitBreaker, fmt.Sprintf("deployment %s was rolled back to %s: the older task definition is PRIMARY again (most likely the deployment circuit breaker)%s", t.id, shortName(ptd), why)
+	case ours != nil || createdAfter(primary, t.created):
+		return KindReplaced, fmt.Sprintf("deployment %s was replaced by a newer deployment %s of %s: someone else updated the service during the rollout", t.id, pid, shortName(ptd))
+	}
+	return KindLost, fmt.Sprintf("deployment %s disappeared and deployment %s of %s is PRIMARY", t.id, pid, shortName(ptd))
+}
+
+func createdAfter(d *types.Deployment, t time.Time) bool {
+	return t.IsZero() || d.CreatedAt == nil || d.CreatedAt.After(t)
+}
+
+// olderRevision: a and b are revisions of one family and a is the older.
+func olderRevision(a, b string) bool {
+	fa, ra, okA := splitRevision(a)
+	fb, rb, okB := splitRevision(b)
+	return okA && okB && fa == fb && ra < rb
+}
+
+func splitRevision(arn string) (string, int, bool) {
+	short := shortName(arn)
+	i := strings.LastIndex(short, ":")
+	if i < 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(short[i+1:])
+	return short[:i], n, err == nil
+}
+
+func deploymentByID(ds []types.Deployment, id string) *types.Deployment {
+	for i := range ds {
+		if aws.ToString(ds[i].Id) == id {
+			return &ds[i]
+		}
+	}
+	return nil
+}
+
+func primaryDeployment(ds []types.Deployment) *types.Deployment {
+	for i := range ds {
+		if aws.ToString(ds[i].Status) == "PRIMARY" {
+			return &ds[i]
+		}
+	}
+	return nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,160 @@
+package ecs
+
+// Verdict delay and correctness: our follower against the SDK's
+// ecs.ServicesStableWaiter on the same scripted rollouts.
+//
+// Each script changes state every benchStep of fake time; the "decisive"
+// state is the first from which the right verdict can be known (success:
+// COMPLETED and drained; circuit breaker: the old revision PRIMARY again;
+// FAILED: rolloutState FAILED). Delay = verdict time - start of the
+// decisive state. Runs shift the script's phase so the change falls at
+// different points of the poll cycle.
+//
+// Method, honestly stated:
+//   - stevedore: the real Rollout code on the fake clock, poll 5 s; exact.
+//   - SDK waiter: the real ServicesStableWaiter.Wait code with real timers,
+//     its own default delays (MinDelay 15 s and MaxDelay 600 s in
+//     service/ecs v1.104.1, not the 120 s sometimes quoted) and a 15 min
+//     max wait, all divided by waiterScale, against a script clock running
+//     waiterScale times faster than the wall clock. Its jitter is random,
+//     and each HTTP round trip (well under 1 ms real) counts as under a
+//     second of fake time, so its figures are means over a few runs,
+//     accurate to about a fake second.
+//
+// Run: go test -run '^$' -bench VerdictDelay ./pipelines/ecs/
+// Each sub-benchmark prints fake-s-delay (mean), fake-s-max-delay and
+// verdict-correct (fraction of runs with the right success/failure verdict).
+// The waiter's "correct" failure verdict for a FAILED rollout is only its
+// max-wait timeout, as its delay shows: it does not look at rolloutState.
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+)
+
+const (
+	benchStep   = 30 * time.Second
+	waiterScale = 1000 // 1 ms of wall time is 1 s of script time
+)
+
+type benchCase struct {
+	name        string
+	states      []state
+	decisive    int // index of the first state that decides the verdict
+	wantSuccess bool
+}
+
+func benchCases() []benchCase {
+	inProgress := deps(ours(tdNew, "PRIMARY", "IN_PROGRESS", 0), old("ACTIVE", 2))
+	failing := ours(tdNew, "PRIMARY", "IN_PROGRESS", 0)
+	failing.failed = 2
+	failed := ours(tdNew, "PRIMARY", "FAILED", 0)
+	failed.failed, failed.reason = 3, "ECS deployment circuit breaker: tasks failed to start."
+	failedActive := failed
+	failedActive.status = "ACTIVE"
+	back := dep{id: depBack, status: "PRIMARY", td: tdPrev, rollout: "IN_PROGRESS", running: 2, desired: 2, createdAt: 61,
+		reason: "ECS deployment circuit breaker: rolling back to deploymentId " + depOld + "."}
+	backDone := back
+	backDone.rollout, backDone.reason = "COMPLETED", ""
+	return []benchCase{
+		{name: "success", decisive: 2, wantSuccess: true, states: []state{
+			inProgress,
+			deps(ours(tdNew, "PRIMARY", "IN_PROGRESS", 2), old("ACTIVE", 0)),
+			deps(ours(tdNew, "PRIMARY", "COMPLETED", 2)),
+		}},
+		{name: "circuit-breaker-rollback", decisive: 2, states: []state{
+			inProgress,
+			deps(failing, old("ACTIVE", 2)),
+			deps(failedActive, back, old("ACTIVE", 0)),
+			deps(backDone),
+		}},
+		{name: "rollout-failed", decisive: 2, states: []state{
+			inProgress,
+			deps(failing, old("ACTIVE", 2)),
+			deps(failed, old("ACTIVE", 2)),
+		}},
+	}
+}
+
+func (c benchCase) scenario(offset time.Duration) *scenario {
+	return &scenario{before: steady(old("PRIMARY", 2)), states: c.states, step: benchStep, offset: offset}
+}
+
+// changeAt is when the decisive state begins, after the script's start.
+func (c benchCase) changeAt(offset time.Duration) time.Duration {
+	return time.Duration(c.decisive)*benchStep - offset
+}
+
+// benchOffsets spreads n runs over one script step.
+func benchOffsets(n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = benchStep * time.Duration(i) / time.Duration(n)
+	}
+	return out
+}
+
+// followerRun returns our follower's verdict delay and whether it was right.
+func followerRun(tb testing.TB, c benchCase, offset time.Duration) (time.Duration, bool) {
+	h := newHarness(tb, map[string]*scenario{"api": c.scenario(offset)})
+	defer h.fake.srv.Close()
+	_, err := h.d.Rollout(context.Background(), Spec{Cluster: "prod", Service: "api", TaskDefinition: tdNew, Poll: 5 * time.Second})
+	return h.elapsed() - c.changeAt(offset), (err == nil) == c.wantSuccess
+}
+
+// waiterRun returns the SDK waiter's verdict delay and whether it was right.
+func waiterRun(tb testing.TB, c benchCase, offset time.Duration) (time.Duration, bool) {
+	base, realStart := time.Unix(epoch, 0), time.Now()
+	now := func() time.Time { return base.Add(time.Since(realStart) * waiterScale) }
+	f := newFakeECS(tb, now, map[string]*scenario{"api": c.scenario(offset)})
+	defer f.srv.Close()
+	f.startScript("api")
+	w := ecs.NewServicesStableWaiter(ecs.NewFromConfig(f.config()), func(o *ecs.ServicesStableWaiterOptions) {
+		o.MinDelay /= waiterScale // the waiter's own defaults, scaled
+		o.MaxDelay /= waiterScale
+	})
+	err := w.Wait(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}}, DefaultTimeout/waiterScale)
+	return now().Sub(base) - c.changeAt(offset), (err == nil) == c.wantSuccess
+}
+
+func BenchmarkVerdictDelay(b *testing.B) {
+	for _, c := range benchCases() {
+		b.Run(c.name+"/stevedore-poll-5s", func(b *testing.B) { measure(b, c, 10, followerRun) })
+		b.Run(c.name+"/sdk-stable-waiter", func(b *testing.B) { measure(b, c, 3, waiterRun) })
+	}
+}
+
+func measure(b *testing.B, c benchCase, runs int, run func(testing.TB, benchCase, time.Duration) (time.Duration, bool)) {
+	var sum, worst time.Duration
+	correct, n := 0, 0
+	for i := 0; i < b.N; i++ {
+		for _, off := range benchOffsets(runs) {
+			d, ok := run(b, c, off)
+			sum, worst, n = sum+d, max(worst, d), n+1
+			if ok {
+				correct++
+			}
+		}
+	}
+	b.ReportMetric(sum.Seconds()/float64(n), "fake-s-delay")
+	b.ReportMetric(worst.Seconds(), "fake-s-max-delay")
+	b.ReportMetric(float64(correct)/float64(n), "verdict-correct")
+}
+
+// Our follower's verdict is right and comes at most one poll interval after
+// the decisive change, wherever in the poll cycle the change falls. Fake
+// time makes this exact, so it is a plain test.
+func TestFollowerVerdictWithinOnePoll(t *testing.T) {
+	for _, c := range benchCases() {
+		for _, off := range benchOffsets(10) {
+			d, ok := followerRun(t, c, off)
+			if !ok || d < 0 || d > 5*time.Second {
+				t.Errorf("%s, phase %s: verdict correct=%v after %s, want correct within 5s", c.name, off, ok, d)
+			}
+		}
+	}
+}

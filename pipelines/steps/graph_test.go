@@ -1,0 +1,91 @@
+package steps
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+func TestRunRejectsInvalidGraphsBeforeRunningAnything(t *testing.T) {
+	var ran atomic.Int32
+	run := func(context.Context) (Outcome, error) { ran.Add(1); return Outcome{}, nil }
+	step := func(name string, needs ...string) Step { return Step{Name: name, Needs: needs, Run: run} }
+
+	tests := []struct {
+		name  string
+		steps []Step
+		want  []string // every line must appear in the error
+	}{
+		{"empty name", []Step{step("ok"), step("")}, []string{"step #2 has an empty name"}},
+		{"duplicate name", []Step{step("build"), step("push"), step("build")}, []string{`step name "build" is used twice (steps #1 and #3)`}},
+		{"unknown need", []Step{step("build"), step("push", "biuld")}, []string{`step "push" needs unknown step "biuld"`}},
+		{"self need", []Step{step("loop", "loop")}, []string{"dependency cycle: loop → loop"}},
+		{"three-step cycle", []Step{step("a", "c"), step("b", "a"), step("c", "b"), step("free")}, []string{"dependency cycle: a → c → b → a (each step needs the next)"}},
+		{"cycle reached through a tail", []Step{step("x", "a"), step("a", "b"), step("b", "a")}, []string{"dependency cycle: a → b → a"}},
+		{"missing run", []Step{{Name: "deploy"}}, []string{`step "deploy" has no Run function`}},
+		{"all problems at once", []Step{step(""), step("a", "nope"), step("a")}, []string{"step #1 has an empty name", `step "a" needs unknown step "nope"`, `step name "a" is used twice`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Run(context.Background(), tt.steps, Options{Title: "t"})
+			if err == nil {
+				t.Fatal("Run accepted an invalid graph")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if got := len(lines(err.Error())); got != len(tt.want) {
+				t.Errorf("error has %d lines, want %d: %q", got, len(tt.want), err)
+			}
+			if ran.Load() != 0 {
+				t.Errorf("%d steps ran despite the invalid graph", ran.Load())
+			}
+			if r == nil || len(r.Steps) != 0 || r.Title != "t" {
+				t.Errorf("want an empty report titled t, got %+v", r)
+			}
+		})
+	}
+}
+
+func TestPlanRunsNothingAndListsStepsTopologically(t *testing.T) {
+	var ran atomic.Int32
+	run := func(context.Context) (Outcome, error) { ran.Add(1); return Outcome{}, nil }
+	steps := []Step{
+		{Name: "verify", Needs: []string{"deploy", "publish"}, Run: run},
+		{Name: "deploy", Needs: []string{"push", "push"}, Run: run},
+		{Name: "publish", Needs: []string{"frontend"}}, // no Run: allowed when planning
+		{Name: "push", Needs: []string{"build"}, Run: run},
+		{Name: "frontend", Run: run},
+		{Name: "build", Run: run},
+	}
+	r, err := Run(context.Background(), steps, Options{Plan: true})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if ran.Load() != 0 {
+		t.Fatalf("plan mode ran %d steps", ran.Load())
+	}
+	var order []string
+	for _, s := range r.Steps {
+		order = append(order, s.Name)
+		if s.Status != StatusPlanned {
+			t.Errorf("%s: status %s, want planned", s.Name, s.Status)
+		}
+	}
+	// Kahn's algorithm taking the earliest-declared ready step each time.
+	if got, want := strings.Join(order, ","), "frontend,publish,build,push,deploy,verify"; got != want {
+		t.Errorf("plan order %s, want %s", got, want)
+	}
+	if got := resultsByName(r)["deploy"].Needs; len(got) != 1 || got[0] != "push" {
+		t.Errorf("deploy needs %v, want the duplicate folded to [push]", got)
+	}
+	if r.Succeeded() {
+		t.Error("a plan reported success, but nothing ran")
+	}
+	if md := r.Markdown(); strings.Contains(md, "```mermaid") || !strings.Contains(md, "| deploy | 📝 planned | – |  | needs push |") {
+		t.Errorf("plan markdown should list steps with needs and no chart:\n%s", md)
+	}
+}

@@ -1,0 +1,72 @@
+// Package steps runs the deploy pipeline as a small dependency graph of plain
+// functions: each step starts as soon as every step it needs has succeeded,
+// independent steps run in parallel, and a failure only stops the steps that
+// depend on it. The result is a Report that renders as Markdown (table plus a
+// mermaid Gantt chart) for $GITHUB_STEP_SUMMARY or as text for a terminal.
+//
+// The package knows nothing about Dagger or AWS, so ordering, parallelism and
+// failure propagation are tested with ordinary closures.
+package steps
+
+import "context"
+
+// Step is one node of the pipeline graph.
+type Step struct {
+	// Name identifies the step in Needs, logs and reports; it must be unique
+	// and non-empty.
+	Name string
+	// Needs lists the names of the steps that must succeed before this one starts.
+	Needs []string
+	// Run does the work. It should return promptly once ctx is done.
+	// It may be nil only when the pipeline runs in Plan mode.
+	Run func(ctx context.Context) (Outcome, error)
+}
+
+// Outcome is what a step reports about its work besides success or failure.
+type Outcome struct {
+	// Cached is true when the step's result came from a cache (e.g. Dagger's).
+	Cached bool
+	// Summary is one short human line, e.g. "3 images pushed".
+	Summary string
+	// Artifacts are the things the step produced, shown in the report.
+	Artifacts []Artifact
+}
+
+// Artifact kinds the report renders specially; any other kind is shown as plain text.
+const (
+	// KindDigest is a content digest such as "sha256:…", shown as code.
+	KindDigest = "digest"
+	// KindImage is an image reference such as "repo:tag@sha256:…", shown as code.
+	KindImage = "image"
+	// KindURL is an http(s) address, shown as a link.
+	KindURL = "url"
+)
+
+// Artifact is one thing a step produced.
+type Artifact struct {
+	// Kind says how to render Value: KindDigest, KindImage, KindURL or any other word.
+	Kind string
+	// Name labels the artifact, e.g. "backend" or "site".
+	Name string
+	// Value is the digest, image reference, URL or text.
+	Value string
+}
+
+// Status is the final state of a step in a Report.
+type Status string
+
+// Step statuses.
+const (
+	// StatusOK means the step ran and returned no error.
+	StatusOK Status = "ok"
+	// StatusFailed means the step ran and returned an error (or panicked).
+	StatusFailed Status = "failed"
+	// StatusSkipped means the step never started because a step it needs
+	// (directly or transitively) failed.
+	StatusSkipped Status = "skipped"
+	// StatusCancelled means the context was cancelled before the step could
+	// finish: either it never started, or it stopped with the context's error.
+	StatusCancelled Status = "cancelled"
+	// StatusPlanned means the pipeline ran in Plan mode and nothing ran.
+	StatusPlanned Status = "planned"
+)

@@ -1,0 +1,87 @@
+package steps
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+// statusGlyph marks each status in terminal output and Gantt task names.
+var statusGlyph = map[Status]string{
+	StatusOK: "✔", StatusFailed: "✘", StatusSkipped: "⊘", StatusCancelled: "■", StatusPlanned: "○",
+}
+
+// Text renders the report for a terminal: a verdict line, one aligned line
+// per step (artifacts on the lines below it) and the critical path.
+func (r *Report) Text() string {
+	var b strings.Builder
+	v := r.verdict()
+	fmt.Fprintf(&b, "%s: %s %s", r.title(), v.glyph, v.phrase)
+	if v.timing != "" {
+		b.WriteString(" " + v.timing)
+	}
+	b.WriteString("\n")
+	for _, line := range lines(r.textTable()) {
+		b.WriteString(strings.TrimRight(line, " ") + "\n") // tabwriter pads empty last cells
+	}
+	if path := CriticalPath(r); len(path) > 0 {
+		fmt.Fprintf(&b, "critical path: %s\n", strings.Join(path, " → "))
+	}
+	return b.String()
+}
+
+// textTable aligns glyph and name, duration, cached and detail columns.
+func (r *Report) textTable() string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, s := range r.Steps {
+		dur, cached := "-", ""
+		if s.ran() {
+			dur = formatDuration(s.Duration)
+		}
+		if s.Cached {
+			cached = "cached"
+		}
+		fmt.Fprintf(w, "  %s %s\t%s\t%s\t%s\n", statusGlyph[s.Status], s.Name, dur, cached, textDetail(s))
+		for _, a := range s.Artifacts {
+			fmt.Fprintf(w, "\t\t\t  %s\n", textArtifact(a))
+		}
+	}
+	_ = w.Flush() // writes to a strings.Builder cannot fail
+	return b.String()
+}
+
+// textDetail joins summary, error or reason, and a plan's needs.
+func textDetail(s StepResult) string {
+	var parts []string
+	if s.Summary != "" {
+		parts = append(parts, oneLine(s.Summary))
+	}
+	if s.Err != "" {
+		parts = append(parts, "error: "+s.Err)
+	}
+	if s.Reason != "" {
+		parts = append(parts, s.Reason)
+	}
+	if s.Status == StatusPlanned && len(s.Needs) > 0 {
+		parts = append(parts, "needs "+strings.Join(s.Needs, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// textArtifact is "digest api: sha256:…", or "image 1234…/api:tag" without a name.
+func textArtifact(a Artifact) string {
+	label := strings.TrimSpace(a.Kind + " " + a.Name)
+	if a.Name != "" {
+		label += ":"
+	}
+	return strings.TrimSpace(label + " " + a.Value)
+}
+
+// lines splits text into lines without a trailing empty one.
+func lines(s string) []string {
+	if s = strings.TrimRight(s, "\n"); s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
