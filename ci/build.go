@@ -112,7 +112,7 @@ func (m *Stevedore) file(ctx context.Context, p string) (*dagger.File, error) {
 	}
 	for _, b := range builtinFiles {
 		if p == b {
-			return m.Kit.File(p), nil
+			return m.Kit.File(path.Base(p)), nil
 		}
 	}
 	return nil, fmt.Errorf("file %q not found in the source directory", p)
@@ -184,7 +184,7 @@ func (m *Stevedore) frontendImage(ctx context.Context, fe *appspec.Frontend) (*d
 	}
 	buildCtx := dag.Directory().
 		WithDirectory("dist", m.frontendDist(fe)).
-		WithFile("nginx.conf", m.Kit.File("docker/nginx.conf")).
+		WithFile("nginx.conf", m.Kit.File("nginx.conf")).
 		WithFile("Dockerfile", df)
 	return buildCtx.DockerBuild(), nil
 }

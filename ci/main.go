@@ -33,9 +33,15 @@ type Stevedore struct {
 	NodeImage string
 	// +private
 	RegistryImage string
-	// stevedore's own build files: Dockerfiles and the push tool's source.
+	// stevedore's own build files (Dockerfiles, nginx.conf).
 	// +private
 	Kit *dagger.Directory
+	// The AWS account of the AWS steps (see with-aws).
+	// +private
+	Aws *AwsAccount
+	// Where images go instead of ECR (see with-registry).
+	// +private
+	Registry *Registry
 }
 
 // New loads the app description from the repository.
@@ -59,10 +65,9 @@ func New(
 	// Registry image used by the local target.
 	// +default="registry:2"
 	registryImage string,
-	// stevedore's own build files (Dockerfiles, push tool source). Leave
-	// unset: it defaults to the files shipped with this module.
-	// +defaultPath="/"
-	// +ignore=["*", "!docker/**", "!cmd/**", "!pipelines/**", "!go.mod", "!go.sum"]
+	// stevedore's own build files (Dockerfiles, nginx.conf). Leave unset:
+	// it defaults to the files shipped with this module.
+	// +defaultPath="/docker"
 	kit *dagger.Directory,
 ) (*Stevedore, error) {
 	m := &Stevedore{Source: source, GoImage: goImage, NodeImage: nodeImage, RegistryImage: registryImage, Kit: kit}
@@ -284,5 +289,5 @@ func parsePairs(what string, pairs []string) (map[string]string, error) {
 	return out, nil
 }
 
-// builtinFiles are supplied by stevedore's kit when the source lacks them.
+// builtinFiles are stevedore's own docker/ files, used when the source lacks them.
 var builtinFiles = []string{appspec.DefaultFrontendDF, path.Join("docker", "backend.Dockerfile")}

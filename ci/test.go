@@ -29,10 +29,12 @@ func (m *Stevedore) Test(ctx context.Context) (string, error) {
 	return runSuites(ctx, suites)
 }
 
-// suite is one test command in one container.
+// suite is one test command in one container. dir and image are its
+// inputs, for the report's cached column.
 type suite struct {
-	name, command string
-	ctr           *dagger.Container
+	name, command, image string
+	dir                  *dagger.Directory
+	ctr                  *dagger.Container
 }
 
 // testSuites lists the test commands of the app, services first.
@@ -45,10 +47,10 @@ func (m *Stevedore) testSuites(app *appspec.App) []suite {
 		ctr := withToolCaches(dag.Container().From(s.Test.Image), s.Test.Cache).
 			WithDirectory("/src", m.Source.Directory(s.Context)).
 			WithWorkdir("/src")
-		out = append(out, suite{name: s.Name, command: s.Test.Command, ctr: ctr})
+		out = append(out, suite{name: s.Name, command: s.Test.Command, image: s.Test.Image, dir: m.Source.Directory(s.Context), ctr: ctr})
 	}
 	if fe := app.Frontend; fe != nil && fe.Test != "" {
-		out = append(out, suite{name: "frontend", command: fe.Test, ctr: m.frontendDeps(fe)})
+		out = append(out, suite{name: "frontend", command: fe.Test, image: fe.Image, dir: m.Source.Directory(fe.Dir), ctr: m.frontendDeps(fe)})
 	}
 	return out
 }

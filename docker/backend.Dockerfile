@@ -4,15 +4,17 @@
 ARG GO_IMAGE=golang:1.26
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
-FROM ${GO_IMAGE} AS build
+# The build stage runs on the build machine's platform and cross-compiles for
+# the target one, so multi-platform images need no emulation.
+FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
 WORKDIR /src
 # Dependencies first, so a code change does not re-download modules.
 COPY go.mod go.sum* ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG MAIN_PACKAGE=.
-ARG TARGETOS=linux
-ARG TARGETARCH=amd64
+ARG TARGETOS
+ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \

@@ -27,6 +27,10 @@ func hasCode(err error, codes ...string) bool {
 
 // errRepositoryMissing is the error for a call on a repository that does not
 // exist where one is required.
+// ErrRepositoryNotFound is wrapped by every error about a repository that
+// does not exist, so callers (a dry run) can tell it apart.
+var ErrRepositoryNotFound = errors.New("no such ECR repository")
+
 func errRepositoryMissing(repo string) error {
-	return fmt.Errorf("ECR repository %s does not exist: create it first (EnsureRepository) or check the name and region", repo)
+	return fmt.Errorf("ECR repository %s does not exist: create it first (EnsureRepository) or check the name and region (%w)", repo, ErrRepositoryNotFound)
 }

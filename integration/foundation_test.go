@@ -1,0 +1,103 @@
+//go:build integration
+
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFunctionsAreListedWithHelp(t *testing.T) {
+	r := mustDagger(t, nil, "functions")
+	for _, fn := range []string{"config", "image", "images", "frontend-dist", "frontend-image", "test", "serve", "serve-frontend", "with-service", "with-aws", "with-registry", "publish"} {
+		found := false
+		for _, line := range strings.Split(r.stdout, "\n") {
+			f := strings.Fields(line)
+			if len(f) > 1 && f[0] == fn {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("dagger functions does not list %q with a description:\n%s", fn, r.stdout)
+		}
+	}
+}
+
+// The backend image starts as a service and answers healthy on /health.
+func TestBackendServiceAnswersHealthy(t *testing.T) {
+	r := mustDagger(t, nil, "-c", `container | from golang:1.26 | with-service-binding app $(serve) | with-exec -- curl -sf http://app:9889/health | stdout`)
+	if strings.TrimSpace(r.stdout) != `{"status":"healthy"}` {
+		t.Fatalf("health answer = %q", r.stdout)
+	}
+}
+
+// The frontend image serves the built index.html with hashed assets.
+func TestFrontendImageServesIndex(t *testing.T) {
+	r := mustDagger(t, nil, "-c", `container | from golang:1.26 | with-service-binding web $(serve-frontend) | with-exec -- curl -sfi http://web/ | stdout`)
+	assertContains(t, "frontend answer", r.stdout, "HTTP/1.1 200", "<title>CAO console</title>", `src="/assets/main-`, "Cache-Control: no-cache")
+}
+
+func TestTestPassesOnTheExamples(t *testing.T) {
+	r := mustDagger(t, nil, "call", "test")
+	assertContains(t, "test output", r.stdout, "✔ backend: go test ./...", "ok  \texample.com/cao-server", "✔ frontend: npm test", "# pass 3")
+}
+
+// A broken test fails the function, and the failure shows that test's output.
+func TestTestFailsOnABrokenTest(t *testing.T) {
+	src := exampleApp(t)
+	edit(t, src, "examples/backend/main_test.go", `if body["status"] != "healthy" {`, `if body["status"] != "sick" {`)
+	r := dagger(t, nil, "call", "--source", src, "test")
+	if r.err == nil {
+		t.Fatalf("test passed on a broken test:\n%s", r.stdout)
+	}
+	assertContains(t, "failure", r.output(), "tests failed", "✘ backend: `go test ./...` exited with code 1", "--- FAIL: TestHealth", "FAIL\texample.com/cao-server")
+	if strings.Contains(r.output(), "✘ frontend") {
+		t.Error("the frontend tests did not break, yet were reported failing")
+	}
+}
+
+// Bad input gives one clear error naming the problem.
+func TestBadInputErrors(t *testing.T) {
+	empty := t.TempDir()
+	missingDockerfile := exampleApp(t)
+	edit(t, missingDockerfile, "stevedore.yaml", "dockerfile: docker/backend.Dockerfile", "dockerfile: docker/missing.Dockerfile")
+	invalid := exampleApp(t)
+	edit(t, invalid, "stevedore.yaml", "port: 9889", "port: 0")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"source without a description", []string{"call", "--source", empty, "config"},
+			[]string{"no app description: add stevedore.yaml"}},
+		{"explicit config missing", []string{"call", "--source", empty, "--config", "app/stevedore.yaml", "config"},
+			[]string{`cannot read the app description "app/stevedore.yaml"`}},
+		{"missing dockerfile", []string{"call", "--source", missingDockerfile, "image"},
+			[]string{`services[backend].dockerfile: file "docker/missing.Dockerfile" not found in the source directory`}},
+		{"invalid description", []string{"call", "--source", invalid, "config"},
+			[]string{"stevedore.yaml: invalid app description", "services[backend].port: must be between 1 and 65535 (got 0)"}},
+		{"unknown service", []string{"call", "image", "--service", "api"},
+			[]string{`no service named "api": the app has backend`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := dagger(t, nil, tc.args...)
+			if r.err == nil {
+				t.Fatalf("succeeded:\n%s", r.stdout)
+			}
+			assertContains(t, "error", r.stderr, tc.want...)
+		})
+	}
+}
+
+// exampleApp is a copy of the example app: its description, the examples
+// and stevedore's Dockerfiles (the CDK app itself is not needed to build).
+func exampleApp(t *testing.T) string {
+	t.Helper()
+	dir := copyTree(t, "stevedore.yaml", "examples", "docker")
+	if err := os.MkdirAll(filepath.Join(dir, "infra"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
