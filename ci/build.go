@@ -25,7 +25,7 @@ func (m *Stevedore) Image(
 	// +optional
 	platform dagger.Platform,
 ) (*dagger.Container, error) {
-	app, err := m.validApp(ctx)
+	app, err := m.load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (m *Stevedore) Image(
 
 // Images builds every backend service image, in parallel.
 func (m *Stevedore) Images(ctx context.Context) ([]*dagger.Container, error) {
-	app, err := m.validApp(ctx)
+	app, err := m.load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func buildArgs(m map[string]string) []dagger.BuildArg {
 // FrontendDist builds the frontend and returns the static site directory
 // (npm ci with a cached npm store, then the build command).
 func (m *Stevedore) FrontendDist(ctx context.Context) (*dagger.Directory, error) {
-	app, err := m.validApp(ctx)
+	app, err := m.load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (m *Stevedore) frontendDist(fe *appspec.Frontend) *dagger.Directory {
 // FrontendImage builds the image serving the frontend (nginx with the built
 // site, from docker/frontend.Dockerfile unless the description names another).
 func (m *Stevedore) FrontendImage(ctx context.Context) (*dagger.Container, error) {
-	app, err := m.validApp(ctx)
+	app, err := m.load(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func (m *Stevedore) Deploy(
 	// +optional
 	context []string,
 ) (string, error) {
-	app, err := m.validApp(ctx)
+	app, err := m.load(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -207,7 +207,7 @@ type synthStep struct {
 }
 
 func (s *synthStep) Prepare(ctx context.Context) (steps.Outcome, error) {
-	return s.ledger.track(ctx, deploy.StepPrepareInfra, []any{s.m.Source.Directory(s.app.Infra.Dir), s.m.GoImage, s.m.NodeImage}, func() (steps.Outcome, error) {
+	return s.ledger.track(ctx, deploy.StepPrepareInfra, []any{s.m.infraSource(s.app.Infra), s.m.GoImage, s.m.NodeImage}, func() (steps.Outcome, error) {
 		if _, err := s.m.cdkToolchain(s.app.Infra).Sync(ctx); err != nil {
 			return steps.Outcome{}, fmt.Errorf("compiling the CDK app in %s: %w", s.app.Infra.Dir, err)
 		}
@@ -225,7 +225,7 @@ func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (steps.Out
 		return steps.Outcome{}, err
 	}
 	s.inputs = in
-	return s.ledger.track(ctx, deploy.StepSynth, []any{s.m.Source.Directory(s.app.Infra.Dir), strings.Join(in.args(), " ")}, func() (steps.Outcome, error) {
+	return s.ledger.track(ctx, deploy.StepSynth, []any{s.m.infraSource(s.app.Infra), strings.Join(in.args(), " ")}, func() (steps.Outcome, error) {
 		stacks, err := s.m.assemblyStacks(ctx, s.m.synthesize(in))
 		if err != nil {
 			return steps.Outcome{}, err

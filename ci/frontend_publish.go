@@ -48,7 +48,7 @@ func (m *Stevedore) PublishFrontend(
 	// +optional
 	cacheRule []string,
 ) (string, error) {
-	app, err := m.validApp(ctx)
+	app, err := m.load(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -124,7 +124,7 @@ func (in *infraInputs) args() []string {
 // app compiled from the infra directory. Cached: only a change to the
 // infra code recompiles, and the Go build cache makes that incremental.
 func (m *Stevedore) cdkToolchain(infra *appspec.Infra) *dagger.Container {
-	dir := m.Source.Directory(infra.Dir)
+	dir := m.infraSource(infra)
 	goroot := dag.Container().From(m.GoImage).Directory("/usr/local/go")
 	ctr := dag.Container().From(m.NodeImage).
 		WithDirectory("/usr/local/go", goroot).
@@ -137,13 +137,23 @@ func (m *Stevedore) cdkToolchain(infra *appspec.Infra) *dagger.Container {
 		WithEnvVariable("JSII_RUNTIME_PACKAGE_CACHE", "enabled").
 		WithEnvVariable("JSII_RUNTIME_PACKAGE_CACHE_ROOT", "/root/.cache/aws/jsii/package-cache").
 		WithEnvVariable("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1").
+		WithEnvVariable("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20").
 		WithEnvVariable("CDK_DISABLE_CLI_TELEMETRY", "true").
 		WithWorkdir("/infra").
 		WithDirectory("/infra", dir.Filter(dagger.DirectoryFilterOpts{Include: []string{"go.mod", "go.sum"}})).
 		WithExec([]string{"go", "mod", "download"}).
-		WithDirectory("/infra", dir, dagger.ContainerWithDirectoryOpts{Exclude: []string{"cdk.out"}}).
+		WithDirectory("/infra", dir).
 		WithExec([]string{"go", "build", "-o", "/usr/local/bin/cdk-app", "."})
 	return ctr
+}
+
+// infraSource is what the CDK app is built from: its Go code and cdk.json,
+// so editing its README or tests does not trigger a recompile and resynth.
+func (m *Stevedore) infraSource(infra *appspec.Infra) *dagger.Directory {
+	return m.Source.Directory(infra.Dir).Filter(dagger.DirectoryFilterOpts{
+		Include: []string{"**/*.go", "go.mod", "go.sum", "cdk.json"},
+		Exclude: []string{"**/*_test.go"},
+	})
 }
 
 // synthesize runs `cdk synth` and returns the cloud assembly.
@@ -171,7 +181,7 @@ func (m *Stevedore) Synth(
 	// +optional
 	context []string,
 ) (*dagger.Directory, error) {
-	spec, err := m.validApp(ctx)
+	spec, err := m.load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +232,7 @@ func (m *Stevedore) Diff(
 	// +optional
 	context []string,
 ) (string, error) {
-	spec, err := m.validApp(ctx)
+	spec, err := m.load(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -254,7 +264,7 @@ func (m *Stevedore) DeployInfra(
 	// +optional
 	context []string,
 ) (string, error) {
-	spec, err := m.validApp(ctx)
+	spec, err := m.load(ctx)
 	if err != nil {
 		return "", err
 	}

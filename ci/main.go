@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"strings"
 
@@ -108,9 +109,10 @@ func (m *Stevedore) save(app *appspec.App) error {
 	return nil
 }
 
-// validApp returns the description after checking it is complete and that
-// every path it names exists in the source directory.
-func (m *Stevedore) validApp(ctx context.Context) (*appspec.App, error) {
+// load returns the description after checking it is complete and that
+// every path it names exists in the source directory, and makes the source
+// content-addressed (see contentAddressed). Every function starts here.
+func (m *Stevedore) load(ctx context.Context) (*appspec.App, error) {
 	app, err := m.app()
 	if err != nil {
 		return nil, err
@@ -131,12 +133,32 @@ func (m *Stevedore) validApp(ctx context.Context) (*appspec.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.Source, err = contentAddressed(ctx, m.Source); err != nil {
+		return nil, err
+	}
 	return app, nil
+}
+
+// contentAddressed re-imports dir through the module's workdir. A directory
+// that comes from the module's context (the +defaultPath source) is cached
+// by the digest of the whole repository, so one edited README would re-run
+// every test and build; a re-imported one is cached file by file, so each
+// step only re-runs when its own files change.
+func contentAddressed(ctx context.Context, dir *dagger.Directory) (*dagger.Directory, error) {
+	// A fixed name keeps the re-imported directory's identity stable.
+	const copy = "source"
+	if err := os.RemoveAll(copy); err != nil {
+		return nil, err
+	}
+	if _, err := dir.Export(ctx, copy); err != nil {
+		return nil, fmt.Errorf("reading the source directory: %w", err)
+	}
+	return dag.CurrentModule().Workdir(copy), nil
 }
 
 // Config prints the app description stevedore will use, defaults filled in.
 func (m *Stevedore) Config(ctx context.Context) (string, error) {
-	app, err := m.validApp(ctx)
+	app, err := m.load(ctx)
 	if err != nil {
 		return "", err
 	}

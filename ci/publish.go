@@ -85,7 +85,7 @@ func (m *Stevedore) Publish(
 }
 
 func (m *Stevedore) publish(ctx context.Context, service []string, gitSha string, tag []string, platform []dagger.Platform, scanThreshold string, mutableTag []string, keepLast int) ([]*published, error) {
-	app, err := m.validApp(ctx)
+	app, err := m.load(ctx)
 	if err != nil {
 		return nil, err
 	}

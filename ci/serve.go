@@ -19,7 +19,7 @@ func (m *Stevedore) Serve(
 	// +optional
 	service string,
 ) (*dagger.Service, error) {
-	app, err := m.validApp(ctx)
+	app, err := m.load(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 // parallel, and fails with the output of the tests that failed. Results are
 // cached: unchanged code is not tested twice.
 func (m *Stevedore) Test(ctx context.Context) (string, error) {
-	app, err := m.validApp(ctx)
+	app, err := m.load(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -26,7 +26,9 @@ func (f *fake) record(call string) error {
 	return f.fail[strings.SplitN(call, " ", 2)[0]]
 }
 
-func (f *fake) Test(ctx context.Context) (steps.Outcome, error) { return steps.Outcome{}, f.record("test") }
+func (f *fake) Test(ctx context.Context) (steps.Outcome, error) {
+	return steps.Outcome{}, f.record("test")
+}
 func (f *fake) BuildImage(ctx context.Context, s string) (steps.Outcome, error) {
 	return steps.Outcome{}, f.record("build:" + s)
 }

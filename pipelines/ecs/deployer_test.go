@@ -27,7 +27,7 @@ func TestWithOutputWritesLines(t *testing.T) {
 	if _, err := d.Rollout(context.Background(), Spec{Cluster: "prod", Service: "api", Images: map[string]string{"app": digestA}}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasSuffix(buf.String(), "api: already runs what was asked (api:5); nothing to deploy\n") {
+	if !strings.HasSuffix(buf.String(), "api: deployment ecs-svc/1111111111111111111 of api:5 is complete; nothing to deploy\n") {
 		t.Fatalf("output = %q", buf.String())
 	}
 }

@@ -43,8 +43,7 @@ func (d *Deployer) Rollout(ctx context.Context, spec Spec) (res Result, err erro
 		return res, fmt.Errorf("ecs rollout of service %s: %w", spec.Service, err)
 	}
 	if res.Mode == ModeUnchanged {
-		d.logf("%s: already runs what was asked (%s); nothing to deploy", spec.Service, shortName(res.Previous))
-		return res, nil
+		return res, d.verifyCurrent(ctx, spec, before, &res)
 	}
 
 	f := d.newFollower(spec, before.Events)
@@ -73,6 +72,28 @@ func (d *Deployer) Rollout(ctx context.Context, spec Spec) (res Result, err erro
 	res.Events = f.events
 	rerr.Events = f.events
 	return res, rerr
+}
+
+// verifyCurrent handles a service that already runs what was asked (a
+// CloudFormation deploy may have moved it there): nothing is deployed, but
+// success is only reported once its PRIMARY deployment is complete, the
+// same test a rollout of our own passes.
+func (d *Deployer) verifyCurrent(ctx context.Context, spec Spec, before *types.Service, res *Result) error {
+	primary := primaryDeployment(before.Deployments)
+	if primary == nil {
+		return fmt.Errorf("ecs rollout of service %s: it runs %s but has no PRIMARY deployment to verify", spec.Service, shortName(res.Previous))
+	}
+	t := trackDeployment(spec, primary, "")
+	res.DeploymentID = t.id
+	d.logf("%s: already runs what was asked (%s); verifying its deployment %s", spec.Service, shortName(res.Previous), t.id)
+	f := d.newFollower(spec, before.Events)
+	v := f.run(ctx, t)
+	res.Events = f.events
+	if v.done {
+		d.logf("%s: deployment %s of %s is complete; nothing to deploy", spec.Service, t.id, shortName(t.taskDef))
+		return nil
+	}
+	return &RolloutError{Service: spec.Service, Cluster: spec.Cluster, Kind: v.kind, Reason: v.reason, Err: v.err, Events: f.events}
 }
 
 func (s Spec) validate() error {

@@ -3,9 +3,11 @@ package ecs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -209,6 +211,27 @@ func TestRolloutUnchangedImages(t *testing.T) {
 		if force && h.fake.bodies("UpdateService")[0]["forceNewDeployment"] != true {
 			t.Errorf("forcing an unchanged revision must set forceNewDeployment")
 		}
+	}
+}
+
+// Unchanged images are not trusted blindly: the live deployment must be
+// complete, or the rollout fails (here: stuck in progress until the timeout).
+func TestRolloutUnchangedVerifiesTheLiveDeployment(t *testing.T) {
+	sc := imageScenario()
+	stuck := old("PRIMARY", 1)
+	stuck.rollout, stuck.pending = "IN_PROGRESS", 1
+	sc.before = deps(stuck)
+	h := newHarness(t, map[string]*scenario{"api": sc})
+	res, err := h.d.Rollout(context.Background(), Spec{Cluster: "prod", Service: "api", Images: map[string]string{"app": digestA}, Timeout: time.Minute})
+	var rerr *RolloutError
+	if !errors.As(err, &rerr) || rerr.Kind != KindTimeout {
+		t.Fatalf("err = %v, want a timeout verdict\n%s", err, h.log())
+	}
+	if res.Mode != ModeUnchanged || h.fake.count("UpdateService") != 0 || h.fake.count("RegisterTaskDefinition") != 0 {
+		t.Fatalf("verifying must change nothing: mode %s, %d updates", res.Mode, h.fake.count("UpdateService"))
+	}
+	if n := h.fake.count("DescribeServices"); n < 3 {
+		t.Fatalf("only %d DescribeServices: the live deployment was not followed", n)
 	}
 }
 

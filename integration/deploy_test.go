@@ -1,0 +1,72 @@
+//go:build integration
+
+package integration
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The whole pipeline on its local target: tests, builds, push to the
+// embedded registry, synth against the pushed digests, services started from
+// those digests, health and index page checked, report printed.
+func TestDeployLocal(t *testing.T) {
+	r := mustDagger(t, nil, "call", "deploy", "--git-sha", "0123abc")
+	report := r.stdout
+	assertContains(t, "report", report,
+		"## stevedore deploy: cao → local (dev)",
+		"✅ **9 steps succeeded**",
+		"| Step | Status | Duration | Cached | Details |",
+		`http://backend:9889/health → {"status":"healthy"}`,
+		`http://frontend/ → page "CAO console"`,
+		"4 stacks for cao/dev",
+		"```mermaid\ngantt",
+		"Critical path: ",
+	)
+	for _, step := range []string{"test", "build:backend", "build:frontend", "prepare-infra", "push:backend", "synth", "rollout:backend", "publish:frontend", "verify"} {
+		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(step) + ` \| ✅ ok \|`).MatchString(report) {
+			t.Errorf("report has no successful row for %s", step)
+		}
+	}
+	// The service runs the digest that was pushed.
+	refs := regexp.MustCompile("`(stevedore-registry:5000/cao-server@sha256:[0-9a-f]{64})`").FindAllStringSubmatch(report, -1)
+	if len(refs) < 2 || refs[0][1] != refs[1][1] {
+		t.Fatalf("push and rollout must name the same digest: %v", refs)
+	}
+}
+
+// A broken test stops the pipeline before anything is pushed; the report
+// names the failed step and what it skipped.
+func TestDeployLocalStopsOnFailedTests(t *testing.T) {
+	src := exampleApp(t)
+	edit(t, src, "examples/backend/main_test.go", `if body["status"] != "healthy" {`, `if body["status"] != "sick" {`)
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	r := dagger(t, nil, "call", "--source", src, "deploy")
+	if r.err == nil {
+		t.Fatalf("deploy succeeded with a failing test:\n%s", r.stdout)
+	}
+	out := r.stderr
+	assertContains(t, "error", out, "step test failed", "--- FAIL: TestHealth")
+	for _, skipped := range []string{"push:backend", "rollout:backend", "publish:frontend", "verify"} {
+		if !regexp.MustCompile(`⊘ ` + regexp.QuoteMeta(skipped) + `\s+-\s+needs test`).MatchString(out) {
+			t.Errorf("%s is not reported skipped", skipped)
+		}
+	}
+	if strings.Contains(out, "pushed, tags") {
+		t.Error("an image was pushed although the tests failed")
+	}
+}
+
+func TestDeployRejectsUnknownTarget(t *testing.T) {
+	r := dagger(t, nil, "call", "deploy", "--target", "moon")
+	if r.err == nil {
+		t.Fatal("unknown target accepted")
+	}
+	assertContains(t, "error", r.stderr, `unknown target "moon": use local (no AWS account needed) or aws`)
+	r = dagger(t, nil, "call", "deploy", "--target", "aws")
+	if r.err == nil {
+		t.Fatal("aws target started without credentials")
+	}
+	assertContains(t, "error", r.stderr, "deploy needs an AWS account: call with-aws first")
+}
