@@ -12,7 +12,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
 )
 
-// WithAws sets the AWS account the AWS steps (publish, deploy-infra, rollout,
+// Set the AWS account the AWS steps (publish, deploy-infra, rollout,
 // publish-frontend, deploy --target aws) act on. Credentials are Dagger
 // secrets, e.g. --access-key-id env:AWS_ACCESS_KEY_ID, or an AWS config and
 // credentials file with --config file:$HOME/.aws/config.

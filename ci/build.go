@@ -1,10 +1,12 @@
 package main
 
 import (
+	"maps"
+	"slices"
+
 	"context"
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 
 	"dagger/stevedore/internal/dagger"
@@ -14,7 +16,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 )
 
-// Image builds the container image of one backend service with its
+// Build the container image of one backend service with its
 // Dockerfile. Builds are cached: an unchanged context is not rebuilt.
 func (m *Stevedore) Image(
 	ctx context.Context,
@@ -25,18 +27,25 @@ func (m *Stevedore) Image(
 	// +optional
 	platform dagger.Platform,
 ) (*dagger.Container, error) {
-	app, err := m.load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, err := app.Service(service)
-	if err != nil {
-		return nil, err
-	}
-	return m.serviceImage(ctx, s, platform)
+	_, img, err := m.service(ctx, service, platform)
+	return img, err
 }
 
-// Images builds every backend service image, in parallel.
+// service finds a service of the description and its image build.
+func (m *Stevedore) service(ctx context.Context, name string, platform dagger.Platform) (*appspec.Service, *dagger.Container, error) {
+	app, err := m.load(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := app.Service(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := m.serviceImage(ctx, s, platform)
+	return s, img, err
+}
+
+// Build every backend service image, in parallel.
 func (m *Stevedore) Images(ctx context.Context) ([]*dagger.Container, error) {
 	app, err := m.load(ctx)
 	if err != nil {
@@ -120,13 +129,13 @@ func (m *Stevedore) file(ctx context.Context, p string) (*dagger.File, error) {
 
 func buildArgs(m map[string]string) []dagger.BuildArg {
 	args := make([]dagger.BuildArg, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		args = append(args, dagger.BuildArg{Name: k, Value: m[k]})
 	}
 	return args
 }
 
-// FrontendDist builds the frontend and returns the static site directory
+// Build the frontend and return the static site directory
 // (npm ci with a cached npm store, then the build command).
 func (m *Stevedore) FrontendDist(ctx context.Context) (*dagger.Directory, error) {
 	app, err := m.load(ctx)
@@ -143,14 +152,14 @@ func (m *Stevedore) FrontendDist(ctx context.Context) (*dagger.Directory, error)
 // the manifest and lockfile are copied before `npm ci`, so a source change
 // reuses the installed node_modules layer.
 func (m *Stevedore) frontendDeps(fe *appspec.Frontend) *dagger.Container {
-	dir := m.Source.Directory(fe.Dir)
+	dir := m.dir(fe.Dir)
 	manifests := dir.Filter(dagger.DirectoryFilterOpts{Include: []string{"package.json", "package-lock.json", "npm-shrinkwrap.json", ".npmrc"}})
 	ctr := withToolCaches(dag.Container().From(fe.Image), "npm").
 		WithWorkdir("/app").
 		WithDirectory("/app", manifests).
 		WithExec([]string{"sh", "-c", fe.Install}).
 		WithDirectory("/app", dir, dagger.ContainerWithDirectoryOpts{Exclude: []string{"node_modules", fe.Output}})
-	for _, k := range sortedKeys(fe.Env) {
+	for _, k := range slices.Sorted(maps.Keys(fe.Env)) {
 		ctr = ctr.WithEnvVariable(k, fe.Env[k])
 	}
 	return ctr
@@ -162,7 +171,7 @@ func (m *Stevedore) frontendDist(fe *appspec.Frontend) *dagger.Directory {
 		Directory(path.Join("/app", fe.Output))
 }
 
-// FrontendImage builds the image serving the frontend (nginx with the built
+// Build the image serving the frontend (nginx with the built
 // site, from docker/frontend.Dockerfile unless the description names another).
 func (m *Stevedore) FrontendImage(ctx context.Context) (*dagger.Container, error) {
 	app, err := m.load(ctx)
@@ -187,13 +196,4 @@ func (m *Stevedore) frontendImage(ctx context.Context, fe *appspec.Frontend) (*d
 		WithFile("nginx.conf", m.Kit.File("nginx.conf")).
 		WithFile("Dockerfile", df)
 	return buildCtx.DockerBuild(), nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
-// Deploy runs the whole pipeline as one parallel graph and prints its
+// Run the whole pipeline as one parallel graph and print its
 // report (markdown: a step table and a Gantt chart of the critical path).
 //
 // --target local (the default, no AWS account needed): tests and builds in
@@ -119,7 +119,7 @@ func (m *Stevedore) Deploy(
 	return report.Markdown(), nil
 }
 
-// Plan shows what deploy would do without side effects: the same as
+// Show what deploy would do without side effects: the same as
 // deploy --dry-run.
 // +cache="never"
 func (m *Stevedore) Plan(
@@ -187,7 +187,7 @@ func (e *engineSteps) BuildFrontend(ctx context.Context) (steps.Outcome, error) 
 	if err != nil {
 		return steps.Outcome{}, err
 	}
-	inputs := []any{e.m.Source.Directory(fe.Dir), fe.Image, fe.Install, fe.Build, fe.Output, fe.Dockerfile, fmt.Sprint(fe.Env)}
+	inputs := []any{e.m.dir(fe.Dir), fe.Image, fe.Install, fe.Build, fe.Output, fe.Dockerfile, fmt.Sprint(fe.Env)}
 	return e.ledger.track(ctx, deploy.StepBuildFrontend, inputs, func() (steps.Outcome, error) {
 		if _, err := img.Sync(ctx); err != nil {
 			return steps.Outcome{}, fmt.Errorf("building the frontend: %w", err)

@@ -88,6 +88,9 @@ func (a *awsTarget) registry(ctx context.Context) (*pushTarget, error) {
 }
 
 func (a *awsTarget) Push(ctx context.Context, service string) (deploy.Image, steps.Outcome, error) {
+	if !a.dryRun {
+		return a.m.pushService(ctx, a.app, service, a.tags, a.registry)
+	}
 	s, err := a.app.Service(service)
 	if err != nil {
 		return deploy.Image{}, steps.Outcome{}, err
@@ -96,18 +99,7 @@ func (a *awsTarget) Push(ctx context.Context, service string) (deploy.Image, ste
 	if err != nil {
 		return deploy.Image{}, steps.Outcome{}, err
 	}
-	if a.dryRun {
-		return a.planPush(ctx, s, img.AsTarball())
-	}
-	reg, err := a.registry(ctx)
-	if err != nil {
-		return deploy.Image{}, steps.Outcome{}, err
-	}
-	p, err := reg.push(ctx, service, []*dagger.Container{img}, a.tags)
-	if err != nil {
-		return deploy.Image{}, steps.Outcome{}, err
-	}
-	return pushedImage(p)
+	return a.planPush(ctx, s, img.AsTarball())
 }
 
 // planPush computes the image digest and asks ECR whether it has it.

@@ -76,19 +76,24 @@ func (l *localTarget) close() {
 }
 
 func (l *localTarget) Push(ctx context.Context, service string) (deploy.Image, steps.Outcome, error) {
-	reg, err := l.registry(ctx)
+	return l.m.pushService(ctx, l.app, service, l.tags, l.registry)
+}
+
+// pushService builds one service and pushes it to the registry reg resolves.
+func (m *Stevedore) pushService(ctx context.Context, app *appspec.App, service string, tags []string, reg func(context.Context) (*pushTarget, error)) (deploy.Image, steps.Outcome, error) {
+	s, err := app.Service(service)
 	if err != nil {
 		return deploy.Image{}, steps.Outcome{}, err
 	}
-	s, err := l.app.Service(service)
+	img, err := m.serviceImage(ctx, s, "")
 	if err != nil {
 		return deploy.Image{}, steps.Outcome{}, err
 	}
-	img, err := l.m.serviceImage(ctx, s, "")
+	t, err := reg(ctx)
 	if err != nil {
 		return deploy.Image{}, steps.Outcome{}, err
 	}
-	p, err := reg.push(ctx, service, []*dagger.Container{img}, l.tags)
+	p, err := t.push(ctx, service, []*dagger.Container{img}, tags)
 	if err != nil {
 		return deploy.Image{}, steps.Outcome{}, err
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/s3site"
 )
 
-// PublishFrontend builds the frontend and syncs it to its S3 bucket: only
+// Build the frontend and sync it to its S3 bucket: only
 // new or changed files are uploaded (assets first, HTML last), hashed assets
 // get immutable cache headers and HTML no-cache, then CloudFront is
 // invalidated for the changed paths only. Bucket and distribution come from

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"maps"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -114,7 +116,7 @@ func (m *Stevedore) declaredApps(ctx context.Context, dir string) ([]string, err
 
 func (in *infraInputs) args() []string {
 	var out []string
-	for _, k := range sortedKeys(in.context) {
+	for _, k := range slices.Sorted(maps.Keys(in.context)) {
 		out = append(out, "-c", k+"="+in.context[k])
 	}
 	return out
@@ -147,13 +149,9 @@ func (m *Stevedore) cdkToolchain(infra *appspec.Infra) *dagger.Container {
 	return ctr
 }
 
-// infraSource is what the CDK app is built from: its Go code and cdk.json,
-// so editing its README or tests does not trigger a recompile and resynth.
+// infraSource is what the CDK app is built from (see infraFiles).
 func (m *Stevedore) infraSource(infra *appspec.Infra) *dagger.Directory {
-	return m.Source.Directory(infra.Dir).Filter(dagger.DirectoryFilterOpts{
-		Include: []string{"**/*.go", "go.mod", "go.sum", "cdk.json"},
-		Exclude: []string{"**/*_test.go"},
-	})
+	return m.dir(infra.Dir)
 }
 
 // synthesize runs `cdk synth` and returns the cloud assembly.
@@ -162,7 +160,7 @@ func (m *Stevedore) synthesize(in *infraInputs) *dagger.Directory {
 	return m.cdkToolchain(in.infra).WithExec(args).Directory(cdkAssembly)
 }
 
-// Synth synthesizes the CDK app for one environment and returns the cloud
+// Synthesize the CDK app for one environment and return the cloud
 // assembly (cdk.out). Images are digest-pinned references, so a deploy
 // never reverts what a rollout shipped. Cached: unchanged inputs return at
 // once.
@@ -211,7 +209,7 @@ func (m *Stevedore) cdkCommand(ctx context.Context, in *infraInputs, step string
 	return out, nil
 }
 
-// Diff shows what `deploy-infra` would change in the account (cdk diff).
+// Show what `deploy-infra` would change in the account (cdk diff).
 // Never cached: it reads the live stacks.
 // +cache="never"
 func (m *Stevedore) Diff(
@@ -232,19 +230,12 @@ func (m *Stevedore) Diff(
 	// +optional
 	context []string,
 ) (string, error) {
-	spec, err := m.load(ctx)
-	if err != nil {
-		return "", err
-	}
-	in, err := m.infraInputs(ctx, spec, app, env, image, context)
-	if err != nil {
-		return "", err
-	}
-	return m.cdkCommand(ctx, in, "diff", append([]string{"diff"}, stacksOrAll(stack)...)...)
+	return m.cdk(ctx, "diff", env, image, app, context, append([]string{"diff"}, stacksOrAll(stack)...))
 }
 
-// DeployInfra deploys the CDK stacks of one environment (cdk deploy, no
-// approval prompt) and prints their outputs. Never cached.
+// Deploy the CDK stacks of one environment (cdk deploy, no approval
+// prompt) and print the CDK output; read the stack outputs with outputs.
+// Never cached.
 // +cache="never"
 func (m *Stevedore) DeployInfra(
 	ctx context.Context,
@@ -264,6 +255,11 @@ func (m *Stevedore) DeployInfra(
 	// +optional
 	context []string,
 ) (string, error) {
+	return m.cdk(ctx, "deploy-infra", env, image, app, context, append([]string{"deploy", "--require-approval", "never", "--progress", "events"}, stacksOrAll(stack)...))
+}
+
+// cdk validates the inputs of a CDK command, then runs it.
+func (m *Stevedore) cdk(ctx context.Context, step, env string, image []string, app string, context []string, cmd []string) (string, error) {
 	spec, err := m.load(ctx)
 	if err != nil {
 		return "", err
@@ -272,7 +268,7 @@ func (m *Stevedore) DeployInfra(
 	if err != nil {
 		return "", err
 	}
-	return m.cdkCommand(ctx, in, "deploy-infra", append([]string{"deploy", "--require-approval", "never", "--progress", "events"}, stacksOrAll(stack)...)...)
+	return m.cdkCommand(ctx, in, step, cmd...)
 }
 
 func stacksOrAll(stacks []string) []string {
@@ -282,7 +278,7 @@ func stacksOrAll(stacks []string) []string {
 	return stacks
 }
 
-// Outputs reads the outputs of deployed stacks through the CloudFormation
+// Read the outputs of deployed stacks through the CloudFormation
 // API, as KEY=VALUE lines (e.g. LoadBalancerDNS). Never cached.
 // +cache="never"
 func (m *Stevedore) Outputs(
@@ -303,7 +299,7 @@ func (m *Stevedore) Outputs(
 		return "", err
 	}
 	var lines []string
-	for _, k := range sortedKeys(out) {
+	for _, k := range slices.Sorted(maps.Keys(out)) {
 		lines = append(lines, k+"="+out[k])
 	}
 	return strings.Join(lines, "\n"), nil

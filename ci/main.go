@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 
@@ -43,9 +42,13 @@ type Stevedore struct {
 	// Where images go instead of ECR (see with-registry).
 	// +private
 	Registry *Registry
+
+	// dirs holds the content-addressed copies made by indexSources, for
+	// this call only.
+	dirs map[string]*dagger.Directory
 }
 
-// New loads the app description from the repository.
+// Load the app description from the repository.
 func New(
 	ctx context.Context,
 	// The repository to ship: the directory holding stevedore.yaml. Defaults
@@ -110,8 +113,8 @@ func (m *Stevedore) save(app *appspec.App) error {
 }
 
 // load returns the description after checking it is complete and that
-// every path it names exists in the source directory, and makes the source
-// content-addressed (see contentAddressed). Every function starts here.
+// every path it names exists in the source directory, and indexes the
+// directories the steps read (see indexSources). Every function starts here.
 func (m *Stevedore) load(ctx context.Context) (*appspec.App, error) {
 	app, err := m.app()
 	if err != nil {
@@ -133,30 +136,13 @@ func (m *Stevedore) load(ctx context.Context) (*appspec.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.Source, err = contentAddressed(ctx, m.Source); err != nil {
+	if err := m.indexSources(ctx, app); err != nil {
 		return nil, err
 	}
 	return app, nil
 }
 
-// contentAddressed re-imports dir through the module's workdir. A directory
-// that comes from the module's context (the +defaultPath source) is cached
-// by the digest of the whole repository, so one edited README would re-run
-// every test and build; a re-imported one is cached file by file, so each
-// step only re-runs when its own files change.
-func contentAddressed(ctx context.Context, dir *dagger.Directory) (*dagger.Directory, error) {
-	// A fixed name keeps the re-imported directory's identity stable.
-	const copy = "source"
-	if err := os.RemoveAll(copy); err != nil {
-		return nil, err
-	}
-	if _, err := dir.Export(ctx, copy); err != nil {
-		return nil, fmt.Errorf("reading the source directory: %w", err)
-	}
-	return dag.CurrentModule().Workdir(copy), nil
-}
-
-// Config prints the app description stevedore will use, defaults filled in.
+// Print the app description stevedore will use, defaults filled in.
 func (m *Stevedore) Config(ctx context.Context) (string, error) {
 	app, err := m.load(ctx)
 	if err != nil {
@@ -165,7 +151,7 @@ func (m *Stevedore) Config(ctx context.Context) (string, error) {
 	return app.Marshal(), nil
 }
 
-// WithService adds a backend service to the app description, or replaces the
+// Add a backend service to the app description, or replace the
 // one with the same name.
 func (m *Stevedore) WithService(
 	ctx context.Context,
@@ -217,7 +203,7 @@ func (m *Stevedore) WithService(
 	return m.withApp(ctx, app)
 }
 
-// WithFrontend sets the static frontend of the app description.
+// Set the static frontend of the app description.
 func (m *Stevedore) WithFrontend(
 	ctx context.Context,
 	// Directory holding package.json, relative to the source directory.
@@ -246,7 +232,7 @@ func (m *Stevedore) WithFrontend(
 	return m.withApp(ctx, app)
 }
 
-// WithInfra sets the CDK app of the app description.
+// Set the CDK app of the app description.
 func (m *Stevedore) WithInfra(
 	ctx context.Context,
 	// CDK app directory (Go), relative to the source directory.
@@ -270,7 +256,7 @@ func (m *Stevedore) WithInfra(
 	return m.withApp(ctx, spec)
 }
 
-// WithName sets the app name (image repository prefix and report title).
+// Set the app name (image repository prefix and report title).
 func (m *Stevedore) WithName(ctx context.Context, name string) (*Stevedore, error) {
 	app, err := m.app()
 	if err != nil {

@@ -38,7 +38,7 @@ func (p *published) String() string {
 	return fmt.Sprintf("%s\t%s\t%s\ttags: %s\tplatforms: %s", p.Service, p.Ref, state, strings.Join(p.Tags, ", "), strings.Join(p.Platforms, ", "))
 }
 
-// Publish builds the service images and pushes them to Amazon ECR (see
+// Build the service images and push them to Amazon ECR (see
 // with-aws) or to the registry set with with-registry. The repository is
 // created when missing (scan on push, immutable tags except the mutable
 // ones, a lifecycle policy keeping the last images). Images are tagged with

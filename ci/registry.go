@@ -24,7 +24,7 @@ type Registry struct {
 	Insecure bool
 }
 
-// WithRegistry sends images to any OCI registry instead of Amazon ECR: the
+// Send images to any OCI registry instead of Amazon ECR: the
 // publish step then makes no AWS call. Use --service to reach a registry
 // that runs on your machine or as a Dagger service, e.g.
 // --address localhost:5000 --service tcp://localhost:5000.

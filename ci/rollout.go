@@ -9,7 +9,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/ecs"
 )
 
-// Rollout deploys to ECS services and follows each deployment until it is
+// Deploy to ECS services and follow each deployment until it is
 // really done: our deployment PRIMARY, COMPLETED, all tasks running, older
 // deployments drained. It fails at once on a failed rollout, a circuit
 // breaker rollback or a concurrent deployment, printing the service events
@@ -113,7 +113,7 @@ func shortArn(arn string) string {
 	return arn
 }
 
-// RunTask runs a one-off task on ECS, such as a database migration
+// Run a one-off task on ECS, such as a database migration
 // (`alembic upgrade head`) before a rollout: with the network settings of
 // SERVICE, its task definition (or a revision with a new image), a command
 // override, waiting for it to stop. Fails unless the container exits 0.

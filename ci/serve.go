@@ -1,6 +1,9 @@
 package main
 
 import (
+	"maps"
+	"slices"
+
 	"context"
 	"fmt"
 	"strconv"
@@ -10,7 +13,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 )
 
-// Serve runs a backend service from its image as a Dagger service, with its
+// Run a backend service from its image as a Dagger service, with its
 // port exposed and the env of the app description, e.g.
 // `dagger call serve up --ports 9889:9889`.
 func (m *Stevedore) Serve(
@@ -19,15 +22,7 @@ func (m *Stevedore) Serve(
 	// +optional
 	service string,
 ) (*dagger.Service, error) {
-	app, err := m.load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, err := app.Service(service)
-	if err != nil {
-		return nil, err
-	}
-	img, err := m.serviceImage(ctx, s, "")
+	s, img, err := m.service(ctx, service, "")
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +32,7 @@ func (m *Stevedore) Serve(
 // asService starts a service image with its entrypoint, port and env.
 func asService(img *dagger.Container, s *appspec.Service) *dagger.Service {
 	ctr := img.WithEnvVariable("PORT", strconv.Itoa(s.Port))
-	for _, k := range sortedKeys(s.Env) {
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		ctr = ctr.WithEnvVariable(k, s.Env[k])
 	}
 	return ctr.
@@ -45,7 +40,7 @@ func asService(img *dagger.Container, s *appspec.Service) *dagger.Service {
 		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
 }
 
-// ServeFrontend runs the frontend image (nginx on port 80) as a Dagger
+// Run the frontend image (nginx on port 80) as a Dagger
 // service, e.g. `dagger call serve-frontend up --ports 8080:80`.
 func (m *Stevedore) ServeFrontend(ctx context.Context) (*dagger.Service, error) {
 	img, err := m.FrontendImage(ctx)

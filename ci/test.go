@@ -14,7 +14,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 )
 
-// Test runs the tests of every backend service and of the frontend, in
+// Run the tests of every backend service and of the frontend, in
 // parallel, and fails with the output of the tests that failed. Results are
 // cached: unchanged code is not tested twice.
 func (m *Stevedore) Test(ctx context.Context) (string, error) {
@@ -45,12 +45,12 @@ func (m *Stevedore) testSuites(app *appspec.App) []suite {
 			continue
 		}
 		ctr := withToolCaches(dag.Container().From(s.Test.Image), s.Test.Cache).
-			WithDirectory("/src", m.Source.Directory(s.Context)).
+			WithDirectory("/src", m.dir(s.Context)).
 			WithWorkdir("/src")
-		out = append(out, suite{name: s.Name, command: s.Test.Command, image: s.Test.Image, dir: m.Source.Directory(s.Context), ctr: ctr})
+		out = append(out, suite{name: s.Name, command: s.Test.Command, image: s.Test.Image, dir: m.dir(s.Context), ctr: ctr})
 	}
 	if fe := app.Frontend; fe != nil && fe.Test != "" {
-		out = append(out, suite{name: "frontend", command: fe.Test, image: fe.Image, dir: m.Source.Directory(fe.Dir), ctr: m.frontendDeps(fe)})
+		out = append(out, suite{name: "frontend", command: fe.Test, image: fe.Image, dir: m.dir(fe.Dir), ctr: m.frontendDeps(fe)})
 	}
 	return out
 }

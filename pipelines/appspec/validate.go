@@ -1,6 +1,9 @@
 package appspec
 
 import (
+	"maps"
+	"slices"
+
 	"errors"
 	"fmt"
 	"path"
@@ -64,7 +67,7 @@ func (a *App) Validate() error {
 		if s.Repository != "" && !repoPattern.MatchString(s.Repository) {
 			add(f+".repository", "%q is not a valid repository name (lowercase, digits, . _ - /)", s.Repository)
 		}
-		for _, k := range sortedKeys(s.BuildArgs) {
+		for _, k := range slices.Sorted(maps.Keys(s.BuildArgs)) {
 			if k == "" || strings.ContainsAny(k, "= \t") {
 				add(f+".buildArgs", "invalid build arg name %q", k)
 			}
@@ -102,7 +105,7 @@ func (a *App) Validate() error {
 		} else if msg := checkRel(in.Dir); msg != "" {
 			add("infra.dir", "%s", msg)
 		}
-		for _, k := range sortedKeys(in.Context) {
+		for _, k := range slices.Sorted(maps.Keys(in.Context)) {
 			if !contextKeyPattern.MatchString(k) {
 				add("infra.context", "invalid context key %q", k)
 			}

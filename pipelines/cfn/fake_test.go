@@ -1,6 +1,8 @@
 package cfn
 
 import (
+	"github.com/stevedore-ci/stevedore/pipelines/internal/awstest"
+
 	"fmt"
 	"html"
 	"net/http"
@@ -8,11 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // fakeStack is what the fake CloudFormation knows about one stack.
@@ -51,16 +48,9 @@ func (f *fakeCFN) failNext(status int, code string) {
 }
 
 func (f *fakeCFN) reader() *Reader {
-	return NewReader(aws.Config{
-		Region:       "eu-west-3",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", ""),
-		BaseEndpoint: aws.String(f.srv.URL),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-			})
-		},
-	})
+	cfg := awstest.Config(f.srv.URL)
+	cfg.Region = "eu-west-3" // region names appear in the messages under test
+	return NewReader(cfg)
 }
 
 func (f *fakeCFN) calls() []string {

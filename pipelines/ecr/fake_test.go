@@ -1,6 +1,8 @@
 package ecr
 
 import (
+	"github.com/stevedore-ci/stevedore/pipelines/internal/awstest"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,11 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // The fake below speaks ECR's wire protocol (AWS JSON 1.1) so a real SDK
@@ -119,21 +118,8 @@ func newFake(t *testing.T, script map[string][]reply) (*fakeECR, *Client) {
 	return f, New(testConfig(srv.URL))
 }
 
-type noBackoff struct{}
-
-func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
-
 // testConfig uses fake static credentials and retries without waiting.
-func testConfig(endpoint string) aws.Config {
-	return aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", ""),
-		BaseEndpoint: aws.String(endpoint),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{} })
-		},
-	}
-}
+func testConfig(endpoint string) aws.Config { return awstest.Config(endpoint) }
 
 const (
 	testAccount  = "123456789012"

@@ -1,6 +1,8 @@
 package ecr
 
 import (
+	"github.com/stevedore-ci/stevedore/pipelines/internal/wait"
+
 	"context"
 	"fmt"
 	"time"
@@ -109,23 +111,12 @@ func (o ScanOptions) withDefaults() ScanOptions {
 		o.Timeout = DefaultScanTimeout
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepContext
+		o.Sleep = wait.Sleep
 	}
 	if o.Log == nil {
 		o.Log = func(string) {}
 	}
 	return o
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func scanTimeoutError(image, state string, timeout time.Duration) error {

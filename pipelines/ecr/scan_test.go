@@ -271,11 +271,3 @@ func TestParseSeverity(t *testing.T) {
 		t.Error("unknown finding severities must rank as UNDEFINED")
 	}
 }
-
-func TestSleepContextEndsWithTheContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := sleepContext(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Fatalf("sleepContext on a cancelled context = %v, want context.Canceled", err)
-	}
-}

@@ -1,6 +1,8 @@
 package ecs
 
 import (
+	"github.com/stevedore-ci/stevedore/pipelines/internal/wait"
+
 	"context"
 	"time"
 )
@@ -21,16 +23,4 @@ type SystemClock struct{}
 func (SystemClock) Now() time.Time { return time.Now() }
 
 // Sleep waits for d unless ctx ends first.
-func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (SystemClock) Sleep(ctx context.Context, d time.Duration) error { return wait.Sleep(ctx, d) }

@@ -6,19 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestSystemClockSleepHonoursContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := (SystemClock{}).Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Fatalf("a cancelled context must end the sleep at once, got %v", err)
-	}
-	if err := (SystemClock{}).Sleep(context.Background(), 0); err != nil {
-		t.Fatalf("a zero sleep must succeed, got %v", err)
-	}
-}
 
 func TestWithOutputWritesLines(t *testing.T) {
 	h := newHarness(t, map[string]*scenario{"api": imageScenario()})

@@ -1,6 +1,8 @@
 package ecs
 
 import (
+	"github.com/stevedore-ci/stevedore/pipelines/internal/awstest"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,8 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // This file holds the test double: a fake clock and an httptest server
@@ -132,17 +132,9 @@ func newFakeECS(t testing.TB, now func() time.Time, scs map[string]*scenario) *f
 
 // config is an aws.Config aimed at the fake, with instant retry backoff.
 func (f *fakeECS) config() aws.Config {
-	return aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "not-a-secret", ""),
-		BaseEndpoint: aws.String(f.srv.URL),
-		HTTPClient:   f.srv.Client(),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-			})
-		},
-	}
+	cfg := awstest.Config(f.srv.URL)
+	cfg.HTTPClient = f.srv.Client()
+	return cfg
 }
 
 func (f *fakeECS) count(op string) int {

@@ -1,9 +1,11 @@
 package ecs
 
 import (
+	"maps"
+	"slices"
+
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,7 +29,7 @@ func checkImageRef(container, ref string, allowTags bool) error {
 
 // checkImages validates every requested reference before any API call.
 func checkImages(images map[string]string, allowTags bool) error {
-	for _, name := range sortedKeys(images) {
+	for _, name := range slices.Sorted(maps.Keys(images)) {
 		if err := checkImageRef(name, images[name], allowTags); err != nil {
 			return err
 		}
@@ -39,7 +41,7 @@ func checkImages(images map[string]string, allowTags bool) error {
 // (already checked) images, and whether anything changed. defs itself is
 // not modified.
 func withImages(defs []types.ContainerDefinition, images map[string]string, taskDef string) ([]types.ContainerDefinition, bool, error) {
-	names := sortedKeys(images)
+	names := slices.Sorted(maps.Keys(images))
 	out := append([]types.ContainerDefinition(nil), defs...)
 	changed := false
 	for _, name := range names {
@@ -80,13 +82,4 @@ func shortName(arn string) string {
 		return arn[i+1:]
 	}
 	return arn
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,7 +1,7 @@
 package ocipush
 
 import (
-	"fmt"
+	"github.com/stevedore-ci/stevedore/pipelines/internal/bytesize"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -29,7 +29,7 @@ func reportProgress(log func(string), updates <-chan v1.Update) (stop func()) {
 				}
 				if step := u.Complete * 10 / u.Total; step > lastStep {
 					lastStep = step
-					logf(log, "uploaded %s of %s (%d%%)", humanBytes(u.Complete), humanBytes(u.Total), u.Complete*100/u.Total)
+					logf(log, "uploaded %s of %s (%d%%)", bytesize.Format(u.Complete), bytesize.Format(u.Total), u.Complete*100/u.Total)
 				}
 			}
 		}
@@ -38,18 +38,4 @@ func reportProgress(log func(string), updates <-chan v1.Update) (stop func()) {
 		close(quit)
 		<-finished
 	}
-}
-
-// humanBytes formats n bytes for a log line.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

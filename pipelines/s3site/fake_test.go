@@ -1,6 +1,8 @@
 package s3site
 
 import (
+	"github.com/stevedore-ci/stevedore/pipelines/internal/awstest"
+
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/xml"
@@ -15,11 +17,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // fakeAWS is an in-memory S3 (path-style REST-XML) and CloudFront served by
@@ -76,18 +75,7 @@ func newFakeAWS(t *testing.T, buckets ...string) *fakeAWS {
 
 // config is what awsconf.Load would give, pointed at the fake, with retries
 // that do not wait.
-func (f *fakeAWS) config() aws.Config {
-	return aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", ""),
-		BaseEndpoint: aws.String(f.srv.URL),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-			})
-		},
-	}
-}
+func (f *fakeAWS) config() aws.Config { return awstest.Config(f.srv.URL) }
 
 // fail makes the next `times` calls of op (all of them when times < 0)
 // answer status with the error code.

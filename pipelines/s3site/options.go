@@ -1,6 +1,8 @@
 package s3site
 
 import (
+	"github.com/stevedore-ci/stevedore/pipelines/internal/wait"
+
 	"context"
 	"errors"
 	"fmt"
@@ -89,7 +91,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.WaitTimeout = DefaultWaitTimeout
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepContext
+		o.Sleep = wait.Sleep
 	}
 	if o.Log == nil {
 		o.Log = func(string) {}
@@ -111,15 +113,4 @@ func normalizePrefix(p string) string {
 		return ""
 	}
 	return p + "/"
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -1,6 +1,8 @@
 package s3site
 
 import (
+	"github.com/stevedore-ci/stevedore/pipelines/internal/bytesize"
+
 	"fmt"
 	"strings"
 )
@@ -49,10 +51,10 @@ func (s Summary) String() string {
 	var b strings.Builder
 	if s.DryRun {
 		fmt.Fprintf(&b, "Dry run for %s: would upload %d files (%s), %d unchanged, would delete %d.",
-			s.Target, s.Uploaded, humanBytes(s.BytesUploaded), s.Unchanged, s.Deleted)
+			s.Target, s.Uploaded, bytesize.Format(s.BytesUploaded), s.Unchanged, s.Deleted)
 	} else {
 		fmt.Fprintf(&b, "Published to %s: %d files uploaded (%s), %d unchanged, %d deleted.",
-			s.Target, s.Uploaded, humanBytes(s.BytesUploaded), s.Unchanged, s.Deleted)
+			s.Target, s.Uploaded, bytesize.Format(s.BytesUploaded), s.Unchanged, s.Deleted)
 	}
 	if s.Orphans > 0 {
 		fmt.Fprintf(&b, " %d objects are not in the build and were kept (enable delete to remove them).", s.Orphans)
@@ -68,17 +70,4 @@ func (s Summary) String() string {
 		b.WriteString(" Nothing changed, so no invalidation.")
 	}
 	return b.String()
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
