@@ -60,7 +60,7 @@ func New(
 	// absent you can describe the app with with-service/with-frontend/with-infra.
 	// +default="stevedore.yaml"
 	config string,
-	// Go toolchain image, for building stevedore's push tool and the CDK app.
+	// Go toolchain image: it compiles the CDK app and runs the local checks.
 	// +default="golang:1.26"
 	goImage string,
 	// Node.js image for the CDK CLI.
@@ -154,7 +154,6 @@ func (m *Stevedore) Config(ctx context.Context) (string, error) {
 // Add a backend service to the app description, or replace the
 // one with the same name.
 func (m *Stevedore) WithService(
-	ctx context.Context,
 	// Service name (lowercase, e.g. backend).
 	name string,
 	// Docker build context, relative to the source directory.
@@ -200,20 +199,20 @@ func (m *Stevedore) WithService(
 	if !replaced {
 		app.Services = append(app.Services, s)
 	}
-	return m.withApp(ctx, app)
+	return m.withApp(app)
 }
 
 // Set the static frontend of the app description.
 func (m *Stevedore) WithFrontend(
-	ctx context.Context,
 	// Directory holding package.json, relative to the source directory.
 	dir string,
 	// Build command.
 	// +default="npm run build"
 	build string,
-	// Directory the build writes, relative to dir.
+	// Directory the build writes, relative to dir (the output key of
+	// stevedore.yaml).
 	// +default="dist"
-	output string,
+	outputDir string,
 	// Test command (empty: no frontend tests).
 	// +optional
 	test string,
@@ -228,13 +227,12 @@ func (m *Stevedore) WithFrontend(
 	if err != nil {
 		return nil, err
 	}
-	app.Frontend = &appspec.Frontend{Dir: dir, Build: build, Output: output, Test: test, Install: install, Image: image}
-	return m.withApp(ctx, app)
+	app.Frontend = &appspec.Frontend{Dir: dir, Build: build, Output: outputDir, Test: test, Install: install, Image: image}
+	return m.withApp(app)
 }
 
 // Set the CDK app of the app description.
 func (m *Stevedore) WithInfra(
-	ctx context.Context,
 	// CDK app directory (Go), relative to the source directory.
 	dir string,
 	// Value of the CDK `app` context (default: the app name).
@@ -253,22 +251,22 @@ func (m *Stevedore) WithInfra(
 		return nil, err
 	}
 	spec.Infra = &appspec.Infra{Dir: dir, App: app, Context: kv}
-	return m.withApp(ctx, spec)
+	return m.withApp(spec)
 }
 
 // Set the app name (image repository prefix and report title).
-func (m *Stevedore) WithName(ctx context.Context, name string) (*Stevedore, error) {
+func (m *Stevedore) WithName(name string) (*Stevedore, error) {
 	app, err := m.app()
 	if err != nil {
 		return nil, err
 	}
 	app.Name = name
-	return m.withApp(ctx, app)
+	return m.withApp(app)
 }
 
 // withApp fills defaults and validates the new description before keeping
 // it; a partial description (no services yet) is accepted so calls can chain.
-func (m *Stevedore) withApp(ctx context.Context, app *appspec.App) (*Stevedore, error) {
+func (m *Stevedore) withApp(app *appspec.App) (*Stevedore, error) {
 	app.Defaults()
 	if len(app.Services) > 0 {
 		if err := app.Validate(); err != nil {

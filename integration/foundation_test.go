@@ -101,3 +101,22 @@ func exampleApp(t *testing.T) string {
 	}
 	return dir
 }
+
+// The app can be described by functions alone, without stevedore.yaml.
+func TestDescribeWithFunctions(t *testing.T) {
+	src := copyTree(t, "examples", "docker")
+	r := mustDagger(t, nil, "call", "--source", src,
+		"with-name", "--name", "demo",
+		"with-service", "--name", "api", "--context", "examples/backend", "--dockerfile", "docker/backend.Dockerfile",
+		"--port", "8080", "--health", "/health", "--test-image", "golang:1.26", "--test-command", "go test ./...",
+		"--build-args", "RUNTIME_IMAGE=debian:bookworm-slim",
+		"with-frontend", "--dir", "examples/frontend", "--test", "npm test",
+		"config")
+	assertContains(t, "config", r.stdout, "name: demo", "- name: api", "port: 8080", "repository: demo-api", "cache: go",
+		"RUNTIME_IMAGE: debian:bookworm-slim", "dir: examples/frontend", "install: npm ci", "output: dist")
+	bad := dagger(t, nil, "call", "--source", src, "with-name", "--name", "demo", "with-service", "--name", "api", "--context", "../up", "--port", "0", "config")
+	if bad.err == nil {
+		t.Fatal("an invalid service was accepted")
+	}
+	assertContains(t, "error", bad.stderr, `services[api].context: "../up" points outside the source directory`, "services[api].port: must be between 1 and 65535 (got 0)")
+}
