@@ -52,12 +52,15 @@ func (m *Stevedore) Deploy(
 	// +optional
 	context []string,
 ) (string, error) {
-	app, err := m.load(ctx)
-	if err != nil {
-		return "", err
+	if target != "local" && target != "aws" {
+		return "", fmt.Errorf("unknown target %q: use local (no AWS account needed) or aws", target)
 	}
 	if !slices.Contains(envNames, env) {
 		return "", fmt.Errorf("unknown env %q: use one of %s", env, strings.Join(envNames, ", "))
+	}
+	app, err := m.load(ctx)
+	if err != nil {
+		return "", err
 	}
 	tags, err := m.imageTags(ctx, gitSha, tag)
 	if err != nil {
@@ -97,8 +100,6 @@ func (m *Stevedore) Deploy(
 		if app.Migrate != nil {
 			p.Migrate = app.Migrate.Service
 		}
-	default:
-		return "", fmt.Errorf("unknown target %q: use local (no AWS account needed) or aws", target)
 	}
 	title := fmt.Sprintf("stevedore deploy: %s → %s (%s)", app.Name, target, env)
 	if dryRun {

@@ -82,7 +82,7 @@ func (a *awsTarget) registry(ctx context.Context) (*pushTarget, error) {
 		for i := range a.app.Services {
 			services = append(services, &a.app.Services[i])
 		}
-		a.push, a.pushErr = a.m.pushTarget(ctx, a.app, services, ecr.RepositoryPolicy{ScanOnPush: true, ImmutableTags: true, KeepLast: 30, MutableTags: []string{"latest"}}, a.tags)
+		a.push, a.pushErr = a.m.pushTarget(ctx, a.app, services, ecr.RepositoryPolicy{ScanOnPush: true, ImmutableTags: true, KeepLast: 30, MutableTags: []string{"latest"}})
 	})
 	return a.push, a.pushErr
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -55,16 +54,9 @@ func (l *localTarget) registry(ctx context.Context) (*pushTarget, error) {
 			l.regErr = err
 			return
 		}
-		tmp, err := os.MkdirTemp("", "stevedore-push-")
-		if err != nil {
-			l.regErr = err
-			return
+		if l.reg, l.regErr = newPushTarget(l.app); l.regErr == nil {
+			l.reg.host, l.reg.insecure, l.reg.dial = localRegistryHost, true, ep
 		}
-		t := &pushTarget{host: localRegistryHost, insecure: true, dial: ep, repos: map[string]string{}, tmp: tmp, cleanup: func() {}}
-		for _, s := range l.app.Services {
-			t.repos[s.Name] = s.Repository
-		}
-		l.reg = t
 	})
 	return l.reg, l.regErr
 }

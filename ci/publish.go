@@ -101,7 +101,7 @@ func (m *Stevedore) publish(ctx context.Context, service []string, gitSha string
 	if err != nil {
 		return nil, err
 	}
-	target, err := m.pushTarget(ctx, app, services, ecr.RepositoryPolicy{ScanOnPush: true, ImmutableTags: true, KeepLast: keepLast, MutableTags: mutableTag}, tags)
+	target, err := m.pushTarget(ctx, app, services, ecr.RepositoryPolicy{ScanOnPush: true, ImmutableTags: true, KeepLast: keepLast, MutableTags: mutableTag})
 	if err != nil {
 		return nil, err
 	}
@@ -200,16 +200,16 @@ type pushTarget struct {
 }
 
 // pushTarget resolves where the services' images go and logs in.
-func (m *Stevedore) pushTarget(ctx context.Context, app *appspec.App, services []*appspec.Service, policy ecr.RepositoryPolicy, tags []string) (*pushTarget, error) {
-	t := &pushTarget{repos: map[string]string{}, cleanup: func() {}}
-	tmp, err := os.MkdirTemp("", "stevedore-push-")
+func (m *Stevedore) pushTarget(ctx context.Context, app *appspec.App, services []*appspec.Service, policy ecr.RepositoryPolicy) (_ *pushTarget, err error) {
+	t, err := newPushTarget(app)
 	if err != nil {
 		return nil, err
 	}
-	t.tmp = tmp
-	for _, s := range services {
-		t.repos[s.Name] = s.Repository
-	}
+	defer func() {
+		if err != nil {
+			t.close() // no temporary AWS files left behind
+		}
+	}()
 	if r := m.Registry; r != nil {
 		t.host, t.username, t.insecure = r.Address, r.Username, r.Insecure
 		if r.Password != nil {
@@ -236,17 +236,25 @@ func (m *Stevedore) pushTarget(ctx context.Context, app *appspec.App, services [
 		if repo.Created {
 			log("created ECR repository %s", repo.URI)
 		}
-		for _, tag := range tags[1:] {
-			if repo.TagIsImmutable(tag) {
-				return nil, fmt.Errorf("tag %q cannot move in ECR repository %s (immutable tags): drop it from --tag or make it mutable in the repository settings", tag, repo.Name)
-			}
-		}
 	}
 	reg, err := t.ecr.Login(ctx)
 	if err != nil {
 		return nil, err
 	}
 	t.host, t.username, t.password = reg.Host, reg.Username, reg.Password
+	return t, nil
+}
+
+// newPushTarget prepares the scratch space and repository names of a push.
+func newPushTarget(app *appspec.App) (*pushTarget, error) {
+	tmp, err := os.MkdirTemp("", "stevedore-push-")
+	if err != nil {
+		return nil, err
+	}
+	t := &pushTarget{repos: map[string]string{}, tmp: tmp, cleanup: func() {}}
+	for _, s := range app.Services {
+		t.repos[s.Name] = s.Repository
+	}
 	return t, nil
 }
 
@@ -283,6 +291,9 @@ func (t *pushTarget) push(ctx context.Context, service string, variants []*dagge
 		Insecure: t.insecure, Dial: t.dial, Log: func(s string) { log("%s: %s", service, s) },
 	})
 	if err != nil {
+		if t.ecr != nil && strings.Contains(err.Error(), "TAG_INVALID") {
+			return nil, fmt.Errorf("pushing %s: a tag already points to another image and the ECR repository has immutable tags: use a new tag, or list the tag with --mutable-tag when the repository is created: %w", service, err)
+		}
 		return nil, fmt.Errorf("pushing %s: %w", service, err)
 	}
 	return &published{Service: service, Repository: repo, Ref: res.Ref, Digest: res.Digest, Tags: res.Tags, Pushed: res.Pushed, Platforms: res.Platforms}, nil

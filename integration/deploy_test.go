@@ -70,3 +70,15 @@ func TestDeployRejectsUnknownTarget(t *testing.T) {
 	}
 	assertContains(t, "error", r.stderr, "deploy needs an AWS account: call with-aws first")
 }
+
+// plan lists the graph without running a step.
+func TestPlanLocalRunsNothing(t *testing.T) {
+	r := mustDagger(t, nil, "call", "plan")
+	assertContains(t, "plan", r.stdout, "stevedore deploy: cao → local (dev), dry run")
+	for _, step := range []string{"test", "push:backend", "synth", "rollout:backend", "verify"} {
+		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(step) + ` \| .*planned`).MatchString(r.stdout) {
+			t.Errorf("plan has no planned row for %s:\n%s", step, r.stdout)
+		}
+	}
+	assertNotContains(t, "plan", r.stdout, "pushed, tags", "✅ ok")
+}
