@@ -20,8 +20,10 @@ lint: develop
 	go run $(ACTIONLINT)
 	shellcheck .github/report-to-summary .ci/run bench/*.sh
 
-unit:
+# ci/ is package main with generated Dagger bindings that need a session.
+unit: develop
 	go test -count=1 $(GO_PACKAGES)
+	cd ci && dagger run go test -count=1 ./...
 
 infra:
 	cd infra && go test -count=1 ./...

@@ -84,30 +84,42 @@ func TestPublishToAuthenticatedRegistry(t *testing.T) {
 	})
 }
 
-// The registry password never reaches an exported file either: export the
-// synthesized infra and the frontend build after a publish and grep them.
-func TestSecretNeverInExportedFiles(t *testing.T) {
-	canary := "CANARY-" + strings.Repeat("s", 32)
-	out := t.TempDir()
-	r := dagger(t, []string{"STEVEDORE_TEST_CANARY=" + canary}, "call",
-		"with-registry", "--address", "localhost:1", "--username", "u", "--password", "env:STEVEDORE_TEST_CANARY",
-		"frontend-dist", "export", "--path", out)
-	if r.err != nil {
-		t.Fatalf("export failed: %v\n%s", r.err, tailLines(r.output(), 40))
+// AWS credentials never reach the output, an error or an exported file:
+// canary keys go into with-aws, a publish fails on them (no AWS here), a
+// synth is exported, and neither the logs nor the files contain them.
+func TestSecretNeverInOutputErrorsOrFiles(t *testing.T) {
+	keyID := "AKIA" + strings.Repeat("CANARY", 3)
+	secret := "canary-secret-" + strings.Repeat("s", 24)
+	env := []string{"CANARY_KEY_ID=" + keyID, "CANARY_SECRET=" + secret}
+	withAws := []string{"call", "with-aws", "--region", "eu-west-1", "--access-key-id", "env:CANARY_KEY_ID", "--secret-access-key", "env:CANARY_SECRET"}
+
+	r := dagger(t, env, append(withAws, "publish", "--git-sha", "abcdef1")...)
+	if r.err == nil {
+		t.Fatal("publish to AWS succeeded on a machine without AWS")
 	}
-	assertNotContains(t, "output", r.output(), canary)
+	assertContains(t, "error", r.stderr, "ecr:DescribeRepositories")
+	assertNotContains(t, "publish output", r.output(), keyID, secret)
+
+	out := t.TempDir()
+	r = mustDagger(t, env, append(withAws, "synth", "--image", "backend="+digestRef("123456789012.dkr.ecr.eu-west-1.amazonaws.com/cao-server", 9), "export", "--path", out)...)
+	assertNotContains(t, "synth output", r.output(), keyID, secret)
+	files := 0
 	err := filepath.Walk(out, func(p string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() {
 			return err
 		}
+		files++
 		data, err := os.ReadFile(p)
-		if err == nil && strings.Contains(string(data), canary) {
-			t.Errorf("%s contains the secret", p)
+		if err == nil && (strings.Contains(string(data), keyID) || strings.Contains(string(data), secret)) {
+			t.Errorf("%s contains a credential", p)
 		}
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if files < 5 {
+		t.Fatalf("only %d files exported: the check read nothing", files)
 	}
 }
 
