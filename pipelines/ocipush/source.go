@@ -185,7 +185,8 @@ func layoutRoot(dir string) (artifact, error) {
 			return artifact{}, fmt.Errorf("the image layout lists %d manifests that are not one image per platform: cannot tell which to push", len(im.Manifests))
 		}
 	}
-	return artifact{index: idx}, nil
+	sorted, err := sortedIndex(idx)
+	return artifact{index: sorted}, err
 }
 
 // childRoot opens the manifest d of idx as an image or an index.
@@ -196,7 +197,8 @@ func childRoot(idx v1.ImageIndex, d v1.Descriptor) (artifact, error) {
 		if err != nil {
 			return artifact{}, fmt.Errorf("cannot read the image index %s of the layout: %w", d.Digest, err)
 		}
-		return artifact{index: child}, nil
+		sorted, err := sortedIndex(child)
+		return artifact{index: sorted}, err
 	case d.MediaType.IsImage():
 		img, err := idx.Image(d.Digest)
 		if err != nil {
