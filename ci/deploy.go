@@ -205,6 +205,7 @@ type synthStep struct {
 	extra  []string
 	ledger *ledger
 	inputs *infraInputs // set by Synth, read by the AWS deploy
+	stacks []string     // set by Synth, in deploy order
 }
 
 func (s *synthStep) Prepare(ctx context.Context) (steps.Outcome, error) {
@@ -231,6 +232,7 @@ func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (steps.Out
 		if err != nil {
 			return steps.Outcome{}, err
 		}
+		s.stacks = stacks
 		out := steps.Outcome{Summary: fmt.Sprintf("%d stacks for %s/%s", len(stacks), in.app, in.env)}
 		for _, st := range stacks {
 			out.Artifacts = append(out.Artifacts, steps.Artifact{Kind: "stack", Name: "stack", Value: st})

@@ -138,11 +138,7 @@ func (a *awsTarget) planPush(ctx context.Context, s *appspec.Service, tarball *d
 // DeployInfra runs cdk deploy (cdk diff in a dry run) and reads back the
 // outputs of every stack through CloudFormation.
 func (a *awsTarget) DeployInfra(ctx context.Context) (deploy.Outputs, steps.Outcome, error) {
-	in := a.synth.inputs
-	stacks, err := a.m.assemblyStacks(ctx, a.m.synthesize(in))
-	if err != nil {
-		return nil, steps.Outcome{}, err
-	}
+	in, stacks := a.synth.inputs, a.synth.stacks
 	cmd := []string{"deploy", "--all", "--require-approval", "never", "--progress", "events"}
 	if a.dryRun {
 		cmd = []string{"diff", "--all"}
