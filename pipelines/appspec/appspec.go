@@ -31,6 +31,9 @@ type App struct {
 	// Migrate is a one-off command run with the new backend image before
 	// the rollout (e.g. `alembic upgrade head`).
 	Migrate *Migrate `yaml:"migrate,omitempty" json:"migrate,omitempty"`
+	// Environments declares environments beyond the dev, staging and prod
+	// presets, and where each one lives (see Environment).
+	Environments map[string]Environment `yaml:"environments,omitempty" json:"environments,omitempty"`
 }
 
 // Service is one container image.
@@ -127,7 +130,8 @@ func friendlyYAMLError(err error) string {
 		typ  string
 		keys string
 	}{
-		{"appspec.App", "name, services, frontend, infra, migrate"},
+		{"appspec.App", "name, services, frontend, infra, migrate, environments"},
+		{"appspec.Environment", "base, protected, account, region, role"},
 		{"appspec.Service", "name, context, dockerfile, target, buildArgs, port, health, env, repository, container, test"},
 		{"appspec.Test", "image, command, cache"},
 		{"appspec.Frontend", "dir, image, install, build, test, output, dockerfile, env"},

@@ -9,6 +9,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
 var (
@@ -109,7 +111,7 @@ func (a *App) Validate() error {
 			if !contextKeyPattern.MatchString(k) {
 				add("infra.context", "invalid context key %q", k)
 			}
-			if k == "app" || k == "env" || strings.HasPrefix(k, "image.") {
+			if contract.Owned(k) {
 				add("infra.context", "%q is set by stevedore itself (use infra.app, --env and the published images)", k)
 			}
 		}
@@ -122,6 +124,7 @@ func (a *App) Validate() error {
 			add("migrate.command", "required, as a list (e.g. [alembic, upgrade, head])")
 		}
 	}
+	a.validateEnvironments(add)
 	if len(errs) == 0 {
 		return nil
 	}

@@ -1,0 +1,69 @@
+package appspec
+
+import (
+	"strings"
+	"testing"
+)
+
+const envBase = `name: shop
+services:
+  - {name: api, context: api, port: 8080}
+`
+
+func TestEnvResolves(t *testing.T) {
+	app, err := Parse("s.yaml", []byte(envBase+`environments:
+  qa: {base: staging}
+  pr-*: {}
+  prod: {account: "123456789012", region: eu-west-1, role: "arn:aws:iam::123456789012:role/deploy"}
+  sandbox: {base: prod, protected: false}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, base string
+		protected  bool
+		account    string
+	}{
+		{"dev", "dev", false, ""},
+		{"staging", "staging", false, ""},
+		{"prod", "prod", true, "123456789012"},
+		{"qa", "staging", false, ""},
+		{"pr-7", "dev", false, ""},
+		{"sandbox", "prod", false, ""},
+	} {
+		e, err := app.Env(tc.name)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if e.Base != tc.base || e.Protected != tc.protected || e.Account != tc.account {
+			t.Errorf("%s: got %+v", tc.name, e)
+		}
+	}
+	_, err = app.Env("qaa")
+	if err == nil || !strings.Contains(err.Error(), `unknown environment "qaa": use one of dev, staging, prod, pr-*, qa, sandbox`) {
+		t.Errorf("typo: %v", err)
+	}
+	if _, err := app.Env("Bad_Name"); err == nil {
+		t.Error("invalid name accepted")
+	}
+}
+
+func TestEnvironmentsValidatedInOneRound(t *testing.T) {
+	_, err := Parse("s.yaml", []byte(envBase+`environments:
+  qa: {base: preprod, account: "12345", region: mars, role: "arn:aws:iam::999999999999:role/x"}
+  Bad: {}
+`))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"environments.qa.base", "environments.qa.account", "environments.qa.region", "environments.Bad", "environments.qa.role"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %s in:\n%v", want, err)
+		}
+	}
+	_, err = Parse("s.yaml", []byte(envBase+"environments:\n  qa: {bse: dev}\n"))
+	if err == nil || !strings.Contains(err.Error(), "base, protected, account, region, role") {
+		t.Errorf("unknown key: %v", err)
+	}
+}
