@@ -3,7 +3,6 @@ package appspec
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -40,12 +39,6 @@ type Env struct {
 	Region    string
 	Role      string
 }
-
-var (
-	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
-	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-	rolePattern    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
-)
 
 // Env resolves an environment name: a preset, a declared entry, or a match
 // of a declared pattern (a key ending in *, e.g. pr-*). Any other name is
@@ -109,17 +102,22 @@ func (a *App) validateEnvironments(add func(field, format string, args ...any)) 
 		if e.Base != "" && !contract.IsPreset(e.Base) {
 			add(f+".base", "%q is not one of %s", e.Base, strings.Join(contract.Presets, ", "))
 		}
-		if e.Account != "" && !accountPattern.MatchString(e.Account) {
-			add(f+".account", "%q must be a 12-digit AWS account id (quote it in YAML)", e.Account)
+		if e.Account != "" {
+			if err := contract.ValidateAccount(e.Account); err != nil {
+				add(f+".account", "%v", err)
+			}
 		}
-		if e.Region != "" && !regionPattern.MatchString(e.Region) {
-			add(f+".region", "%q is not an AWS region (e.g. eu-west-1)", e.Region)
+		if e.Region != "" {
+			if err := contract.ValidateRegion(e.Region); err != nil {
+				add(f+".region", "%v", err)
+			}
 		}
-		if e.Role != "" && !rolePattern.MatchString(e.Role) {
-			add(f+".role", "%q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", e.Role)
-		}
-		if e.Role != "" && e.Account != "" && !strings.Contains(e.Role, "::"+e.Account+":") {
-			add(f+".role", "the role is in another account than %s", e.Account)
+		if e.Role != "" {
+			if acct, err := contract.RoleAccount(e.Role); err != nil {
+				add(f+".role", "%v", err)
+			} else if e.Account != "" && acct != e.Account {
+				add(f+".role", "the role is in account %s, not in the environment's account %s", acct, e.Account)
+			}
 		}
 	}
 }

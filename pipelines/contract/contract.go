@@ -119,3 +119,39 @@ func ParseImage(ref string) (Image, error) {
 	}
 	return Image{Repository: repo, Digest: digest}, nil
 }
+
+var (
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	rolePattern    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]+$`)
+)
+
+// ValidateRegion reports a clear error for an empty or malformed region
+// name, before any request goes to a host that does not exist.
+func ValidateRegion(region string) error {
+	if region == "" {
+		return fmt.Errorf("no AWS region: pass --region (e.g. eu-west-1) or set it in the AWS config file")
+	}
+	if !regionPattern.MatchString(region) {
+		return fmt.Errorf("invalid AWS region %q: expected a name like us-east-1 or eu-west-3", region)
+	}
+	return nil
+}
+
+// ValidateAccount checks a 12-digit AWS account id.
+func ValidateAccount(account string) error {
+	if !accountPattern.MatchString(account) {
+		return fmt.Errorf("%q is not a 12-digit AWS account id (quote it in YAML)", account)
+	}
+	return nil
+}
+
+// RoleAccount returns the account of an IAM role ARN, or an error when arn
+// is not one.
+func RoleAccount(arn string) (string, error) {
+	m := rolePattern.FindStringSubmatch(arn)
+	if m == nil {
+		return "", fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", arn)
+	}
+	return m[1], nil
+}

@@ -52,3 +52,18 @@ func TestParseImage(t *testing.T) {
 		}
 	}
 }
+
+func TestAccountRegionRole(t *testing.T) {
+	if ValidateRegion("eu-west-1") != nil || ValidateRegion("us-gov-west-1") != nil || ValidateRegion("mars") == nil || ValidateRegion("") == nil {
+		t.Error("region rule")
+	}
+	if ValidateAccount("123456789012") != nil || ValidateAccount("12345") == nil || ValidateAccount("12345678901a") == nil {
+		t.Error("account rule")
+	}
+	if a, err := RoleAccount("arn:aws:iam::123456789012:role/deploy/prod"); err != nil || a != "123456789012" {
+		t.Errorf("RoleAccount = %q, %v", a, err)
+	}
+	if _, err := RoleAccount("arn:aws:iam::123456789012:user/bob"); err == nil {
+		t.Error("a user ARN is not a role")
+	}
+}
