@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -105,21 +107,125 @@ type Migrate struct {
 
 // Parse reads a description, rejecting unknown keys, then fills defaults and
 // validates it. name is used in error messages (usually the file path).
+// Wrong types, unknown keys and semantic problems come in one round; a
+// field whose value had the wrong type is not reported a second time for
+// being empty.
 func Parse(name string, data []byte) (*App, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var app App
-	if err := dec.Decode(&app); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s is empty: describe at least one service (see the README, section stevedore.yaml)", name)
-		}
+	err := dec.Decode(&app)
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s is empty: describe at least one service (see the README, section stevedore.yaml)", name)
+	}
+	var typeErr *yaml.TypeError
+	if err != nil && !errors.As(err, &typeErr) {
 		return nil, fmt.Errorf("%s is not a valid app description: %s", name, friendlyYAMLError(err))
 	}
 	app.Defaults()
-	if err := app.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	var problems []string
+	skip := map[string]bool{}
+	if typeErr != nil {
+		fields := fieldsByLine(data)
+		for _, e := range typeErr.Errors {
+			m := typeRef.FindStringSubmatch(e)
+			f, ok := "", false
+			if m != nil {
+				f, ok = fields[m[1]]
+			}
+			if !ok {
+				problems = append(problems, friendlyYAMLError(errors.New(e)))
+				continue
+			}
+			skip[f] = true
+			what := m[3]
+			if what == "" {
+				what = "a " + map[string]string{"seq": "list", "map": "mapping"}[m[2]]
+			}
+			problems = append(problems, fmt.Sprintf("%s: %s %s (line %s)", f, what, expected(m[4]), m[1]))
+		}
+	}
+	for _, p := range app.problems() {
+		if field, _, _ := strings.Cut(p, ": "); !underAny(field, skip) {
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s: invalid app description:\n  - %s", name, strings.Join(problems, "\n  - "))
 	}
 	return &app, nil
+}
+
+// typeRef picks line, value and Go type out of a yaml.v3 type error.
+var typeRef = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: (.*))? into (\\S+)$")
+
+// expected says in YAML words what a Go type wants.
+func expected(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"):
+		return "must be a whole number"
+	case goType == "bool":
+		return "must be true or false"
+	case strings.HasPrefix(goType, "[]"):
+		return "must be a list"
+	case strings.HasPrefix(goType, "map["):
+		return "must be a mapping of KEY: VALUE"
+	case goType == "string":
+		return "must be a single value"
+	}
+	return "must be a mapping of its keys"
+}
+
+// underAny reports whether field is one of fields or inside one of them.
+func underAny(field string, fields map[string]bool) bool {
+	for f := range fields {
+		if field == f || strings.HasPrefix(field, f+".") || strings.HasPrefix(field, f+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldsByLine maps the line of each value to its field name as Validate
+// spells it (services[<name>].port, infra.dir, …).
+func fieldsByLine(data []byte) map[string]string {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		line := strconv.Itoa(n.Line)
+		if _, taken := out[line]; !taken || n.Kind != yaml.ScalarNode {
+			out[line] = path // a list or mapping owns its first line
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key := n.Content[i].Value
+				p := key
+				if path != "" {
+					p = path + "." + key
+				}
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, item := range n.Content {
+				id := strconv.Itoa(i)
+				if item.Kind == yaml.MappingNode {
+					for j := 0; j+1 < len(item.Content); j += 2 {
+						if item.Content[j].Value == "name" && item.Content[j+1].Value != "" {
+							id = item.Content[j+1].Value
+						}
+					}
+				}
+				walk(item, fmt.Sprintf("%s[%s]", path, id))
+			}
+		}
+	}
+	walk(root.Content[0], "")
+	return out
 }
 
 func friendlyYAMLError(err error) string {

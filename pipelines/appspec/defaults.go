@@ -18,11 +18,11 @@ func (a *App) Defaults() {
 	for i := range a.Services {
 		s := &a.Services[i]
 		s.Context = cleanRel(s.Context)
-		if s.Dockerfile == "" && s.Context != "" {
+		if s.Dockerfile == "" && s.Context != "" && checkRel(s.Context) == "" {
 			s.Dockerfile = path.Join(s.Context, "Dockerfile")
 		}
 		s.Dockerfile = cleanRel(s.Dockerfile)
-		if s.Repository == "" && s.Name != "" {
+		if s.Repository == "" && namePattern.MatchString(s.Name) && (a.Name == "" || namePattern.MatchString(a.Name)) {
 			if a.Name != "" {
 				s.Repository = a.Name + "-" + s.Name
 			} else {

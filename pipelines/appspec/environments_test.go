@@ -67,3 +67,37 @@ func TestEnvironmentsValidatedInOneRound(t *testing.T) {
 		t.Errorf("unknown key: %v", err)
 	}
 }
+
+// Wrong types, semantic problems and unknown keys come in one round, and
+// nothing is reported about a value the user never wrote.
+func TestOneRoundNoCascade(t *testing.T) {
+	_, err := Parse("s.yaml", []byte(`name: Shop
+services:
+  - name: API
+    context: /abs
+    port: "eighty"
+    buildArgs: [a, b]
+    test: "go test"
+`))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"services[API].port: `eighty` must be a whole number (line 5)",
+		"services[API].buildArgs: a list must be a mapping of KEY: VALUE (line 6)",
+		"services[API].test: `go test` must be a mapping of its keys (line 7)",
+		`name: "Shop" must be lowercase`,
+		`services[API].name: "API" must be lowercase`,
+		`services[API].context: "/abs" must be relative`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+	for _, never := range []string{"port: must be between", "dockerfile", "repository", "test.image", "test.command"} {
+		if strings.Contains(msg, never) {
+			t.Errorf("cascaded error %q in:\n%s", never, msg)
+		}
+	}
+}

@@ -23,6 +23,15 @@ var (
 
 // Validate reports every problem at once, one per line, each naming the field.
 func (a *App) Validate() error {
+	errs := a.problems()
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.New("invalid app description:\n  - " + strings.Join(errs, "\n  - "))
+}
+
+// problems lists every problem as "field: what is wrong".
+func (a *App) problems() []string {
 	var errs []string
 	add := func(field, format string, args ...any) {
 		errs = append(errs, field+": "+fmt.Sprintf(format, args...))
@@ -118,17 +127,14 @@ func (a *App) Validate() error {
 	}
 	if m := a.Migrate; m != nil {
 		if !seen[m.Service] || m.Service == "" {
-			add("migrate.service", "%q is not one of the services (%s)", m.Service, strings.Join(a.ServiceNames(), ", "))
+			add("migrate.service", "%q is not one of the services (%s)", m.Service, strings.Join(slices.Compact(slices.Sorted(maps.Keys(seen))), ", "))
 		}
 		if len(m.Command) == 0 {
 			add("migrate.command", "required, as a list (e.g. [alembic, upgrade, head])")
 		}
 	}
 	a.validateEnvironments(add)
-	if len(errs) == 0 {
-		return nil
-	}
-	return errors.New("invalid app description:\n  - " + strings.Join(errs, "\n  - "))
+	return errs
 }
 
 // checkRel returns why p is not an acceptable relative path inside the source.
