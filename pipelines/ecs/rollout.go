@@ -47,7 +47,7 @@ func (d *Deployer) Rollout(ctx context.Context, spec Spec) (res Result, err erro
 	}
 
 	f := d.newFollower(spec, before.Events)
-	t, err := d.startDeployment(ctx, spec, updateInput(spec, res.TaskDefinition, res.Previous, res.Mode == ModeForce), res.Previous)
+	t, err := d.startDeployment(ctx, spec, updateInput(spec, res.TaskDefinition, res.Previous, res.Mode == ModeForce), res.TaskDefinition, res.Previous)
 	if err != nil {
 		return res, fmt.Errorf("ecs rollout of service %s: %w", spec.Service, err)
 	}
@@ -149,10 +149,11 @@ func updateInput(spec Spec, taskDef, current string, force bool) *ecs.UpdateServ
 }
 
 // startDeployment calls UpdateService and identifies the deployment it
-// created: the PRIMARY one in the response. previous is what the service
-// ran before, to recognise a rollback to it.
-func (d *Deployer) startDeployment(ctx context.Context, spec Spec, in *ecs.UpdateServiceInput, previous string) (tracking, error) {
-	out, err := d.api.UpdateService(ctx, in)
+// created: the PRIMARY one in the response, which must deploy want (the
+// revision registered, given or forced). previous is what the service ran
+// before, to recognise a rollback to it.
+func (d *Deployer) startDeployment(ctx context.Context, spec Spec, in *ecs.UpdateServiceInput, want, previous string) (tracking, error) {
+	out, err := d.api.UpdateService(ctx, in, withAttempts(attempts(spec.MaxAttempts)))
 	if err != nil {
 		return tracking{}, awsconf.Explain("ecs:UpdateService", err)
 	}
@@ -165,6 +166,11 @@ func (d *Deployer) startDeployment(ctx context.Context, spec Spec, in *ecs.Updat
 	}
 	t := trackDeployment(spec, primary, previous)
 	d.logf("%s: started deployment %s of %s (previous: %s)", spec.Service, t.id, shortName(t.taskDef), shortName(previous))
+	if want != "" && !sameRevision(t.taskDef, want) {
+		// Not what we asked for: follow it as ours-with-the-wanted-revision,
+		// which judge reports as KindWrongRevision at the first poll.
+		t.taskDef = want
+	}
 	return t, nil
 }
 

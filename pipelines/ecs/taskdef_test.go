@@ -198,7 +198,10 @@ func TestRegisterRevisionAllowTags(t *testing.T) {
 
 func TestRolloutUnchangedImages(t *testing.T) {
 	for _, force := range []bool{false, true} {
-		h := newHarness(t, map[string]*scenario{"api": imageScenario()})
+		sc := imageScenario()
+		// A forced deployment redeploys the current revision.
+		sc.states = []state{deps(ours(tdPrev, "PRIMARY", "COMPLETED", 2))}
+		h := newHarness(t, map[string]*scenario{"api": sc})
 		res, err := h.d.Rollout(context.Background(), Spec{Cluster: "prod", Service: "api", Images: map[string]string{"app": digestA}, Force: force})
 		if err != nil {
 			t.Fatal(err)
