@@ -57,7 +57,7 @@ func New(cfg aws.Config, opts ...Option) *Deployer {
 
 // NewFromAPI returns a Deployer over any implementation of API.
 func NewFromAPI(api API, opts ...Option) *Deployer {
-	d := &Deployer{api: api, clock: SystemClock{}, log: func(string) {}}
+	d := &Deployer{api: budgeted{api}, clock: SystemClock{}, log: func(string) {}}
 	for _, o := range opts {
 		o(d)
 	}

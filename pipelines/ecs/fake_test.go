@@ -26,6 +26,7 @@ const (
 	tdPrev  = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:5"
 	tdNew   = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:8"
 	tdOther = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:9"
+	tdMid   = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:7"
 	depOld  = "ecs-svc/1111111111111111111"
 	depOurs = "ecs-svc/2222222222222222222"
 	depBack = "ecs-svc/3333333333333333333"
@@ -79,6 +80,9 @@ type state struct {
 // states; the last one stays); after a second UpdateService (a rollback)
 // it serves rollback the same way.
 type scenario struct {
+	// prelude, if set, replaces before: its states step from the clock's
+	// start like states do (someone else's deployment in flight).
+	prelude  []state
 	before   state
 	states   []state
 	rollback []state
@@ -290,6 +294,17 @@ func (f *fakeECS) anyScenario() *scenario {
 // current returns the state to serve now and the events that have
 // happened up to it, oldest first.
 func (s *script) current(now time.Time) (state, []string) {
+	if len(s.sc.prelude) > 0 {
+		i := stepIndex(now.Sub(time.Unix(epoch, 0)), s.sc.step, len(s.sc.prelude))
+		if s.updates == 0 {
+			var events []string
+			for _, st := range s.sc.prelude[:i+1] {
+				events = append(events, st.events...)
+			}
+			return s.sc.prelude[i], events
+		}
+		s.sc.before = s.sc.prelude[len(s.sc.prelude)-1]
+	}
 	events := append([]string(nil), s.sc.before.events...)
 	if s.updates == 0 {
 		return s.sc.before, events
@@ -300,6 +315,9 @@ func (s *script) current(now time.Time) (state, []string) {
 			events = append(events, st.events...)
 		}
 		phase = s.sc.rollback
+	}
+	if len(phase) == 0 {
+		return s.sc.before, events
 	}
 	i := stepIndex(now.Sub(s.t0)+s.sc.offset, s.sc.step, len(phase))
 	for _, st := range phase[:i+1] {

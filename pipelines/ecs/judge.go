@@ -241,3 +241,33 @@ func sameRevision(deployed, wanted string) bool {
 	fam, _, ok := splitRevision(deployed)
 	return ok && !strings.Contains(wanted, ":") && fam == wanted
 }
+
+// startCheck is judgeStart's decision about a service a rollout is about
+// to change.
+type startCheck struct {
+	// busy is the deployment in flight to wait for; nil when idle.
+	busy *types.Deployment
+	// completed is the service's revision when its PRIMARY deployment
+	// COMPLETED and is alone: the only safe base and rollback target.
+	// Empty when it never completed (FAILED, no PRIMARY).
+	completed string
+	// problem says why there is no completed revision.
+	problem string
+}
+
+// judgeStart decides whether a rollout may start now: not while another
+// deployment is in flight (more than one deployment, or the PRIMARY still
+// IN_PROGRESS), and only on top of a revision whose deployment COMPLETED,
+// which is then the rollback target.
+func judgeStart(svc *types.Service) startCheck {
+	primary := primaryDeployment(svc.Deployments)
+	switch {
+	case primary == nil:
+		return startCheck{problem: "the service has no PRIMARY deployment"}
+	case len(svc.Deployments) > 1 || primary.RolloutState == types.DeploymentRolloutStateInProgress:
+		return startCheck{busy: primary}
+	case primary.RolloutState == types.DeploymentRolloutStateFailed:
+		return startCheck{problem: fmt.Sprintf("its only deployment %s of %s FAILED (%s), so that revision never completed", aws.ToString(primary.Id), shortName(aws.ToString(primary.TaskDefinition)), orDefault(aws.ToString(primary.RolloutStateReason), "no reason given"))}
+	}
+	return startCheck{completed: aws.ToString(primary.TaskDefinition)}
+}

@@ -27,7 +27,10 @@ func (d *Deployer) rollback(ctx context.Context, spec Spec, failed verdict, t tr
 	default:
 		return "not rolled back: the service's state is unknown or it no longer exists", false
 	}
-	if t.previous == "" || t.previous == t.taskDef {
+	if t.previous == "" {
+		return "not rolled back: no earlier revision of the service completed its deployment, so there is none known to be good", false
+	}
+	if t.previous == t.taskDef {
 		return fmt.Sprintf("not rolled back: the failed deployment ran %s, the task definition that was active before, so there is nothing older to return to", prev), false
 	}
 	d.logf("%s: rolling back to %s", spec.Service, prev)

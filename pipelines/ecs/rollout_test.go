@@ -174,8 +174,8 @@ func TestRollout(t *testing.T) {
 			},
 		},
 		{
-			name:    "throttled beyond the SDK's attempts",
-			spec:    newTD,
+			name:    "throttled beyond the retry budget before the rollout starts",
+			spec:    Spec{Cluster: "prod", Service: "api", TaskDefinition: tdNew, MaxAttempts: 3},
 			sc:      &scenario{before: before, failOps: map[string][]string{"DescribeServices": {"ThrottlingException", "ThrottlingException", "ThrottlingException"}}},
 			wantErr: []string{"ecs:DescribeServices: still throttled after retries"},
 		},
