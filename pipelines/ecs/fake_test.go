@@ -175,6 +175,10 @@ func (f *fakeECS) bodies(op string) []map[string]any {
 func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	const prefix = "AmazonEC2ContainerServiceV20141113."
 	target := r.Header.Get("X-Amz-Target")
+	if strings.HasPrefix(target, "Logs_20140328.") {
+		f.serveLogs(w, r, strings.TrimPrefix(target, "Logs_20140328."))
+		return
+	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(target, prefix) {
 		http.Error(w, "not an ECS JSON 1.1 call", http.StatusBadRequest)
 		return
@@ -253,7 +257,7 @@ func (f *fakeECS) waitAtGate(op string, body map[string]any) {
 func writeAPIError(w http.ResponseWriter, code, op string) {
 	msg := map[string]string{
 		"ThrottlingException":   "Rate exceeded",
-		"AccessDeniedException": "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:" + op,
+		"AccessDeniedException": "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: " + qualified(op),
 		"ServerException":       "Service unavailable, try again later",
 		"ClientException":       "Unable to describe task definition.",
 	}[code]
@@ -601,4 +605,49 @@ func (f *fakeECS) listTaskDefinitions(body map[string]any) any {
 		arns = arns[:int(n)]
 	}
 	return map[string]any{"taskDefinitionArns": arns}
+}
+
+// serveLogs answers CloudWatch Logs GetLogEvents from the scenario's logs:
+// the last "limit" events of the stream, oldest first.
+func (f *fakeECS) serveLogs(w http.ResponseWriter, r *http.Request, op string) {
+	var body map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || op != "GetLogEvents" {
+		f.t.Errorf("unexpected CloudWatch Logs call %s (%v)", op, err)
+		http.Error(w, "unexpected", http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.calls[op]
+	f.calls[op]++
+	f.requests[op] = append(f.requests[op], body)
+	sc := f.anyScenario()
+	if n < len(sc.failOps[op]) && sc.failOps[op][n] != "" {
+		writeAPIError(w, sc.failOps[op][n], "logs:"+op)
+		return
+	}
+	lines, ok := sc.logs[body["logGroupName"].(string)+"|"+body["logStreamName"].(string)]
+	if !ok {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"__type": "ResourceNotFoundException", "message": "The specified log stream does not exist."})
+		return
+	}
+	if limit, ok := body["limit"].(float64); ok && int(limit) < len(lines) {
+		lines = lines[len(lines)-int(limit):]
+	}
+	events := []any{}
+	for i, l := range lines {
+		events = append(events, map[string]any{"timestamp": (epoch + i) * 1000, "message": l, "ingestionTime": (epoch + i) * 1000})
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	json.NewEncoder(w).Encode(map[string]any{"events": events, "nextForwardToken": "f/1", "nextBackwardToken": "b/1"})
+}
+
+// qualified names an operation as IAM does: ecs:Op unless already prefixed.
+func qualified(op string) string {
+	if strings.Contains(op, ":") {
+		return op
+	}
+	return "ecs:" + op
 }

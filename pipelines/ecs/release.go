@@ -81,7 +81,7 @@ func (d *Deployer) Follow(ctx context.Context, spec FollowSpec) (res FollowResul
 	if t.id != "" {
 		switch v.kind {
 		case KindFailed, KindCircuitBreaker, KindTimeout:
-			rerr.StoppedTasks = d.stoppedTasks(ctx, spec.Cluster, t)
+			rerr.StoppedTasks, rerr.Logs = d.stoppedTasks(ctx, spec.Cluster, t)
 		}
 	}
 	return res, rerr

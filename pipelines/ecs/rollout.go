@@ -72,7 +72,7 @@ func (d *Deployer) Rollout(ctx context.Context, spec Spec) (res Result, err erro
 	d.logf("%s: rollout failed: %s", spec.Service, v.reason)
 	switch v.kind {
 	case KindFailed, KindCircuitBreaker, KindTimeout:
-		rerr.StoppedTasks = d.stoppedTasks(ctx, spec.Cluster, t)
+		rerr.StoppedTasks, rerr.Logs = d.stoppedTasks(ctx, spec.Cluster, t)
 	}
 	if spec.Rollback {
 		rerr.Rollback, res.RolledBack = d.rollback(ctx, spec, v, t, f)
