@@ -340,6 +340,20 @@ func stepIndex(elapsed, step time.Duration, n int) int {
 }
 
 func (f *fakeECS) describeServices(body map[string]any) any {
+	if list, _ := body["services"].([]any); len(list) > 1 {
+		services, failures := []any{}, []any{}
+		for _, name := range list {
+			one := f.describeServices(map[string]any{"services": []any{name}}).(map[string]any)
+			services = append(services, one["services"].([]any)...)
+			failures = append(failures, one["failures"].([]any)...)
+		}
+		return map[string]any{"services": services, "failures": failures}
+	}
+	if list, _ := body["services"].([]any); len(list) == 1 && len(f.services) > 1 {
+		if _, ok := f.services[list[0].(string)]; !ok {
+			return map[string]any{"services": []any{}, "failures": []any{map[string]any{"arn": "arn:aws:ecs:us-east-1:123456789012:service/prod/" + list[0].(string), "reason": "MISSING"}}}
+		}
+	}
 	s := f.serviceOf(body)
 	if s == nil {
 		return map[string]any{"services": []any{}, "failures": []any{map[string]any{"arn": "arn:aws:ecs:us-east-1:123456789012:service/prod/unknown", "reason": "MISSING"}}}
