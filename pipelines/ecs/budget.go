@@ -61,3 +61,11 @@ func (b budgeted) DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput,
 func (b budgeted) RunTask(ctx context.Context, in *ecs.RunTaskInput, opts ...func(*ecs.Options)) (*ecs.RunTaskOutput, error) {
 	return b.api.RunTask(ctx, in, attemptsOpt(ctx, opts)...)
 }
+
+func (b budgeted) ListServiceDeployments(ctx context.Context, in *ecs.ListServiceDeploymentsInput, opts ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error) {
+	return b.api.ListServiceDeployments(ctx, in, attemptsOpt(ctx, opts)...)
+}
+
+func (b budgeted) DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, opts ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error) {
+	return b.api.DescribeServiceDeployments(ctx, in, attemptsOpt(ctx, opts)...)
+}

@@ -107,6 +107,10 @@ type scenario struct {
 	// stepping like states.
 	runFailures []map[string]any
 	run         []map[string]any
+	// serviceDeployments scripts the service-deployments API: one
+	// ServiceDeployment (raw JSON fields) per step from the clock's start;
+	// nil while none has started.
+	serviceDeployments []map[string]any
 	// noBreaker turns the deployment circuit breaker off.
 	noBreaker bool
 	// gate, if set, holds every DescribeServices after UpdateService until
@@ -231,6 +235,20 @@ func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out = f.describeTasks(body)
 	case "RunTask":
 		out = f.runTask()
+	case "ListServiceDeployments":
+		out = map[string]any{"serviceDeployments": []any{}}
+		if sd := f.currentServiceDeployment(); sd != nil {
+			out = map[string]any{"serviceDeployments": []any{map[string]any{
+				"serviceDeploymentArn": sd["serviceDeploymentArn"], "status": sd["status"], "createdAt": sd["createdAt"]}}}
+		}
+	case "DescribeServiceDeployments":
+		sd := f.currentServiceDeployment()
+		arn := body["serviceDeploymentArns"].([]any)[0]
+		if sd == nil || sd["serviceDeploymentArn"] != arn {
+			out = map[string]any{"serviceDeployments": []any{}, "failures": []any{map[string]any{"arn": arn, "reason": "MISSING"}}}
+		} else {
+			out = map[string]any{"serviceDeployments": []any{sd}, "failures": []any{}}
+		}
 	default:
 		f.t.Errorf("unexpected ECS operation %s", op)
 		http.Error(w, "unexpected operation", http.StatusBadRequest)
@@ -664,4 +682,13 @@ func qualified(op string) string {
 		return op
 	}
 	return "ecs:" + op
+}
+
+// currentServiceDeployment is the scripted service deployment now.
+func (f *fakeECS) currentServiceDeployment() map[string]any {
+	sc := f.anyScenario()
+	if len(sc.serviceDeployments) == 0 {
+		return nil
+	}
+	return sc.serviceDeployments[stepIndex(f.now().Sub(time.Unix(epoch, 0)), sc.step, len(sc.serviceDeployments))]
 }
