@@ -111,10 +111,10 @@ func TestFollowServiceDeployment(t *testing.T) {
 			wantKind: KindStopped, wantAt: 10 * time.Second, wantErr: "was stopped before it finished, by someone else or by a newer deployment (Stopped by user)",
 		},
 		{
-			name:       "found by start time once CloudFormation has started it; throttling retried",
-			spec:       ServiceDeploymentSpec{Cluster: "prod", Service: "api", Since: time.Unix(epoch, 0), MaxAttempts: 1},
-			script:     []map[string]any{nil, nil, sd("IN_PROGRESS", "SCALE_UP", 1, 100, nil), sd("SUCCESSFUL", "CLEAN_UP", 2, 100, nil)},
-			failOps:    map[string][]string{"DescribeServiceDeployments": {"ThrottlingException"}},
+			name:    "found by start time once CloudFormation has started it; throttling retried",
+			spec:    ServiceDeploymentSpec{Cluster: "prod", Service: "api", Since: time.Unix(epoch, 0), MaxAttempts: 1},
+			script:  []map[string]any{nil, nil, sd("IN_PROGRESS", "SCALE_UP", 1, 100, nil), sd("SUCCESSFUL", "CLEAN_UP", 2, 100, nil)},
+			failOps: map[string][]string{"DescribeServiceDeployments": {"ThrottlingException"}},
 			// Polls at 0 and 5 s find none; at 10 s the describe is throttled,
 			// so the 15 s poll sees it SUCCESSFUL.
 			wantStages: []string{"CLEAN_UP"}, wantAt: 15 * time.Second, wantLog: "polling again in 5s",
