@@ -690,5 +690,5 @@ func (f *fakeECS) currentServiceDeployment() map[string]any {
 	if len(sc.serviceDeployments) == 0 {
 		return nil
 	}
-	return sc.serviceDeployments[stepIndex(f.now().Sub(time.Unix(epoch, 0)), sc.step, len(sc.serviceDeployments))]
+	return sc.serviceDeployments[stepIndex(f.now().Sub(time.Unix(epoch, 0))+sc.offset, sc.step, len(sc.serviceDeployments))]
 }
