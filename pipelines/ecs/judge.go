@@ -175,7 +175,7 @@ func orDefault(s, def string) string {
 // followState is what Follow knows between polls.
 type followState struct {
 	want  map[string]string // container -> image of the release
-	start time.Time         // when Follow began
+	start time.Time         // when the release began (FollowSpec.Since)
 	first bool              // the next answer is the first one
 	t     tracking          // the release's deployment; id "" until found
 }
@@ -186,7 +186,7 @@ type followState struct {
 // appears it only waits (the timeout bounds that); once one does, it is
 // tracked and judged by judge's rules. A service found on the first answer
 // already steady on those images, alone, with a deployment created before
-// Follow began, is unchanged: nothing was deployed and nothing is awaited.
+// the release began, is unchanged: nothing was deployed, nothing awaited.
 func judgeFollow(out *ecs.DescribeServicesOutput, images map[string]map[string]string, st followState) (verdict, followState, bool) {
 	first := st.first
 	st.first = false

@@ -46,7 +46,11 @@ func (d *Deployer) Follow(ctx context.Context, spec FollowSpec) (res FollowResul
 	f := d.newFollower(rspec, before.Events)
 	// The answer at the start alone can say "unchanged"; whatever else it
 	// shows, the first poll sees again at once.
-	st := followState{want: spec.Images, start: start, first: true, t: tracking{cluster: spec.Cluster, service: spec.Service}}
+	since := start
+	if !spec.Since.IsZero() {
+		since = spec.Since
+	}
+	st := followState{want: spec.Images, start: since, first: true, t: tracking{cluster: spec.Cluster, service: spec.Service}}
 	_, st, unchanged := judgeFollow(answer, defs, st)
 	if unchanged {
 		res.Outcome, res.DeploymentID, res.TaskDefinition = OutcomeUnchanged, st.t.id, st.t.taskDef

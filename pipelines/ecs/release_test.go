@@ -95,6 +95,12 @@ func TestFollow(t *testing.T) {
 			want:   followWant{Outcome: OutcomeCompleted, DeploymentID: depOurs, TaskDefinition: tdNew},
 		},
 		{
+			name:   "first deploy: the service was created with the images after Since, so completed",
+			spec:   FollowSpec{Cluster: "prod", Service: "api", Images: map[string]string{"app": digestB}, Since: time.Unix(epoch-900, 0)},
+			states: []state{steady(dep{id: depOurs, td: tdNew, desired: 2, createdAt: -600})},
+			want:   followWant{Outcome: OutcomeCompleted, DeploymentID: depOurs, TaskDefinition: tdNew},
+		},
+		{
 			name: "the images already PRIMARY but still in flight: followed to the end",
 			spec: spec,
 			states: []state{
