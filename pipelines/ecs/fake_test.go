@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,7 @@ const (
 	tdPrev  = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:5"
 	tdNew   = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:8"
 	tdOther = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:9"
+	tdMid   = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:7"
 	depOld  = "ecs-svc/1111111111111111111"
 	depOurs = "ecs-svc/2222222222222222222"
 	depBack = "ecs-svc/3333333333333333333"
@@ -77,6 +80,9 @@ type state struct {
 // states; the last one stays); after a second UpdateService (a rollback)
 // it serves rollback the same way.
 type scenario struct {
+	// prelude, if set, replaces before: its states step from the clock's
+	// start like states do (someone else's deployment in flight).
+	prelude  []state
 	before   state
 	states   []state
 	rollback []state
@@ -86,14 +92,25 @@ type scenario struct {
 	// failOps makes the i-th call of an operation fail with codes[i]
 	// ("" lets that call through).
 	failOps map[string][]string
-	// taskDef is the DescribeTaskDefinition answer (raw JSON).
+	// taskDef is a DescribeTaskDefinition answer (raw JSON): the revision
+	// it describes is served by its ARN, and for any unknown ARN.
 	taskDef string
+	// defs are more revisions, by ARN: container name -> image. Each
+	// container logs with awslogs to group /ecs/<family>, prefix "svc".
+	defs map[string]map[string]string
+	// logs are the CloudWatch Logs streams, by "group|stream": lines,
+	// oldest first. A stream missing here does not exist.
+	logs map[string][]string
 	// stopped are the stopped tasks ListTasks/DescribeTasks report.
 	stopped []map[string]any
 	// run scripts the RunTask task: runFailures, or DescribeTasks answers
 	// stepping like states.
 	runFailures []map[string]any
 	run         []map[string]any
+	// serviceDeployments scripts the service-deployments API: one
+	// ServiceDeployment (raw JSON fields) per step from the clock's start;
+	// nil while none has started.
+	serviceDeployments []map[string]any
 	// noBreaker turns the deployment circuit breaker off.
 	noBreaker bool
 	// gate, if set, holds every DescribeServices after UpdateService until
@@ -118,12 +135,22 @@ type fakeECS struct {
 	requests map[string][]map[string]any
 	runT0    time.Time
 	srv      *httptest.Server
+	// defs are the task definitions the fake knows, by ARN.
+	defs map[string]*fakeDef
+}
+
+// fakeDef is one registered task-definition revision.
+type fakeDef struct {
+	td   map[string]any
+	tags any
 }
 
 func newFakeECS(t testing.TB, now func() time.Time, scs map[string]*scenario) *fakeECS {
 	f := &fakeECS{t: t, now: now, services: map[string]*script{}, calls: map[string]int{}, requests: map[string][]map[string]any{}}
+	f.defs = map[string]*fakeDef{}
 	for name, sc := range scs {
 		f.services[name] = &script{sc: sc}
+		f.addDefs(sc)
 	}
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
@@ -152,6 +179,10 @@ func (f *fakeECS) bodies(op string) []map[string]any {
 func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	const prefix = "AmazonEC2ContainerServiceV20141113."
 	target := r.Header.Get("X-Amz-Target")
+	if strings.HasPrefix(target, "Logs_20140328.") {
+		f.serveLogs(w, r, strings.TrimPrefix(target, "Logs_20140328."))
+		return
+	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(target, prefix) {
 		http.Error(w, "not an ECS JSON 1.1 call", http.StatusBadRequest)
 		return
@@ -180,16 +211,20 @@ func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "UpdateService":
 		out = f.updateService(body)
 	case "DescribeTaskDefinition":
-		out = json.RawMessage(f.anyScenario().taskDef)
-	case "RegisterTaskDefinition":
-		td := map[string]any{}
-		for k, v := range body {
-			if k != "tags" {
-				td[k] = v
-			}
+		def := f.lookupDef(body["taskDefinition"].(string))
+		if def == nil {
+			writeAPIError(w, "ClientException", op)
+			return
 		}
-		td["taskDefinitionArn"], td["revision"], td["status"] = tdNew, 8, "ACTIVE"
-		out = map[string]any{"taskDefinition": td, "tags": body["tags"]}
+		out = map[string]any{"taskDefinition": def.td, "tags": def.tags}
+	case "RegisterTaskDefinition":
+		out = f.registerTaskDefinition(body)
+	case "ListTaskDefinitions":
+		out = f.listTaskDefinitions(body)
+	case "DeregisterTaskDefinition":
+		def := f.lookupDef(body["taskDefinition"].(string))
+		def.td["status"] = "INACTIVE"
+		out = map[string]any{"taskDefinition": def.td}
 	case "ListTasks":
 		var arns []any
 		for _, t := range f.anyScenario().stopped {
@@ -200,6 +235,20 @@ func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out = f.describeTasks(body)
 	case "RunTask":
 		out = f.runTask()
+	case "ListServiceDeployments":
+		out = map[string]any{"serviceDeployments": []any{}}
+		if sd := f.currentServiceDeployment(); sd != nil {
+			out = map[string]any{"serviceDeployments": []any{map[string]any{
+				"serviceDeploymentArn": sd["serviceDeploymentArn"], "status": sd["status"], "createdAt": sd["createdAt"]}}}
+		}
+	case "DescribeServiceDeployments":
+		sd := f.currentServiceDeployment()
+		arn := body["serviceDeploymentArns"].([]any)[0]
+		if sd == nil || sd["serviceDeploymentArn"] != arn {
+			out = map[string]any{"serviceDeployments": []any{}, "failures": []any{map[string]any{"arn": arn, "reason": "MISSING"}}}
+		} else {
+			out = map[string]any{"serviceDeployments": []any{sd}, "failures": []any{}}
+		}
 	default:
 		f.t.Errorf("unexpected ECS operation %s", op)
 		http.Error(w, "unexpected operation", http.StatusBadRequest)
@@ -226,10 +275,16 @@ func (f *fakeECS) waitAtGate(op string, body map[string]any) {
 func writeAPIError(w http.ResponseWriter, code, op string) {
 	msg := map[string]string{
 		"ThrottlingException":   "Rate exceeded",
-		"AccessDeniedException": "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:" + op,
+		"AccessDeniedException": "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: " + qualified(op),
+		"ServerException":       "Service unavailable, try again later",
+		"ClientException":       "Unable to describe task definition.",
 	}[code]
+	status := http.StatusBadRequest
+	if code == "ServerException" {
+		status = http.StatusInternalServerError
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
 }
 
@@ -261,6 +316,17 @@ func (f *fakeECS) anyScenario() *scenario {
 // current returns the state to serve now and the events that have
 // happened up to it, oldest first.
 func (s *script) current(now time.Time) (state, []string) {
+	if len(s.sc.prelude) > 0 {
+		i := stepIndex(now.Sub(time.Unix(epoch, 0)), s.sc.step, len(s.sc.prelude))
+		if s.updates == 0 {
+			var events []string
+			for _, st := range s.sc.prelude[:i+1] {
+				events = append(events, st.events...)
+			}
+			return s.sc.prelude[i], events
+		}
+		s.sc.before = s.sc.prelude[len(s.sc.prelude)-1]
+	}
 	events := append([]string(nil), s.sc.before.events...)
 	if s.updates == 0 {
 		return s.sc.before, events
@@ -271,6 +337,9 @@ func (s *script) current(now time.Time) (state, []string) {
 			events = append(events, st.events...)
 		}
 		phase = s.sc.rollback
+	}
+	if len(phase) == 0 {
+		return s.sc.before, events
 	}
 	i := stepIndex(now.Sub(s.t0)+s.sc.offset, s.sc.step, len(phase))
 	for _, st := range phase[:i+1] {
@@ -289,6 +358,20 @@ func stepIndex(elapsed, step time.Duration, n int) int {
 }
 
 func (f *fakeECS) describeServices(body map[string]any) any {
+	if list, _ := body["services"].([]any); len(list) > 1 {
+		services, failures := []any{}, []any{}
+		for _, name := range list {
+			one := f.describeServices(map[string]any{"services": []any{name}}).(map[string]any)
+			services = append(services, one["services"].([]any)...)
+			failures = append(failures, one["failures"].([]any)...)
+		}
+		return map[string]any{"services": services, "failures": failures}
+	}
+	if list, _ := body["services"].([]any); len(list) == 1 && len(f.services) > 1 {
+		if _, ok := f.services[list[0].(string)]; !ok {
+			return map[string]any{"services": []any{}, "failures": []any{map[string]any{"arn": "arn:aws:ecs:us-east-1:123456789012:service/prod/" + list[0].(string), "reason": "MISSING"}}}
+		}
+	}
 	s := f.serviceOf(body)
 	if s == nil {
 		return map[string]any{"services": []any{}, "failures": []any{map[string]any{"arn": "arn:aws:ecs:us-east-1:123456789012:service/prod/unknown", "reason": "MISSING"}}}
@@ -453,3 +536,159 @@ func with(s state, events ...string) state {
 }
 
 func deps(ds ...dep) state { return state{deps: ds} }
+
+// addDefs loads a scenario's task definitions.
+func (f *fakeECS) addDefs(sc *scenario) {
+	if sc.taskDef != "" {
+		var described struct {
+			TaskDefinition map[string]any `json:"taskDefinition"`
+			Tags           any            `json:"tags"`
+		}
+		if err := json.Unmarshal([]byte(sc.taskDef), &described); err != nil {
+			f.t.Fatalf("scenario taskDef: %v", err)
+		}
+		f.defs[described.TaskDefinition["taskDefinitionArn"].(string)] = &fakeDef{td: described.TaskDefinition, tags: described.Tags}
+	}
+	for arn, images := range sc.defs {
+		family, rev, _ := splitRevision(arn)
+		var containers []any
+		for _, name := range sortedKeys(images) {
+			containers = append(containers, map[string]any{"name": name, "image": images[name], "essential": true,
+				"logConfiguration": map[string]any{"logDriver": "awslogs", "options": map[string]any{
+					"awslogs-group": "/ecs/" + family, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "svc"}}})
+		}
+		f.defs[arn] = &fakeDef{td: map[string]any{"taskDefinitionArn": arn, "family": family, "revision": rev, "status": "ACTIVE",
+			"containerDefinitions": containers, "cpu": "256", "memory": "512", "networkMode": "awsvpc"}}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// lookupDef finds a revision by ARN or family:revision; unknown ones fall
+// back to a scenario's taskDef.
+func (f *fakeECS) lookupDef(ref string) *fakeDef {
+	for arn, def := range f.defs {
+		if arn == ref || shortName(arn) == ref {
+			return def
+		}
+	}
+	for _, s := range f.services {
+		if s.sc.taskDef != "" {
+			var described struct {
+				TaskDefinition map[string]any `json:"taskDefinition"`
+				Tags           any            `json:"tags"`
+			}
+			json.Unmarshal([]byte(s.sc.taskDef), &described)
+			return &fakeDef{td: described.TaskDefinition, tags: described.Tags}
+		}
+	}
+	return nil
+}
+
+// registerTaskDefinition stores a new revision: the first is tdNew (api:8),
+// then 9, 10, ...
+func (f *fakeECS) registerTaskDefinition(body map[string]any) any {
+	family := body["family"].(string)
+	rev := 8
+	for arn := range f.defs {
+		if fam, r, ok := splitRevision(arn); ok && fam == family && r >= rev {
+			rev = r + 1
+		}
+	}
+	td := map[string]any{}
+	for k, v := range body {
+		if k != "tags" {
+			td[k] = v
+		}
+	}
+	arn := fmt.Sprintf("arn:aws:ecs:us-east-1:123456789012:task-definition/%s:%d", family, rev)
+	td["taskDefinitionArn"], td["revision"], td["status"] = arn, rev, "ACTIVE"
+	f.defs[arn] = &fakeDef{td: td, tags: body["tags"]}
+	return map[string]any{"taskDefinition": td, "tags": body["tags"]}
+}
+
+// listTaskDefinitions answers familyPrefix + status + sort DESC queries.
+func (f *fakeECS) listTaskDefinitions(body map[string]any) any {
+	prefix, _ := body["familyPrefix"].(string)
+	status, _ := body["status"].(string)
+	var arns []string
+	for arn, def := range f.defs {
+		fam, _, _ := splitRevision(arn)
+		if strings.HasPrefix(fam, prefix) && (status == "" || def.td["status"] == status) {
+			arns = append(arns, arn)
+		}
+	}
+	sort.Slice(arns, func(i, j int) bool {
+		_, a, _ := splitRevision(arns[i])
+		_, b, _ := splitRevision(arns[j])
+		return a > b
+	})
+	if body["sort"] != "DESC" {
+		slices.Reverse(arns)
+	}
+	if n, ok := body["maxResults"].(float64); ok && int(n) < len(arns) {
+		arns = arns[:int(n)]
+	}
+	return map[string]any{"taskDefinitionArns": arns}
+}
+
+// serveLogs answers CloudWatch Logs GetLogEvents from the scenario's logs:
+// the last "limit" events of the stream, oldest first.
+func (f *fakeECS) serveLogs(w http.ResponseWriter, r *http.Request, op string) {
+	var body map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || op != "GetLogEvents" {
+		f.t.Errorf("unexpected CloudWatch Logs call %s (%v)", op, err)
+		http.Error(w, "unexpected", http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.calls[op]
+	f.calls[op]++
+	f.requests[op] = append(f.requests[op], body)
+	sc := f.anyScenario()
+	if n < len(sc.failOps[op]) && sc.failOps[op][n] != "" {
+		writeAPIError(w, sc.failOps[op][n], "logs:"+op)
+		return
+	}
+	lines, ok := sc.logs[body["logGroupName"].(string)+"|"+body["logStreamName"].(string)]
+	if !ok {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"__type": "ResourceNotFoundException", "message": "The specified log stream does not exist."})
+		return
+	}
+	if limit, ok := body["limit"].(float64); ok && int(limit) < len(lines) {
+		lines = lines[len(lines)-int(limit):]
+	}
+	events := []any{}
+	for i, l := range lines {
+		events = append(events, map[string]any{"timestamp": (epoch + i) * 1000, "message": l, "ingestionTime": (epoch + i) * 1000})
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	json.NewEncoder(w).Encode(map[string]any{"events": events, "nextForwardToken": "f/1", "nextBackwardToken": "b/1"})
+}
+
+// qualified names an operation as IAM does: ecs:Op unless already prefixed.
+func qualified(op string) string {
+	if strings.Contains(op, ":") {
+		return op
+	}
+	return "ecs:" + op
+}
+
+// currentServiceDeployment is the scripted service deployment now.
+func (f *fakeECS) currentServiceDeployment() map[string]any {
+	sc := f.anyScenario()
+	if len(sc.serviceDeployments) == 0 {
+		return nil
+	}
+	return sc.serviceDeployments[stepIndex(f.now().Sub(time.Unix(epoch, 0))+sc.offset, sc.step, len(sc.serviceDeployments))]
+}

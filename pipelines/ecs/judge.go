@@ -33,6 +33,18 @@ const (
 	KindTimeout FailureKind = "timeout"
 	// KindPollError: DescribeServices itself failed, so the outcome is unknown.
 	KindPollError FailureKind = "poll-error"
+	// KindNoDeployment: no deployment of the wanted images appeared (Follow).
+	KindNoDeployment FailureKind = "no-deployment"
+	// KindWrongRevision: the deployment followed is not of the revision the
+	// rollout registered or forced.
+	KindWrongRevision FailureKind = "wrong-revision"
+	// KindRolledBack: a service deployment ended ROLLBACK_SUCCESSFUL.
+	KindRolledBack FailureKind = "rolled-back"
+	// KindRollbackFailed: a service deployment ended ROLLBACK_FAILED.
+	KindRollbackFailed FailureKind = "rollback-failed"
+	// KindStopped: a service deployment was STOPPED (by someone else, or
+	// replaced by a newer one).
+	KindStopped FailureKind = "stopped"
 )
 
 // tracking identifies the deployment a follower watches.
@@ -72,6 +84,9 @@ func judge(out *ecs.DescribeServicesOutput, t tracking) verdict {
 	case v.ours == nil:
 		// No PRIMARY at all: a transient answer; the timeout bounds it.
 		return v
+	case !sameRevision(aws.ToString(v.ours.TaskDefinition), t.taskDef):
+		v.kind = KindWrongRevision
+		v.reason = fmt.Sprintf("deployment %s runs %s, not %s that this rollout deploys: someone else changed the service at the same time", t.id, shortName(aws.ToString(v.ours.TaskDefinition)), shortName(t.taskDef))
 	case v.ours.RolloutState == types.DeploymentRolloutStateFailed:
 		v.kind = KindFailed
 		v.reason = fmt.Sprintf("deployment %s of %s failed: %s", t.id, shortName(t.taskDef), orDefault(aws.ToString(v.ours.RolloutStateReason), "rolloutState FAILED"))
@@ -155,4 +170,157 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// followState is what Follow knows between polls.
+type followState struct {
+	want  map[string]string // container -> image of the release
+	start time.Time         // when the release began (FollowSpec.Since)
+	first bool              // the next answer is the first one
+	t     tracking          // the release's deployment; id "" until found
+}
+
+// judgeFollow decides, from one DescribeServices answer and the images of
+// the task definitions it lists (ARN -> container -> image), how a release
+// started by someone else is doing. Until a deployment of the wanted images
+// appears it only waits (the timeout bounds that); once one does, it is
+// tracked and judged by judge's rules. A service found on the first answer
+// already steady on those images, alone, with a deployment created before
+// the release began, is unchanged: nothing was deployed, nothing awaited.
+func judgeFollow(out *ecs.DescribeServicesOutput, images map[string]map[string]string, st followState) (verdict, followState, bool) {
+	first := st.first
+	st.first = false
+	if kind, msg := serviceProblem(out, st.t.cluster, st.t.service); msg != "" {
+		return verdict{kind: kind, reason: msg}, st, false
+	}
+	svc := &out.Services[0]
+	if st.t.id == "" {
+		primary := primaryDeployment(svc.Deployments)
+		rel := releaseDeployment(svc.Deployments, st.want, images)
+		if rel == nil {
+			if primary != nil {
+				st.t.previous = aws.ToString(primary.TaskDefinition)
+			}
+			return verdict{svc: svc, primary: primary}, st, false
+		}
+		if primary != nil && primary != rel {
+			st.t.previous = aws.ToString(primary.TaskDefinition)
+		}
+		st.t.id, st.t.taskDef, st.t.created = aws.ToString(rel.Id), aws.ToString(rel.TaskDefinition), aws.ToTime(rel.CreatedAt)
+		if first && rel == primary && finished(svc, rel) && !createdAfter(rel, st.start) {
+			return verdict{done: true, svc: svc, ours: rel, primary: primary}, st, true
+		}
+	}
+	return judge(out, st.t), st, false
+}
+
+// releaseDeployment is the newest deployment whose task definition runs
+// every wanted image in its named container.
+func releaseDeployment(ds []types.Deployment, want map[string]string, images map[string]map[string]string) *types.Deployment {
+	var best *types.Deployment
+	for i := range ds {
+		have, ok := images[aws.ToString(ds[i].TaskDefinition)]
+		if !ok || !carries(have, want) {
+			continue
+		}
+		if best == nil || aws.ToTime(ds[i].CreatedAt).After(aws.ToTime(best.CreatedAt)) {
+			best = &ds[i]
+		}
+	}
+	return best
+}
+
+func carries(have, want map[string]string) bool {
+	for name, ref := range want {
+		if have[name] != ref {
+			return false
+		}
+	}
+	return true
+}
+
+// sameRevision: the deployed task-definition ARN is the wanted one, which
+// may be given as an ARN, family:revision or a family (its latest).
+func sameRevision(deployed, wanted string) bool {
+	if deployed == wanted || shortName(deployed) == wanted {
+		return true
+	}
+	fam, _, ok := splitRevision(deployed)
+	return ok && !strings.Contains(wanted, ":") && fam == wanted
+}
+
+// startCheck is judgeStart's decision about a service a rollout is about
+// to change.
+type startCheck struct {
+	// busy is the deployment in flight to wait for; nil when idle.
+	busy *types.Deployment
+	// completed is the service's revision when its PRIMARY deployment
+	// COMPLETED and is alone: the only safe base and rollback target.
+	// Empty when it never completed (FAILED, no PRIMARY).
+	completed string
+	// problem says why there is no completed revision.
+	problem string
+}
+
+// judgeStart decides whether a rollout may start now: not while another
+// deployment is in flight (more than one deployment, or the PRIMARY still
+// IN_PROGRESS), and only on top of a revision whose deployment COMPLETED,
+// which is then the rollback target.
+func judgeStart(svc *types.Service) startCheck {
+	primary := primaryDeployment(svc.Deployments)
+	switch {
+	case primary == nil:
+		return startCheck{problem: "the service has no PRIMARY deployment"}
+	case len(svc.Deployments) > 1 || primary.RolloutState == types.DeploymentRolloutStateInProgress:
+		return startCheck{busy: primary}
+	case primary.RolloutState == types.DeploymentRolloutStateFailed:
+		return startCheck{problem: fmt.Sprintf("its only deployment %s of %s FAILED (%s), so that revision never completed", aws.ToString(primary.Id), shortName(aws.ToString(primary.TaskDefinition)), orDefault(aws.ToString(primary.RolloutStateReason), "no reason given"))}
+	}
+	return startCheck{completed: aws.ToString(primary.TaskDefinition)}
+}
+
+// judgeServiceDeployment decides from one DescribeServiceDeployments entry
+// how a service deployment (any strategy: rolling, blue/green, linear,
+// canary) ended: SUCCESSFUL succeeds; ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED
+// and STOPPED fail with the status reason, the rollback's reason, the
+// alarms that fired and the circuit breaker's count. Every other status
+// (PENDING, IN_PROGRESS, STOP_REQUESTED, ROLLBACK_REQUESTED,
+// ROLLBACK_IN_PROGRESS) is still under way.
+func judgeServiceDeployment(sd *types.ServiceDeployment) verdict {
+	arn := shortName(aws.ToString(sd.ServiceDeploymentArn))
+	why := serviceDeploymentWhy(sd)
+	switch sd.Status {
+	case types.ServiceDeploymentStatusSuccessful:
+		return verdict{done: true}
+	case types.ServiceDeploymentStatusRollbackSuccessful:
+		return verdict{kind: KindRolledBack, reason: fmt.Sprintf("service deployment %s was rolled back%s", arn, why)}
+	case types.ServiceDeploymentStatusRollbackFailed:
+		return verdict{kind: KindRollbackFailed, reason: fmt.Sprintf("service deployment %s failed and so did its rollback%s: the service may be half on each revision", arn, why)}
+	case types.ServiceDeploymentStatusStopped:
+		return verdict{kind: KindStopped, reason: fmt.Sprintf("service deployment %s was stopped before it finished, by someone else or by a newer deployment%s", arn, why)}
+	}
+	return verdict{}
+}
+
+// serviceDeploymentWhy gathers the reasons a service deployment gives:
+// " (reason; rollback: reason; alarms fired: a, b; circuit breaker: n of m
+// tasks failed)", or "".
+func serviceDeploymentWhy(sd *types.ServiceDeployment) string {
+	var parts []string
+	if r := aws.ToString(sd.StatusReason); r != "" {
+		parts = append(parts, r)
+	}
+	if rb := sd.Rollback; rb != nil && aws.ToString(rb.Reason) != "" {
+		parts = append(parts, "rollback: "+aws.ToString(rb.Reason))
+	}
+	if a := sd.Alarms; a != nil && len(a.TriggeredAlarmNames) > 0 {
+		parts = append(parts, "alarms fired: "+strings.Join(a.TriggeredAlarmNames, ", "))
+	}
+	if cb := sd.DeploymentCircuitBreaker; cb != nil && cb.Status == types.ServiceDeploymentRollbackMonitorsStatusTriggered {
+		parts = append(parts, fmt.Sprintf("circuit breaker: %d of %d tasks failed", cb.FailureCount, cb.Threshold))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }

@@ -23,12 +23,18 @@ package ecs
 //
 // Run: go test -run '^$' -bench VerdictDelay ./pipelines/ecs/
 // Each sub-benchmark prints fake-s-delay (mean), fake-s-max-delay and
-// verdict-correct (fraction of runs with the right success/failure verdict).
+// verdict-correct (fraction of runs with the right success/failure verdict,
+// given no earlier than the decisive state: a verdict before it judged some
+// other state of the service). The follow-* cases are the release model:
+// CloudFormation starts the deployment a minute and a half after the
+// follower began, so the service first looks stable on its old revision,
+// which the waiter takes for success (a negative delay).
 // The waiter's "correct" failure verdict for a FAILED rollout is only its
 // max-wait timeout, as its delay shows: it does not look at rolloutState.
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -46,6 +52,12 @@ type benchCase struct {
 	states      []state
 	decisive    int // index of the first state that decides the verdict
 	wantSuccess bool
+	// follow: someone else (CloudFormation) starts the deployment; the
+	// script begins at rest on the old revision and stevedore runs Follow
+	// instead of Rollout.
+	follow bool
+	// sd, instead of states, scripts a service deployment.
+	sd []map[string]any
 }
 
 func benchCases() []benchCase {
@@ -77,11 +89,26 @@ func benchCases() []benchCase {
 			deps(failing, old("ACTIVE", 2)),
 			deps(failed, old("ACTIVE", 2)),
 		}},
+		// The release model: cdk deploy moves the service a while after
+		// the follower started; the service looks stable until then.
+		{name: "follow-success", decisive: 3, wantSuccess: true, follow: true, states: []state{
+			steady(old("PRIMARY", 2)),
+			inProgress,
+			deps(ours(tdNew, "PRIMARY", "IN_PROGRESS", 2), old("ACTIVE", 0)),
+			deps(ours(tdNew, "PRIMARY", "COMPLETED", 2)),
+		}},
+		{name: "follow-circuit-breaker", decisive: 3, follow: true, states: []state{
+			steady(old("PRIMARY", 2)),
+			inProgress,
+			deps(failing, old("ACTIVE", 2)),
+			deps(failedActive, back, old("ACTIVE", 0)),
+			deps(backDone),
+		}},
 	}
 }
 
 func (c benchCase) scenario(offset time.Duration) *scenario {
-	return &scenario{before: steady(old("PRIMARY", 2)), states: c.states, step: benchStep, offset: offset}
+	return &scenario{before: steady(old("PRIMARY", 2)), states: c.states, step: benchStep, offset: offset, defs: releaseDefs()}
 }
 
 // changeAt is when the decisive state begins, after the script's start.
@@ -98,12 +125,20 @@ func benchOffsets(n int) []time.Duration {
 	return out
 }
 
-// followerRun returns our follower's verdict delay and whether it was right.
+// followerRun returns our follower's verdict delay and whether it was
+// right: a verdict before the decisive state judged something else.
 func followerRun(tb testing.TB, c benchCase, offset time.Duration) (time.Duration, bool) {
 	h := newHarness(tb, map[string]*scenario{"api": c.scenario(offset)})
 	defer h.fake.srv.Close()
-	_, err := h.d.Rollout(context.Background(), Spec{Cluster: "prod", Service: "api", TaskDefinition: tdNew, Poll: 5 * time.Second})
-	return h.elapsed() - c.changeAt(offset), (err == nil) == c.wantSuccess
+	var err error
+	if c.follow {
+		h.fake.startScript("api")
+		_, err = h.d.Follow(context.Background(), FollowSpec{Cluster: "prod", Service: "api", Images: map[string]string{"app": digestB}, Poll: 5 * time.Second})
+	} else {
+		_, err = h.d.Rollout(context.Background(), Spec{Cluster: "prod", Service: "api", TaskDefinition: tdNew, Poll: 5 * time.Second})
+	}
+	delay := h.elapsed() - c.changeAt(offset)
+	return delay, (err == nil) == c.wantSuccess && delay >= 0
 }
 
 // waiterRun returns the SDK waiter's verdict delay and whether it was right.
@@ -118,7 +153,8 @@ func waiterRun(tb testing.TB, c benchCase, offset time.Duration) (time.Duration,
 		o.MaxDelay /= waiterScale
 	})
 	err := w.Wait(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}}, DefaultTimeout/waiterScale)
-	return now().Sub(base) - c.changeAt(offset), (err == nil) == c.wantSuccess
+	delay := now().Sub(base) - c.changeAt(offset)
+	return delay, (err == nil) == c.wantSuccess && delay >= 0
 }
 
 func BenchmarkVerdictDelay(b *testing.B) {
@@ -126,10 +162,41 @@ func BenchmarkVerdictDelay(b *testing.B) {
 		b.Run(c.name+"/stevedore-poll-5s", func(b *testing.B) { measure(b, c, 10, followerRun) })
 		b.Run(c.name+"/sdk-stable-waiter", func(b *testing.B) { measure(b, c, 3, waiterRun) })
 	}
+	// Service deployments (blue/green, linear, canary) have no SDK waiter:
+	// ServicesStableWaiter does not read the service-deployments API, so
+	// only stevedore's figures are given.
+	for _, c := range sdBenchCases() {
+		b.Run(c.name+"/stevedore-poll-5s", func(b *testing.B) { measure(b, c, 10, serviceDeploymentRun) })
+	}
+}
+
+// sdBenchCases script service deployments; their states are
+// ServiceDeployment answers (benchCase.sd), stepping every benchStep.
+func sdBenchCases() []benchCase {
+	alarm := map[string]any{"alarms": map[string]any{"triggeredAlarmNames": []any{"api-5xx"}, "status": "TRIGGERED"}}
+	return []benchCase{
+		{name: "service-deployment-bluegreen-success", decisive: 4, wantSuccess: true, sd: []map[string]any{
+			sd("IN_PROGRESS", "SCALE_UP", 1, 0, nil), sd("IN_PROGRESS", "TEST_TRAFFIC_SHIFT", 2, 0, nil),
+			sd("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 2, 100, nil), sd("IN_PROGRESS", "BAKE_TIME", 2, 100, nil),
+			sd("SUCCESSFUL", "CLEAN_UP", 2, 100, nil)}},
+		{name: "service-deployment-alarm-rollback", decisive: 3, sd: []map[string]any{
+			sd("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 2, 100, nil), sd("IN_PROGRESS", "BAKE_TIME", 2, 100, nil),
+			sd("ROLLBACK_IN_PROGRESS", "BAKE_TIME", 2, 0, alarm), sd("ROLLBACK_SUCCESSFUL", "CLEAN_UP", 0, 0, alarm)}},
+	}
+}
+
+// serviceDeploymentRun is followerRun for FollowServiceDeployment.
+func serviceDeploymentRun(tb testing.TB, c benchCase, offset time.Duration) (time.Duration, bool) {
+	h := newHarness(tb, map[string]*scenario{"api": {serviceDeployments: c.sd, step: benchStep, offset: offset}})
+	defer h.fake.srv.Close()
+	_, err := h.d.FollowServiceDeployment(context.Background(), ServiceDeploymentSpec{Cluster: "prod", Service: "api", ARN: sdArn, Poll: 5 * time.Second})
+	delay := h.elapsed() - c.changeAt(offset)
+	return delay, (err == nil) == c.wantSuccess && delay >= 0
 }
 
 func measure(b *testing.B, c benchCase, runs int, run func(testing.TB, benchCase, time.Duration) (time.Duration, bool)) {
-	var sum, worst time.Duration
+	var sum time.Duration
+	worst := time.Duration(math.MinInt64)
 	correct, n := 0, 0
 	for i := 0; i < b.N; i++ {
 		for _, off := range benchOffsets(runs) {
@@ -149,9 +216,13 @@ func measure(b *testing.B, c benchCase, runs int, run func(testing.TB, benchCase
 // the decisive change, wherever in the poll cycle the change falls. Fake
 // time makes this exact, so it is a plain test.
 func TestFollowerVerdictWithinOnePoll(t *testing.T) {
-	for _, c := range benchCases() {
+	for _, c := range append(benchCases(), sdBenchCases()...) {
+		run := followerRun
+		if c.sd != nil {
+			run = serviceDeploymentRun
+		}
 		for _, off := range benchOffsets(10) {
-			d, ok := followerRun(t, c, off)
+			d, ok := run(t, c, off)
 			if !ok || d < 0 || d > 5*time.Second {
 				t.Errorf("%s, phase %s: verdict correct=%v after %s, want correct within 5s", c.name, off, ok, d)
 			}
