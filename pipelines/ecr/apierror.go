@@ -13,8 +13,6 @@ const (
 	codeRepositoryNotFound      = "RepositoryNotFoundException"
 	codeRepositoryAlreadyExists = "RepositoryAlreadyExistsException"
 	codeImageNotFound           = "ImageNotFoundException"
-	codeImageAlreadyExists      = "ImageAlreadyExistsException"
-	codeImageTagAlreadyExists   = "ImageTagAlreadyExistsException"
 	codeScanNotFound            = "ScanNotFoundException"
 )
 

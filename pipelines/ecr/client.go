@@ -1,7 +1,7 @@
 // Package ecr holds the Amazon ECR API side of publishing an image: making
 // sure the repository exists with the wanted settings, logging in to the
-// registry, looking images up, adding tags to an image already pushed and
-// gating a release on the result of the image scan. The push itself happens
+// registry, looking images up by digest and gating a release on the result
+// of the image scan. The push itself happens
 // elsewhere (pipelines/ocipush).
 package ecr
 
@@ -20,8 +20,6 @@ type API interface {
 	PutLifecyclePolicy(ctx context.Context, in *awsecr.PutLifecyclePolicyInput, optFns ...func(*awsecr.Options)) (*awsecr.PutLifecyclePolicyOutput, error)
 	GetAuthorizationToken(ctx context.Context, in *awsecr.GetAuthorizationTokenInput, optFns ...func(*awsecr.Options)) (*awsecr.GetAuthorizationTokenOutput, error)
 	DescribeImages(ctx context.Context, in *awsecr.DescribeImagesInput, optFns ...func(*awsecr.Options)) (*awsecr.DescribeImagesOutput, error)
-	BatchGetImage(ctx context.Context, in *awsecr.BatchGetImageInput, optFns ...func(*awsecr.Options)) (*awsecr.BatchGetImageOutput, error)
-	PutImage(ctx context.Context, in *awsecr.PutImageInput, optFns ...func(*awsecr.Options)) (*awsecr.PutImageOutput, error)
 	DescribeImageScanFindings(ctx context.Context, in *awsecr.DescribeImageScanFindingsInput, optFns ...func(*awsecr.Options)) (*awsecr.DescribeImageScanFindingsOutput, error)
 }
 

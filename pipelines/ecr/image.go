@@ -28,15 +28,6 @@ func (c *Client) FindImage(ctx context.Context, repo, digest string) (img Image,
 	return c.findImage(ctx, repo, types.ImageIdentifier{ImageDigest: aws.String(digest)})
 }
 
-// FindImageByTag looks an image up by tag. found is false, with no error,
-// when no image in the repository carries the tag.
-func (c *Client) FindImageByTag(ctx context.Context, repo, tag string) (img Image, found bool, err error) {
-	if err := validateTag(tag); err != nil {
-		return Image{}, false, err
-	}
-	return c.findImage(ctx, repo, types.ImageIdentifier{ImageTag: aws.String(tag)})
-}
-
 func (c *Client) findImage(ctx context.Context, repo string, id types.ImageIdentifier) (Image, bool, error) {
 	if err := ValidateRepositoryName(repo); err != nil {
 		return Image{}, false, err

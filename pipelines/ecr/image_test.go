@@ -11,28 +11,18 @@ func TestFindImage(t *testing.T) {
 	detail := `{"imageDetails":[{"repositoryName":"app","imageDigest":"` + testDigest + `","imageTags":["v1","latest"],"imagePushedAt":1700000100,"imageSizeInBytes":52428800}]}`
 	for _, tc := range []struct {
 		name      string
-		byTag     string // empty: look up by digest
 		reply     reply
 		wantFound bool
 		wantErr   string
 	}{
 		{name: "by digest, found", reply: ok(detail), wantFound: true},
-		{name: "by tag, found", byTag: "v1", reply: ok(detail), wantFound: true},
 		{name: "by digest, not found", reply: apiError("ImageNotFoundException", "The image requested does not exist")},
-		{name: "by tag, not found", byTag: "nope", reply: apiError("ImageNotFoundException", "The image requested does not exist")},
 		{name: "repository missing", reply: apiError("RepositoryNotFoundException", "missing"), wantErr: "ECR repository app does not exist"},
 		{name: "access denied", reply: apiError("AccessDeniedException", "denied"), wantErr: "ecr:DescribeImages permission"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, c := newFake(t, map[string][]reply{"DescribeImages": {tc.reply}})
-			var img Image
-			var found bool
-			var err error
-			if tc.byTag != "" {
-				img, found, err = c.FindImageByTag(context.Background(), "app", tc.byTag)
-			} else {
-				img, found, err = c.FindImage(context.Background(), "app", testDigest)
-			}
+			img, found, err := c.FindImage(context.Background(), "app", testDigest)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tc.wantErr)
@@ -46,11 +36,7 @@ func TestFindImage(t *testing.T) {
 			if field(body, "repositoryName") != "app" {
 				t.Errorf("repositoryName = %v", field(body, "repositoryName"))
 			}
-			if tc.byTag != "" {
-				if field(body, "imageIds", 0, "imageTag") != tc.byTag || field(body, "imageIds", 0, "imageDigest") != nil {
-					t.Errorf("imageIds = %v, want tag %s only", field(body, "imageIds"), tc.byTag)
-				}
-			} else if field(body, "imageIds", 0, "imageDigest") != testDigest || field(body, "imageIds", 0, "imageTag") != nil {
+			if field(body, "imageIds", 0, "imageDigest") != testDigest || field(body, "imageIds", 0, "imageTag") != nil {
 				t.Errorf("imageIds = %v, want digest only", field(body, "imageIds"))
 			}
 			if !found {
@@ -70,9 +56,6 @@ func TestFindImageValidatesBeforeRequest(t *testing.T) {
 	f, c := newFake(t, nil)
 	if _, _, err := c.FindImage(context.Background(), "app", "latest"); err == nil || !strings.Contains(err.Error(), "invalid image digest") {
 		t.Errorf("FindImage with a tag as digest: %v", err)
-	}
-	if _, _, err := c.FindImageByTag(context.Background(), "app", "-bad"); err == nil || !strings.Contains(err.Error(), `invalid image tag "-bad"`) {
-		t.Errorf("FindImageByTag with bad tag: %v", err)
 	}
 	if _, _, err := c.FindImage(context.Background(), "App", testDigest); err == nil || !strings.Contains(err.Error(), "invalid ECR repository name") {
 		t.Errorf("FindImage with bad repository: %v", err)
