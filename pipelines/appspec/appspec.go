@@ -157,7 +157,7 @@ func Parse(name string, data []byte) (*App, error) {
 }
 
 // typeRef picks line, value and Go type out of a yaml.v3 type error.
-var typeRef = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+)(?: (.*))? into (\\S+)$")
+var typeRef = regexp.MustCompile(`^line (\d+): cannot unmarshal !!(\w+)(?: (.*))? into (\S+)$`)
 
 // expected says in YAML words what a Go type wants.
 func expected(goType string) string {

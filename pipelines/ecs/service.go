@@ -27,7 +27,8 @@ func (d *Deployer) describeService(ctx context.Context, cluster, service string)
 // serviceProblem says why a DescribeServices answer holds no usable
 // service: not found (Failures reason MISSING), or status DRAINING/INACTIVE.
 func serviceProblem(out *ecs.DescribeServicesOutput, cluster, service string) (FailureKind, string) {
-	for _, f := range out.Failures {
+	if len(out.Failures) > 0 {
+		f := out.Failures[0]
 		if aws.ToString(f.Reason) == "MISSING" {
 			return KindServiceMissing, fmt.Sprintf("service %s not found in cluster %s: check the service and cluster names and the region", service, clusterName(cluster))
 		}

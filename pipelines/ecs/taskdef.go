@@ -144,9 +144,10 @@ func registerInput(td *types.TaskDefinition, tags []types.Tag) *ecs.RegisterTask
 		ProxyConfiguration:      td.ProxyConfiguration,
 		PidMode:                 td.PidMode,
 		IpcMode:                 td.IpcMode,
-		InferenceAccelerators:   td.InferenceAccelerators,
-		EnableFaultInjection:    td.EnableFaultInjection,
-		Tags:                    userTags(tags),
+		//lint:ignore SA1019 copied as described: a revision that still has it keeps it
+		InferenceAccelerators: td.InferenceAccelerators,
+		EnableFaultInjection:  td.EnableFaultInjection,
+		Tags:                  userTags(tags),
 	}
 }
 
