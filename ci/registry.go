@@ -76,11 +76,11 @@ func (r *Registry) dialAddress(ctx context.Context) (string, error) {
 	}
 	svc, err := r.Service.Start(ctx)
 	if err != nil {
-		return "", fmt.Errorf("starting the registry service: %w", err)
+		return "", failed("starting the registry service", "", err)
 	}
 	ep, err := svc.Endpoint(ctx)
 	if err != nil {
-		return "", fmt.Errorf("registry service endpoint: %w", err)
+		return "", described("registry service endpoint: "+err.Error(), err)
 	}
 	return ep, nil
 }

@@ -31,11 +31,7 @@ func (m *Stevedore) Serve(
 
 // asService starts a service image with its entrypoint, port and env.
 func asService(img *dagger.Container, s *appspec.Service) *dagger.Service {
-	ctr := img.WithEnvVariable("PORT", strconv.Itoa(s.Port))
-	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
-		ctr = ctr.WithEnvVariable(k, s.Env[k])
-	}
-	return ctr.
+	return withServiceEnv(img, s).
 		WithExposedPort(s.Port, dagger.ContainerWithExposedPortOpts{Description: s.Name}).
 		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
 }
@@ -57,4 +53,14 @@ func frontendService(img *dagger.Container) *dagger.Service {
 // httpURL is the address of a service port as seen from a bound container.
 func httpURL(host string, port int, p string) string {
 	return fmt.Sprintf("http://%s:%d%s", host, port, p)
+}
+
+// withServiceEnv sets what a service process sees: PORT and the env of the
+// app description (the migration gets the same).
+func withServiceEnv(img *dagger.Container, s *appspec.Service) *dagger.Container {
+	ctr := img.WithEnvVariable("PORT", strconv.Itoa(s.Port))
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		ctr = ctr.WithEnvVariable(k, s.Env[k])
+	}
+	return ctr
 }

@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,11 +13,12 @@ import (
 // embedded registry, synth against the pushed digests, services started from
 // those digests, health and index page checked, report printed.
 func TestDeployLocal(t *testing.T) {
-	r := mustDagger(t, nil, "call", "deploy", "--git-sha", "0123abc")
+	r := mustDagger(t, nil, "call", "deploy", "--git-sha", "0123abc", "--format", "markdown")
 	report := r.stdout
 	assertContains(t, "report", report,
 		"## stevedore deploy: cao → local (dev)",
-		"✅ **9 steps succeeded**",
+		"✅ **9 steps succeeded; 1 skipped**",
+		"| deploy-infra | ⏭️ skipped |", "_the local target does not deploy the CDK app",
 		"| Step | Status | Duration | Cached | Details |",
 		`http://backend:9889/health → {"status":"healthy"}`,
 		`http://frontend/ → page "CAO console"`,
@@ -34,6 +36,8 @@ func TestDeployLocal(t *testing.T) {
 	if len(refs) < 2 || refs[0][1] != refs[1][1] {
 		t.Fatalf("push and rollout must name the same digest: %v", refs)
 	}
+	// The embedded registry's "blob unknown" answers are not logged as errors.
+	assertNotContains(t, "progress log", r.stderr, "level=error")
 }
 
 // A broken test stops the pipeline before anything is pushed; the report
@@ -73,7 +77,7 @@ func TestDeployRejectsUnknownTarget(t *testing.T) {
 
 // plan lists the graph without running a step.
 func TestPlanLocalRunsNothing(t *testing.T) {
-	r := mustDagger(t, nil, "call", "plan")
+	r := mustDagger(t, nil, "call", "plan", "--format", "markdown")
 	assertContains(t, "plan", r.stdout, "stevedore deploy: cao → local (dev), dry run")
 	for _, step := range []string{"test", "push:backend", "synth", "rollout:backend", "verify"} {
 		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(step) + ` \| .*planned`).MatchString(r.stdout) {
@@ -81,4 +85,53 @@ func TestPlanLocalRunsNothing(t *testing.T) {
 		}
 	}
 	assertNotContains(t, "plan", r.stdout, "pushed, tags", "✅ ok")
+}
+
+// The default report is plain text a person reads in a terminal; --format
+// json is one document with stable field names.
+func TestPlanFormats(t *testing.T) {
+	text := mustDagger(t, nil, "call", "plan").stdout
+	assertContains(t, "text plan", text, "stevedore deploy: cao → local (dev), dry run: ○ plan: 10 steps, nothing was run", "  ○ push:backend", "needs build:backend, test")
+	assertNotContains(t, "text plan", text, "| Step |", "```mermaid", "## ")
+	js := mustDagger(t, nil, "call", "plan", "--format", "json").stdout
+	var rep struct {
+		Title  string `json:"title"`
+		Status string `json:"status"`
+		Steps  []struct {
+			Name   string   `json:"name"`
+			Needs  []string `json:"needs"`
+			Status string   `json:"status"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatalf("--format json does not parse: %v\n%s", err, js)
+	}
+	if rep.Status != "planned" || rep.Title != "stevedore deploy: cao → local (dev), dry run" || len(rep.Steps) != 10 {
+		t.Fatalf("json plan = %+v", rep)
+	}
+	bad := dagger(t, nil, "call", "plan", "--format", "html")
+	if bad.err == nil {
+		t.Fatal("--format html accepted")
+	}
+	assertContains(t, "error", bad.stderr, `unknown report format "html": use text, markdown, json`)
+}
+
+// migrate: runs on the local target too, in a one-off container from the new
+// image with the service's env, before the services start; a migration
+// exiting 3 fails the deploy and no service starts.
+func TestDeployLocalFailedMigrationStopsTheRollout(t *testing.T) {
+	src := exampleApp(t)
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n",
+		"migrate:\n  service: backend\n  command: [sh, -c, 'echo \"migrating for $MIGRATION_MARKER\" >&2; exit 3']\n")
+	edit(t, src, "stevedore.yaml", "    port: 9889\n", "    port: 9889\n    env:\n      MIGRATION_MARKER: marker-42\n")
+	plan := mustDagger(t, nil, "call", "--source", src, "plan")
+	assertContains(t, "plan", plan.stdout, "○ migrate", "needs push:backend")
+	r := dagger(t, nil, "call", "--source", src, "deploy")
+	if r.err == nil {
+		t.Fatalf("deploy succeeded although the migration exited 3:\n%s", r.stdout)
+	}
+	assertContains(t, "error", r.stderr, "step migrate failed: migration failed (backend, `sh -c", "exited 3", "migrating for marker-42")
+	if !regexp.MustCompile(`⊘ rollout:backend\s+-\s+needs migrate`).MatchString(r.stderr) {
+		t.Errorf("rollout:backend is not reported skipped because of the migration:\n%s", tailLines(r.stderr, 40))
+	}
 }

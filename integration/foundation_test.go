@@ -120,3 +120,26 @@ func TestDescribeWithFunctions(t *testing.T) {
 	}
 	assertContains(t, "error", bad.stderr, `services[api].context: "../up" points outside the source directory`, "services[api].port: must be between 1 and 65535 (got 0)")
 }
+
+// A failing Dockerfile RUN fails the build naming the service, the
+// Dockerfile, the RUN and its exit code (the engine returns no output for a
+// Dockerfile step, so its stderr is only in the progress log); in deploy the
+// report row carries the same.
+func TestImageBuildFailureQuotesTheStep(t *testing.T) {
+	src := exampleApp(t)
+	marker := unique("no-such-package")
+	edit(t, src, "docker/backend.Dockerfile", "FROM ${RUNTIME_IMAGE}\n",
+		"FROM ${RUNTIME_IMAGE}\nRUN echo \"E: Unable to locate package "+marker+"\" >&2; exit 7\n")
+	r := dagger(t, nil, "call", "--source", src, "image")
+	if r.err == nil {
+		t.Fatal("a failing RUN built")
+	}
+	want := "image build failed (backend, docker/backend.Dockerfile; `RUN echo \"E: Unable to locate package " + marker + "\" >&2; exit 7` exited 7)"
+	assertContains(t, "error", r.stderr, "Error: "+want)
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	d := dagger(t, nil, "call", "--source", src, "deploy")
+	if d.err == nil {
+		t.Fatal("deploy succeeded with a failing RUN")
+	}
+	assertContains(t, "deploy error", d.stderr, "step build:backend failed: "+want)
+}

@@ -114,3 +114,18 @@ func Message(what, which, reason string) string {
 func Indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
+
+// processFailure is BuildKit's message for a failed Dockerfile RUN, the
+// only trace of it an engine error carries (no output, no exit code field).
+var processFailure = regexp.MustCompile(`process "(?:/bin/sh -c )?((?:[^"\\]|\\.)*)" did not complete successfully: exit code: (\d+)`)
+
+// ProcessFailure finds a failed Dockerfile RUN in msg: its command (without
+// the /bin/sh -c of the shell form) and exit code.
+func ProcessFailure(msg string) (cmd string, exitCode int, ok bool) {
+	m := processFailure.FindStringSubmatch(msg)
+	if m == nil {
+		return "", 0, false
+	}
+	_, _ = fmt.Sscan(m[2], &exitCode)
+	return strings.ReplaceAll(m[1], `\"`, `"`), exitCode, true
+}

@@ -61,3 +61,16 @@ func TestMessage(t *testing.T) {
 		t.Errorf("no reason: %q", got)
 	}
 }
+
+func TestProcessFailure(t *testing.T) {
+	cmd, code, ok := ProcessFailure(`building: process "/bin/sh -c echo \"E: no pkg\" >&2; exit 7" did not complete successfully: exit code: 7`)
+	if !ok || cmd != `echo "E: no pkg" >&2; exit 7` || code != 7 {
+		t.Errorf("got %q %d %v", cmd, code, ok)
+	}
+	if cmd, code, ok := ProcessFailure(`process "go build ./..." did not complete successfully: exit code: 1`); !ok || cmd != "go build ./..." || code != 1 {
+		t.Errorf("exec form: %q %d %v", cmd, code, ok)
+	}
+	if _, _, ok := ProcessFailure("connection refused"); ok {
+		t.Error("matched an unrelated error")
+	}
+}
