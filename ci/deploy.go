@@ -135,8 +135,7 @@ func (m *Stevedore) Deploy(
 	return renderDeploy(report, runErr, format)
 }
 
-// Show what deploy would do without side effects: the same as
-// deploy --dry-run.
+// Show what deploy would do without side effects (deploy --dry-run).
 // +cache="never"
 func (m *Stevedore) Plan(
 	ctx context.Context,

@@ -36,7 +36,10 @@ type PublishedImage struct {
 	Platforms []string
 }
 
-// Line is the image on one line: service, reference, pushed or not, tags, platforms.
+// Show the image on one line: service, reference, pushed or not, tags, platforms.
+//
+// `dagger call publish line` prints one per service (a bare `dagger call
+// publish` prints only the objects' IDs: Dagger prints no object fields).
 func (p *PublishedImage) Line() string {
 	state := "pushed"
 	if !p.Pushed {
@@ -53,8 +56,9 @@ func (p *PublishedImage) Line() string {
 // Images are tagged with --git-sha (default: a tag derived from the source
 // content) and any extra tags; an image whose digest the registry already
 // holds is not uploaded again. Returns one object per service (service,
-// repository, ref, digest, tags, pushed, platforms), e.g.
-// `dagger call publish ref` prints the digest-pinned references. Never cached.
+// repository, ref, digest, tags, pushed, platforms): `dagger call publish
+// ref` prints the digest-pinned references, `dagger call publish line` one
+// readable line per service (also logged). Never cached.
 // +cache="never"
 func (m *Stevedore) Publish(
 	ctx context.Context,
@@ -96,6 +100,9 @@ func (m *Stevedore) Publish(
 			return nil, fmt.Errorf("%w\nalready pushed:\n%s", err, strings.Join(lines, "\n"))
 		}
 		return nil, err
+	}
+	for _, p := range out {
+		log("%s", p.Line())
 	}
 	return out, nil
 }

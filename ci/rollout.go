@@ -17,8 +17,8 @@ import (
 // breaker rollback or a concurrent deployment, printing the service events
 // and why tasks stopped, and (by default) rolls back to the task definition
 // that ran before. Services roll out in parallel. Returns one object per
-// service (service, task definition, outcome), e.g.
-// `dagger call … rollout … task-definition`. Never cached.
+// service (service, task definition, outcome): `dagger call … rollout …
+// line` prints one readable line per service (also logged). Never cached.
 // +cache="never"
 func (m *Stevedore) Rollout(
 	ctx context.Context,
@@ -73,7 +73,11 @@ func (m *Stevedore) Rollout(
 		}
 		return nil, err
 	}
-	return rolloutResults(results), nil
+	out := rolloutResults(results)
+	for _, r := range out {
+		log("%s", r.Line())
+	}
+	return out, nil
 }
 
 // RolloutResult is what rollout did to one ECS service.
@@ -88,6 +92,11 @@ type RolloutResult struct {
 	Outcome string
 	// Seconds from the call to the verdict.
 	Seconds float64
+}
+
+// Show the rollout on one line: service, outcome, task definition, duration.
+func (r *RolloutResult) Line() string {
+	return fmt.Sprintf("%s\t%s\t%s -> %s\t%s", r.Service, r.Outcome, shortArn(r.Previous), shortArn(r.TaskDefinition), time.Duration(r.Seconds*float64(time.Second)))
 }
 
 // rolloutResults turns the ECS results into the function's objects.

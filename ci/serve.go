@@ -13,8 +13,9 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 )
 
-// Run a backend service from its image as a Dagger service, with its
-// port exposed and the env of the app description, e.g.
+// Run a backend service from its image as a Dagger service.
+//
+// Its port is exposed and it gets the env of the app description, e.g.
 // `dagger call serve up --ports 9889:9889`.
 func (m *Stevedore) Serve(
 	ctx context.Context,
@@ -36,8 +37,9 @@ func asService(img *dagger.Container, s *appspec.Service) *dagger.Service {
 		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
 }
 
-// Run the frontend image (nginx on port 80) as a Dagger
-// service, e.g. `dagger call serve-frontend up --ports 8080:80`.
+// Run the frontend image (nginx on port 80) as a Dagger service.
+//
+// E.g. `dagger call serve-frontend up --ports 8080:80`.
 func (m *Stevedore) ServeFrontend(ctx context.Context) (*dagger.Service, error) {
 	img, err := m.FrontendImage(ctx)
 	if err != nil {

@@ -15,9 +15,10 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/cmdout"
 )
 
-// Run the tests of every backend service and of the frontend, in
-// parallel, and fails with the output of the tests that failed. Results are
-// cached: unchanged code is not tested twice.
+// Run the tests of every backend service and of the frontend, in parallel.
+//
+// It fails with the output of the tests that failed. Results are cached:
+// unchanged code is not tested twice.
 func (m *Stevedore) Test(ctx context.Context) (string, error) {
 	app, err := m.load(ctx)
 	if err != nil {

@@ -143,3 +143,44 @@ func TestImageBuildFailureQuotesTheStep(t *testing.T) {
 	}
 	assertContains(t, "deploy error", d.stderr, "step build:backend failed: "+want)
 }
+
+// `dagger functions` shows the first line of each doc comment: for these
+// functions it must be one complete sentence.
+func TestFunctionsShowCompleteSentences(t *testing.T) {
+	r := mustDagger(t, nil, "functions")
+	mine := map[string]bool{}
+	for _, fn := range []string{"config", "deploy", "plan", "image", "images", "frontend-dist", "frontend-image", "test", "serve", "serve-frontend",
+		"publish", "rollout", "run-task", "with-registry", "with-service-env", "with-frontend-env", "with-frontend-dockerfile", "with-migrate"} {
+		mine[fn] = true
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || !mine[f[0]] {
+			continue
+		}
+		delete(mine, f[0])
+		if desc := strings.Join(f[1:], " "); !strings.HasSuffix(desc, ".") {
+			t.Errorf("%s: %q is not a complete sentence", f[0], desc)
+		}
+	}
+	for fn := range mine {
+		t.Errorf("dagger functions does not list %s", fn)
+	}
+}
+
+// Every value of the description can be set by a function.
+func TestWithFunctionsSetEveryValue(t *testing.T) {
+	r := mustDagger(t, nil, "call",
+		"with-service-env", "--service", "backend", "--env", "LOG_LEVEL=debug", "--env", "DATABASE_URL=postgres://db/app",
+		"with-frontend-env", "--env", "NEXT_PUBLIC_API_URL=https://api.example.com",
+		"with-frontend-dockerfile", "--dockerfile", "docker/frontend.Dockerfile",
+		"with-migrate", "--service", "backend", "--command", "alembic,upgrade,head",
+		"config")
+	assertContains(t, "config", r.stdout, "LOG_LEVEL: debug", "DATABASE_URL: postgres://db/app", "NEXT_PUBLIC_API_URL: https://api.example.com",
+		"dockerfile: docker/frontend.Dockerfile", "migrate:", "service: backend", "- alembic")
+	bad := dagger(t, nil, "call", "with-migrate", "--service", "api", "--command", "x", "config")
+	if bad.err == nil {
+		t.Fatal("with-migrate accepted an unknown service")
+	}
+	assertContains(t, "error", bad.stderr, `no service named "api": the app has backend`)
+}
