@@ -270,8 +270,14 @@ func (m *Stevedore) frontendImage(ctx context.Context, fe *appspec.Frontend) (*d
 	if err != nil {
 		return nil, err
 	}
+	// Built on its own first: an npm failure inside the Docker build's
+	// context would come back without npm's output.
+	dist, err := m.frontendDist(fe).Sync(ctx)
+	if err != nil {
+		return nil, frontendFailed(fe, err)
+	}
 	buildCtx := dag.Directory().
-		WithDirectory("dist", m.frontendDist(fe)).
+		WithDirectory("dist", dist).
 		WithFile("nginx.conf", m.Kit.File("nginx.conf")).
 		WithFile("Dockerfile", df)
 	return buildCtx.DockerBuild(), nil

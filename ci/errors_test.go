@@ -166,3 +166,16 @@ esac
 		}
 	}
 }
+
+// A suite whose setup (npm ci) fails says so instead of blaming the tests.
+func TestDescribeFailureNamesTheCommandThatFailed(t *testing.T) {
+	s := suite{name: "frontend", command: "npm test"}
+	got := describeFailure(s, &dagger.ExecError{Cmd: []string{"sh", "-c", "npm ci"}, ExitCode: 1, Stderr: "npm ERR! missing package-lock.json"})
+	if got != "✘ frontend: `npm ci` (before `npm test`) exited with code 1:\n  npm ERR! missing package-lock.json" {
+		t.Errorf("got %q", got)
+	}
+	got = describeFailure(s, &dagger.ExecError{Cmd: []string{"sh", "-c", "npm test"}, ExitCode: 1, Stdout: "not ok 1 - renders\n"})
+	if got != "✘ frontend: `npm test` exited with code 1:\n  not ok 1 - renders" {
+		t.Errorf("got %q", got)
+	}
+}

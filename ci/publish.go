@@ -108,18 +108,22 @@ func (m *Stevedore) Publish(
 }
 
 func (m *Stevedore) publish(ctx context.Context, service []string, gitSha string, tag []string, platform []dagger.Platform, scanThreshold string, mutableTag []string, keepLast int) ([]*PublishedImage, error) {
+	// Everything checkable without work first.
 	if err := checkPlatforms(platform...); err != nil {
 		return nil, err
+	}
+	threshold, err := ecr.ParseSeverity(scanThreshold)
+	if err != nil {
+		return nil, err
+	}
+	if keepLast < 0 {
+		return nil, fmt.Errorf("--keep-last %d: must be 0 (no lifecycle policy) or more", keepLast)
 	}
 	app, err := m.load(ctx)
 	if err != nil {
 		return nil, err
 	}
 	services, err := selectServices(app, service)
-	if err != nil {
-		return nil, err
-	}
-	threshold, err := ecr.ParseSeverity(scanThreshold)
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,11 @@ func describeFailure(s suite, err error) string {
 	var exec *dagger.ExecError
 	if errors.As(err, &exec) {
 		r := cmdout.Result{Cmd: exec.Cmd, ExitCode: exec.ExitCode, Stdout: exec.Stdout, Stderr: exec.Stderr}
-		return fmt.Sprintf("✘ %s: `%s` exited with code %d:\n%s", s.name, s.command, exec.ExitCode, cmdout.Indent(r.Combined(60), "  "))
+		ran := "`" + s.command + "`"
+		if cmd := commandLine(exec.Cmd); cmd != "" && cmd != s.command {
+			ran = fmt.Sprintf("`%s` (before `%s`)", cmd, s.command) // e.g. the frontend's npm ci
+		}
+		return fmt.Sprintf("✘ %s: %s exited with code %d:\n%s", s.name, ran, exec.ExitCode, cmdout.Indent(r.Combined(60), "  "))
 	}
 	return fmt.Sprintf("✘ %s: `%s` could not run: %s", s.name, s.command, describeErr(err))
 }

@@ -184,3 +184,37 @@ func TestWithFunctionsSetEveryValue(t *testing.T) {
 	}
 	assertContains(t, "error", bad.stderr, `no service named "api": the app has backend`)
 }
+
+// A failing frontend build says which command failed and quotes its output,
+// through frontend-dist and inside deploy.
+func TestFrontendBuildFailureQuotesNpm(t *testing.T) {
+	src := exampleApp(t)
+	marker := unique("cannot-resolve")
+	if err := os.WriteFile(filepath.Join(src, "examples/frontend/build.mjs"), []byte("console.error('✘ [ERROR] Could not resolve \""+marker+"\"');\nprocess.exit(2);\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := dagger(t, nil, "call", "--source", src, "frontend-dist", "entries")
+	if r.err == nil {
+		t.Fatal("a failing build succeeded")
+	}
+	assertContains(t, "error", r.stderr, "frontend build failed (examples/frontend; `npm run build` exited 2)", "Could not resolve \""+marker+"\"")
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	d := dagger(t, nil, "call", "--source", src, "deploy")
+	if d.err == nil {
+		t.Fatal("deploy succeeded with a failing frontend build")
+	}
+	assertContains(t, "deploy error", d.stderr, "step build:frontend failed: frontend build failed (examples/frontend", "Could not resolve \""+marker+"\"")
+}
+
+// A failing health check says which URL answered what.
+func TestDeployLocalHealthFailureSaysWhichURL(t *testing.T) {
+	src := exampleApp(t)
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	edit(t, src, "stevedore.yaml", "health: /health", "health: /nope")
+	r := dagger(t, nil, "call", "--source", src, "deploy")
+	if r.err == nil {
+		t.Fatal("deploy succeeded although /nope answers 404")
+	}
+	assertContains(t, "error", r.stderr, "step verify failed: health check failed (http://backend:9889/nope, http://frontend/", "http://backend:9889/nope → HTTP 404: 404 page not found")
+	assertNotContains(t, "error", r.stderr, "http://frontend/ → HTTP")
+}
