@@ -40,6 +40,8 @@ type PublishedImage struct {
 //
 // `dagger call publish line` prints one per service (a bare `dagger call
 // publish` prints only the objects' IDs: Dagger prints no object fields).
+// Never cached: the engine keys it by the publish call, not by the result.
+// +cache="never"
 func (p *PublishedImage) Line() string {
 	state := "pushed"
 	if !p.Pushed {

@@ -95,6 +95,9 @@ type RolloutResult struct {
 }
 
 // Show the rollout on one line: service, outcome, task definition, duration.
+//
+// Never cached: the engine keys it by the rollout call, not by the result.
+// +cache="never"
 func (r *RolloutResult) Line() string {
 	return fmt.Sprintf("%s\t%s\t%s -> %s\t%s", r.Service, r.Outcome, shortArn(r.Previous), shortArn(r.TaskDefinition), time.Duration(r.Seconds*float64(time.Second)))
 }
