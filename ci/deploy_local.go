@@ -133,7 +133,7 @@ func (l *localTarget) Migrate(ctx context.Context, image deploy.Image, _ deploy.
 		WithEnvVariable("STEVEDORE_RUN", time.Now().UTC().Format(time.RFC3339Nano)).
 		WithExec(cmd, dagger.ContainerWithExecOpts{UseEntrypoint: false}).CombinedOutput(ctx)
 	if err != nil {
-		return steps.Outcome{}, failed("migration", fmt.Sprintf("%s, `%s`", s.Name, strings.Join(cmd, " ")), err)
+		return steps.Outcome{}, failed("migration", s.Name, err) // the command and its output follow
 	}
 	summary := fmt.Sprintf("`%s` exited 0 in %s", strings.Join(cmd, " "), image.Ref)
 	if last := tail(out, 1); last != "" {

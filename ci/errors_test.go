@@ -32,6 +32,10 @@ func TestFailedQuotesTheCommand(t *testing.T) {
 	if _, single := err.(interface{ Unwrap() error }); single {
 		t.Error("commandError must not have a single Unwrap: its message would be lost at the function boundary")
 	}
+	script := failed("health check", "http://api/health", &dagger.ExecError{Cmd: []string{"sh", "-c", "rc=0\ncheck x\nexit $rc"}, ExitCode: 1, Stderr: "http://api/health → HTTP 503: down"})
+	if script.Error() != "health check failed (http://api/health): http://api/health → HTTP 503: down" {
+		t.Errorf("a script is quoted in the error: %q", script)
+	}
 	if failed("x", "y", nil) != nil {
 		t.Error("failed(nil) is not nil")
 	}

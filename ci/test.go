@@ -170,10 +170,14 @@ func describeErr(err error) string {
 	return err.Error()
 }
 
-// commandLine shows a command briefly: `sh -c X` as X, cut at 160 characters.
+// commandLine shows a command briefly: `sh -c X` as X, cut at 160
+// characters; a multi-line script is not shown (its step says what it does).
 func commandLine(cmd []string) string {
 	if len(cmd) == 3 && (cmd[0] == "sh" || cmd[0] == "/bin/sh") && cmd[1] == "-c" {
 		cmd = cmd[2:]
+	}
+	if strings.Contains(strings.Join(cmd, " "), "\n") {
+		return ""
 	}
 	s := strings.Join(strings.Fields(strings.Join(cmd, " ")), " ")
 	if r := []rune(s); len(r) > 160 {

@@ -130,7 +130,7 @@ func TestDeployLocalFailedMigrationStopsTheRollout(t *testing.T) {
 	if r.err == nil {
 		t.Fatalf("deploy succeeded although the migration exited 3:\n%s", r.stdout)
 	}
-	assertContains(t, "error", r.stderr, "step migrate failed: migration failed (backend, `sh -c", "exited 3", "migrating for marker-42")
+	assertContains(t, "error", r.stderr, "step migrate failed: migration failed (backend; `echo \"migrating for $MIGRATION_MARKER\" >&2; exit 3` exited 3): migrating for marker-42")
 	if !regexp.MustCompile(`⊘ rollout:backend\s+-\s+needs migrate`).MatchString(r.stderr) {
 		t.Errorf("rollout:backend is not reported skipped because of the migration:\n%s", tailLines(r.stderr, 40))
 	}
