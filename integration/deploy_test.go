@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The whole pipeline on its local target: tests, builds, push to the
@@ -133,5 +134,44 @@ func TestDeployLocalFailedMigrationStopsTheRollout(t *testing.T) {
 	assertContains(t, "error", r.stderr, "step migrate failed: migration failed (backend; `echo \"migrating for $MIGRATION_MARKER\" >&2; exit 3` exited 3): migrating for marker-42")
 	if !regexp.MustCompile(`⊘ rollout:backend\s+-\s+needs migrate`).MatchString(r.stderr) {
 		t.Errorf("rollout:backend is not reported skipped because of the migration:\n%s", tailLines(r.stderr, 40))
+	}
+}
+
+// A passing migration runs after the push and before the service starts,
+// with the service's env, and is a row of the report.
+func TestDeployLocalRunsTheMigrationFirst(t *testing.T) {
+	src := exampleApp(t)
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n",
+		"migrate:\n  service: backend\n  command: [sh, -c, 'echo \"migrated for $MIGRATION_MARKER\"']\n")
+	edit(t, src, "stevedore.yaml", "    port: 9889\n", "    port: 9889\n    env:\n      MIGRATION_MARKER: marker-7\n")
+	r := mustDagger(t, nil, "call", "--source", src, "deploy", "--format", "json")
+	var rep struct {
+		Status string `json:"status"`
+		Steps  []struct {
+			Name    string    `json:"name"`
+			Needs   []string  `json:"needs"`
+			Status  string    `json:"status"`
+			Summary string    `json:"summary"`
+			Start   time.Time `json:"start"`
+			End     time.Time `json:"end"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("json report does not parse: %v\n%s", err, r.stdout)
+	}
+	byName := map[string]int{}
+	for i, s := range rep.Steps {
+		byName[s.Name] = i
+	}
+	mi, ok := byName["migrate"]
+	if !ok || rep.Status != "succeeded" {
+		t.Fatalf("no migrate step, or the deploy failed: %s", r.stdout)
+	}
+	migrate, rollout := rep.Steps[mi], rep.Steps[byName["rollout:backend"]]
+	if migrate.Status != "ok" || !strings.Contains(migrate.Summary, "migrated for marker-7") {
+		t.Errorf("migrate = %+v", migrate)
+	}
+	if rollout.Start.Before(migrate.End) || !strings.Contains(strings.Join(rollout.Needs, ","), "migrate") {
+		t.Errorf("the service started before the migration ended: migrate %+v, rollout %+v", migrate, rollout)
 	}
 }
