@@ -167,3 +167,15 @@ func TestRenderFormats(t *testing.T) {
 		t.Errorf("Render(html) error = %v", err)
 	}
 }
+
+func TestTextArtifactLabel(t *testing.T) {
+	for a, want := range map[Artifact]string{
+		{Kind: "stack", Name: "stack", Value: "App-dev"}:        "stack: App-dev",
+		{Kind: KindImage, Name: "api", Value: "r/api@sha256:1"}: "image api: r/api@sha256:1",
+		{Kind: KindURL, Value: "http://x/"}:                     "url http://x/",
+	} {
+		if got := textArtifact(a); got != want {
+			t.Errorf("textArtifact(%+v) = %q, want %q", a, got, want)
+		}
+	}
+}

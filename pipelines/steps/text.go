@@ -79,6 +79,9 @@ func textDetail(s StepResult) (string, []string) {
 // textArtifact is "digest api: sha256:…", or "image 1234…/api:tag" without a name.
 func textArtifact(a Artifact) string {
 	label := strings.TrimSpace(a.Kind + " " + a.Name)
+	if a.Name == a.Kind {
+		label = a.Kind // "stack: X", not "stack stack: X"
+	}
 	if a.Name != "" {
 		label += ":"
 	}
