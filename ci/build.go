@@ -1,12 +1,13 @@
 package main
 
 import (
-	"maps"
-	"slices"
-
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"regexp"
+	"slices"
 	"strings"
 
 	"dagger/stevedore/internal/dagger"
@@ -16,8 +17,11 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 )
 
-// Build the container image of one backend service with its
-// Dockerfile. Builds are cached: an unchanged context is not rebuilt.
+// Build the container image of one backend service with its Dockerfile.
+//
+// Builds are cached: an unchanged context is not rebuilt. A failed
+// Dockerfile step fails here, naming the service and the Dockerfile and
+// quoting the end of the step's output.
 func (m *Stevedore) Image(
 	ctx context.Context,
 	// Service name from the app description (optional when there is one).
@@ -27,8 +31,45 @@ func (m *Stevedore) Image(
 	// +optional
 	platform dagger.Platform,
 ) (*dagger.Container, error) {
-	_, img, err := m.service(ctx, service, platform)
-	return img, err
+	if err := checkPlatforms(platform); err != nil {
+		return nil, err
+	}
+	s, img, err := m.service(ctx, service, platform)
+	if err != nil {
+		return nil, err
+	}
+	if img, err = img.Sync(ctx); err != nil {
+		return nil, imageBuildFailed(s, err)
+	}
+	return img, nil
+}
+
+// imageBuildFailed names the service and Dockerfile of a failed build.
+func imageBuildFailed(s *appspec.Service, err error) error {
+	return failed("image build", s.Name+", "+s.Dockerfile, err)
+}
+
+// platformPattern is the os/arch[/variant] form BuildKit accepts.
+var platformPattern = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
+
+// checkPlatforms rejects a malformed --platform before anything is built.
+func checkPlatforms(platforms ...dagger.Platform) error {
+	for _, p := range platforms {
+		if p != "" && !platformPattern.MatchString(string(p)) {
+			return fmt.Errorf("--platform %q is not a platform: use os/arch such as linux/amd64 or linux/arm64 (optionally /variant, e.g. linux/arm/v7)", p)
+		}
+	}
+	return nil
+}
+
+// BuiltImage is one service image built by images.
+type BuiltImage struct {
+	// Service name from the app description.
+	Service string
+	// Dockerfile the image was built from.
+	Dockerfile string
+	// Built image, e.g. for `dagger call images container`.
+	Container *dagger.Container
 }
 
 // service finds a service of the description and its image build.
@@ -45,13 +86,21 @@ func (m *Stevedore) service(ctx context.Context, name string, platform dagger.Pl
 	return s, img, err
 }
 
-// Build every backend service image, in parallel.
-func (m *Stevedore) Images(ctx context.Context) ([]*dagger.Container, error) {
+// Build every backend service image, in parallel, each named by its service.
+func (m *Stevedore) Images(ctx context.Context) ([]*BuiltImage, error) {
 	app, err := m.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return m.buildAll(ctx, app, "")
+	ctrs, err := m.buildAll(ctx, app, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*BuiltImage, len(ctrs))
+	for i, c := range ctrs {
+		out[i] = &BuiltImage{Service: app.Services[i].Name, Dockerfile: app.Services[i].Dockerfile, Container: c}
+	}
+	return out, nil
 }
 
 // buildAll builds (and syncs) every service image in parallel, so a broken
@@ -67,7 +116,7 @@ func (m *Stevedore) buildAll(ctx context.Context, app *appspec.App, platform dag
 				ctr, err = ctr.Sync(ctx)
 			}
 			if err != nil {
-				return fmt.Errorf("building the %s image (%s): %w", s.Name, s.Dockerfile, err)
+				return imageBuildFailed(s, err)
 			}
 			out[i] = ctr
 			return nil
@@ -135,8 +184,10 @@ func buildArgs(m map[string]string) []dagger.BuildArg {
 	return args
 }
 
-// Build the frontend and return the static site directory
-// (npm ci with a cached npm store, then the build command).
+// Build the frontend and return the static site directory.
+//
+// It runs the install command (npm ci, with a cached npm store), then the
+// build command; a failure names the command and quotes its output.
 func (m *Stevedore) FrontendDist(ctx context.Context) (*dagger.Directory, error) {
 	app, err := m.load(ctx)
 	if err != nil {
@@ -145,7 +196,26 @@ func (m *Stevedore) FrontendDist(ctx context.Context) (*dagger.Directory, error)
 	if app.Frontend == nil {
 		return nil, fmt.Errorf("the app description has no frontend: add a frontend section to stevedore.yaml or call with-frontend")
 	}
-	return m.frontendDist(app.Frontend), nil
+	dist, err := m.frontendDist(app.Frontend).Sync(ctx)
+	if err != nil {
+		return nil, frontendFailed(app.Frontend, err)
+	}
+	return dist, nil
+}
+
+// frontendFailed says which frontend command failed: the install, the
+// build, or the serving image's Dockerfile.
+func frontendFailed(fe *appspec.Frontend, err error) error {
+	var ex *dagger.ExecError
+	if errors.As(err, &ex) && len(ex.Cmd) > 0 {
+		switch ex.Cmd[len(ex.Cmd)-1] {
+		case fe.Install:
+			return failed("frontend install", fe.Dir, err)
+		case fe.Build:
+			return failed("frontend build", fe.Dir, err)
+		}
+	}
+	return failed("frontend image build", fe.Dir+", "+fe.Dockerfile, err)
 }
 
 // frontendDeps is the frontend directory with dependencies installed. Only
@@ -171,8 +241,10 @@ func (m *Stevedore) frontendDist(fe *appspec.Frontend) *dagger.Directory {
 		Directory(path.Join("/app", fe.Output))
 }
 
-// Build the image serving the frontend (nginx with the built
-// site, from docker/frontend.Dockerfile unless the description names another).
+// Build the image serving the frontend: nginx with the built site.
+//
+// The Dockerfile is docker/frontend.Dockerfile unless the description
+// names another (frontend.dockerfile, with-frontend-dockerfile).
 func (m *Stevedore) FrontendImage(ctx context.Context) (*dagger.Container, error) {
 	app, err := m.load(ctx)
 	if err != nil {
@@ -181,7 +253,14 @@ func (m *Stevedore) FrontendImage(ctx context.Context) (*dagger.Container, error
 	if app.Frontend == nil {
 		return nil, fmt.Errorf("the app description has no frontend: add a frontend section to stevedore.yaml or call with-frontend")
 	}
-	return m.frontendImage(ctx, app.Frontend)
+	img, err := m.frontendImage(ctx, app.Frontend)
+	if err != nil {
+		return nil, err
+	}
+	if img, err = img.Sync(ctx); err != nil {
+		return nil, frontendFailed(app.Frontend, err)
+	}
+	return img, nil
 }
 
 // frontendImage builds the serving image from a context holding only what
@@ -191,8 +270,14 @@ func (m *Stevedore) frontendImage(ctx context.Context, fe *appspec.Frontend) (*d
 	if err != nil {
 		return nil, err
 	}
+	// Built on its own first: an npm failure inside the Docker build's
+	// context would come back without npm's output.
+	dist, err := m.frontendDist(fe).Sync(ctx)
+	if err != nil {
+		return nil, frontendFailed(fe, err)
+	}
 	buildCtx := dag.Directory().
-		WithDirectory("dist", m.frontendDist(fe)).
+		WithDirectory("dist", dist).
 		WithFile("nginx.conf", m.Kit.File("nginx.conf")).
 		WithFile("Dockerfile", df)
 	return buildCtx.DockerBuild(), nil

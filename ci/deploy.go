@@ -13,13 +13,18 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
-// Run the whole pipeline as one parallel graph and print its
-// report (markdown: a step table and a Gantt chart of the critical path).
+// Run the whole pipeline as one parallel graph and print its report.
+//
+// The report (--format text by default; markdown for a job summary, with a
+// Gantt chart; json for scripts) lists every step with its status,
+// duration, cache use, digests, URLs and, for a failed step, why it failed.
 //
 // --target local (the default, no AWS account needed): tests and builds in
 // parallel, images pushed to an embedded registry, the CDK app synthesized
-// against those digests, the services started from the pushed digests and
-// the frontend image, then /health and the index page checked.
+// against those digests (deploy-infra is listed as skipped: nothing is
+// deployed to AWS), the migration run in a one-off container from the new
+// image, the services started from the pushed digests and the frontend
+// image, then /health and the index page checked.
 //
 // --target aws (see with-aws): tests must pass before anything is pushed;
 // images to ECR, cdk deploy pinned to their digests, the migration task,
@@ -51,7 +56,14 @@ func (m *Stevedore) Deploy(
 	// Extra CDK context as KEY=VALUE.
 	// +optional
 	context []string,
+	// Report format: text (for a terminal), markdown (a job summary with a
+	// Gantt chart) or json (for scripts).
+	// +default="text"
+	format string,
 ) (string, error) {
+	if err := steps.CheckFormat(format); err != nil {
+		return "", err
+	}
 	if target != "local" && target != "aws" {
 		return "", fmt.Errorf("unknown target %q: use local (no AWS account needed) or aws", target)
 	}
@@ -89,6 +101,12 @@ func (m *Stevedore) Deploy(
 		local := &localTarget{m: m, app: app, tags: tags, work: work}
 		defer local.close()
 		p.Push, p.Release = local, local
+		if app.Migrate != nil {
+			p.Migrate = app.Migrate.Service
+		}
+		if app.Infra != nil {
+			p.Infra = local // listed as skipped, with why
+		}
 		plan = dryRun
 	case "aws":
 		aws, err := m.newAWSTarget(ctx, app, env, tags, dryRun, synth)
@@ -114,14 +132,10 @@ func (m *Stevedore) Deploy(
 			log("could not update the cache ledger: %v", err)
 		}
 	}
-	if runErr != nil {
-		return "", fmt.Errorf("%w\n\n%s", runErr, report.Text())
-	}
-	return report.Markdown(), nil
+	return renderDeploy(report, runErr, format)
 }
 
-// Show what deploy would do without side effects: the same as
-// deploy --dry-run.
+// Show what deploy would do without side effects (deploy --dry-run).
 // +cache="never"
 func (m *Stevedore) Plan(
 	ctx context.Context,
@@ -134,8 +148,11 @@ func (m *Stevedore) Plan(
 	// Git commit SHA the images would be tagged with.
 	// +optional
 	gitSha string,
+	// Report format: text, markdown or json.
+	// +default="text"
+	format string,
 ) (string, error) {
-	return m.Deploy(ctx, target, env, gitSha, nil, true, nil)
+	return m.Deploy(ctx, target, env, gitSha, nil, true, nil, format)
 }
 
 // engineSteps are the steps both targets share: tests and builds.
@@ -176,7 +193,7 @@ func (e *engineSteps) BuildImage(ctx context.Context, service string) (steps.Out
 	}
 	return e.ledger.track(ctx, deploy.BuildStep(service), inputs, func() (steps.Outcome, error) {
 		if _, err := img.Sync(ctx); err != nil {
-			return steps.Outcome{}, fmt.Errorf("building %s (%s): %w", service, s.Dockerfile, err)
+			return steps.Outcome{}, imageBuildFailed(s, err)
 		}
 		return steps.Outcome{Summary: "image built from " + s.Dockerfile}, nil
 	})
@@ -191,7 +208,7 @@ func (e *engineSteps) BuildFrontend(ctx context.Context) (steps.Outcome, error) 
 	inputs := []any{e.m.dir(fe.Dir), fe.Image, fe.Install, fe.Build, fe.Output, fe.Dockerfile, fmt.Sprint(fe.Env)}
 	return e.ledger.track(ctx, deploy.StepBuildFrontend, inputs, func() (steps.Outcome, error) {
 		if _, err := img.Sync(ctx); err != nil {
-			return steps.Outcome{}, fmt.Errorf("building the frontend: %w", err)
+			return steps.Outcome{}, frontendFailed(fe, err)
 		}
 		return steps.Outcome{Summary: fmt.Sprintf("%q → %s/, nginx image", fe.Build, fe.Output)}, nil
 	})

@@ -16,6 +16,12 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
+// quietRegistry runs registry:2 without its noise: a push first asks for
+// every blob and manifest, and the registry logs each "unknown" answer at
+// error level (its lowest level that still shows real errors), which
+// flooded stderr on every normal push. Everything else still shows.
+const quietRegistry = `registry serve /etc/docker/registry/config.yml 2>&1 | grep -v -e 'err.code="blob unknown"' -e 'err.code="manifest unknown"'`
+
 // localRegistryHost is the name images carry in the embedded registry.
 const localRegistryHost = "stevedore-registry:5000"
 
@@ -42,8 +48,10 @@ func (l *localTarget) registry(ctx context.Context) (*pushTarget, error) {
 	l.regOnce.Do(func() {
 		svc, err := dag.Container().From(l.m.RegistryImage).
 			WithMountedCache("/var/lib/registry", dag.CacheVolume("stevedore-local-registry")).
+			WithEnvVariable("REGISTRY_LOG_LEVEL", "warn").
+			WithEnvVariable("REGISTRY_LOG_ACCESSLOG_DISABLED", "true").
 			WithExposedPort(5000).
-			AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true}).
+			AsService(dagger.ContainerAsServiceOpts{Args: []string{"sh", "-c", quietRegistry}}).
 			Start(ctx)
 		if err != nil {
 			l.regErr = fmt.Errorf("starting the embedded registry (%s): %w", l.m.RegistryImage, err)
@@ -93,7 +101,7 @@ func (m *Stevedore) pushService(ctx context.Context, app *appspec.App, service s
 }
 
 // pushedImage turns a push result into the pipeline image and its report line.
-func pushedImage(p *published) (deploy.Image, steps.Outcome, error) {
+func pushedImage(p *PublishedImage) (deploy.Image, steps.Outcome, error) {
 	summary := "pushed, tags " + strings.Join(p.Tags, ", ")
 	if !p.Pushed {
 		summary = "digest already in the registry, nothing uploaded"
@@ -102,18 +110,36 @@ func pushedImage(p *published) (deploy.Image, steps.Outcome, error) {
 		steps.Outcome{Summary: summary, Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: p.Service, Value: p.Ref}}}, nil
 }
 
-// Migrate runs the migration command in the new image, locally.
+// DeployInfra is listed, not run: the local target has no AWS account, so
+// the CDK app is synthesized against the pushed digests and stops there.
+func (l *localTarget) DeployInfra(context.Context) (deploy.Outputs, steps.Outcome, error) {
+	return deploy.Outputs{}, steps.Outcome{Skipped: "the local target does not deploy the CDK app (it was synthesized against the pushed digests); deploy it with --target aws"}, nil
+}
+
+// Migrate runs the migration command once in a one-off container from the
+// new image, with the service's environment, before any service starts. A
+// non-zero exit fails the step, and so stops every rollout.
 func (l *localTarget) Migrate(ctx context.Context, image deploy.Image, _ deploy.Outputs) (steps.Outcome, error) {
+	s, err := l.app.Service(image.Service)
+	if err != nil {
+		return steps.Outcome{}, err
+	}
 	img, err := l.pull(ctx, image)
 	if err != nil {
 		return steps.Outcome{}, err
 	}
-	out, err := img.WithEnvVariable("STEVEDORE_RUN", time.Now().UTC().Format(time.RFC3339Nano)).
-		WithExec(l.app.Migrate.Command, dagger.ContainerWithExecOpts{UseEntrypoint: false}).CombinedOutput(ctx)
+	cmd := l.app.Migrate.Command
+	out, err := withServiceEnv(img, s).
+		WithEnvVariable("STEVEDORE_RUN", time.Now().UTC().Format(time.RFC3339Nano)).
+		WithExec(cmd, dagger.ContainerWithExecOpts{UseEntrypoint: false}).CombinedOutput(ctx)
 	if err != nil {
-		return steps.Outcome{}, fmt.Errorf("migration `%s` failed: %w", strings.Join(l.app.Migrate.Command, " "), err)
+		return steps.Outcome{}, failed("migration", s.Name, err) // the command and its output follow
 	}
-	return steps.Outcome{Summary: tail(out, 3)}, nil
+	summary := fmt.Sprintf("`%s` exited 0 in %s", strings.Join(cmd, " "), image.Ref)
+	if last := tail(out, 1); last != "" {
+		summary += ": " + last
+	}
+	return steps.Outcome{Summary: summary}, nil
 }
 
 // pull fetches an image back from the embedded registry by digest, so what
@@ -171,10 +197,12 @@ func (l *localTarget) PublishFrontend(ctx context.Context, _ deploy.Outputs) (st
 }
 
 // Verify calls every health path and the index page through service
-// bindings, from a separate container, as a user would.
+// bindings, from a separate container, as a user would. Every address is
+// checked; a failure says which URL answered what (HTTP status and the start
+// of the body, or the connection error).
 func (l *localTarget) Verify(ctx context.Context, _ []deploy.Image, _ deploy.Outputs) (steps.Outcome, error) {
 	ctr := dag.Container().From(l.m.GoImage).WithEnvVariable("STEVEDORE_RUN", time.Now().UTC().Format(time.RFC3339Nano))
-	var script []string
+	var checks []healthCheck
 	var artifacts []steps.Artifact
 	l.mu.Lock()
 	for _, s := range l.app.Services {
@@ -185,25 +213,71 @@ func (l *localTarget) Verify(ctx context.Context, _ []deploy.Image, _ deploy.Out
 		ctr = ctr.WithServiceBinding(s.Name, svc)
 		if s.Health != "" {
 			u := httpURL(s.Name, s.Port, s.Health)
-			script = append(script, fmt.Sprintf(`printf '%%s → ' %q; curl -fsS --retry 10 --retry-connrefused --retry-delay 1 %q; echo`, u, u))
+			checks = append(checks, healthCheck{url: u})
 			artifacts = append(artifacts, steps.Artifact{Kind: steps.KindURL, Name: s.Name + " health", Value: u})
 		}
 	}
 	if l.frontend != nil {
 		ctr = ctr.WithServiceBinding("frontend", l.frontend)
-		script = append(script, `printf 'http://frontend/ → '; curl -fsS --retry 10 --retry-connrefused --retry-delay 1 http://frontend/ | sed -n 's:.*<title>\(.*\)</title>.*:page "\1":p'`)
+		checks = append(checks, healthCheck{url: "http://frontend/", title: true})
 		artifacts = append(artifacts, steps.Artifact{Kind: steps.KindURL, Name: "frontend", Value: "http://frontend/"})
 	}
 	l.mu.Unlock()
-	out, err := ctr.WithExec([]string{"sh", "-ec", strings.Join(script, "\n")}).CombinedOutput(ctx)
-	if err != nil {
-		return steps.Outcome{}, fmt.Errorf("health check failed: %w", err)
+	var urls []string
+	for _, c := range checks {
+		urls = append(urls, c.url)
 	}
-	var checks []string
+	out, err := ctr.WithExec([]string{"sh", "-c", healthScript(checks)}).Stdout(ctx)
+	if err != nil {
+		return steps.Outcome{}, failed("health check", strings.Join(urls, ", "), err)
+	}
+	var seen []string
 	for _, line := range strings.Split(out, "\n") {
 		if line = strings.TrimSpace(line); line != "" {
-			checks = append(checks, line)
+			seen = append(seen, line)
 		}
 	}
-	return steps.Outcome{Summary: strings.Join(checks, "; "), Artifacts: artifacts}, nil
+	return steps.Outcome{Summary: strings.Join(seen, "; "), Artifacts: artifacts}, nil
 }
+
+// healthCheck is one address Verify calls; title shows the page title
+// instead of the body.
+type healthCheck struct {
+	url   string
+	title bool
+}
+
+// healthScript checks every URL (retrying while the service starts) and
+// prints "URL → answer" for each on stdout. A failure goes to stderr as
+// "URL → HTTP 503: <first 200 bytes of the body>" or "URL → <curl's
+// connection error>", and the script exits 1 after checking all of them.
+func healthScript(checks []healthCheck) string {
+	var b strings.Builder
+	b.WriteString(`rc=0
+check() {
+  code=$(curl -sS -o /tmp/body -w '%{http_code}' --retry 10 --retry-connrefused --retry-delay 1 --max-time 10 "$1" 2>/tmp/err) || {
+    echo "$1 → $(tr '\n' ' ' </tmp/err)" >&2; rc=1; return; }
+  case $code in
+    2*|3*) ;;
+    *) echo "$1 → HTTP $code: $(head -c 200 /tmp/body | tr '\n' ' ')" >&2; rc=1; return ;;
+  esac
+  if [ "$2" = title ]; then
+    echo "$1 → page \"$(sed -n 's:.*<title>\(.*\)</title>.*:\1:p' /tmp/body | head -n 1)\""
+  else
+    echo "$1 → $(head -c 200 /tmp/body | tr '\n' ' ')"
+  fi
+}
+`)
+	for _, c := range checks {
+		mode := "body"
+		if c.title {
+			mode = "title"
+		}
+		fmt.Fprintf(&b, "check %s %s\n", shellQuote(c.url), mode)
+	}
+	b.WriteString("exit $rc\n")
+	return b.String()
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -14,15 +14,28 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
-// ledger remembers, per step, the digest of the inputs of the last
+// ledger remembers, per app and step, the digest of the inputs of the last
 // successful run on this engine. A step whose inputs match was served from
 // the engine's cache; that is what the report's "cached" column says. The
-// file lives in a cache volume, so it is shared like the caches it describes.
+// file lives in a cache volume, so it is shared like the caches it
+// describes; entries are scoped by the app's name and description, so two
+// apps (or two different descriptions of one) on one engine do not
+// overwrite each other's build:backend.
 type ledger struct {
-	mu   sync.Mutex
-	prev map[string]string
-	next map[string]string
+	mu    sync.Mutex
+	scope string // "<app name>@<digest of the app description>"
+	prev  map[string]string
+	next  map[string]string
 }
+
+// ledgerScope names the app an entry belongs to.
+func ledgerScope(name, spec string) string {
+	sum := sha256.Sum256([]byte(spec))
+	return name + "@" + hex.EncodeToString(sum[:6])
+}
+
+// entry is the ledger key of one step of this app.
+func (l *ledger) entry(step string) string { return l.scope + " " + step }
 
 const ledgerPath = "/ledger/steps.json"
 
@@ -35,7 +48,11 @@ func (m *Stevedore) ledgerContainer() *dagger.Container {
 }
 
 func (m *Stevedore) loadLedger(ctx context.Context) *ledger {
-	l := &ledger{prev: map[string]string{}, next: map[string]string{}}
+	name := ""
+	if app, err := m.app(); err == nil {
+		name = app.Name
+	}
+	l := &ledger{scope: ledgerScope(name, m.Spec), prev: map[string]string{}, next: map[string]string{}}
 	out, err := m.ledgerContainer().WithExec([]string{"sh", "-c", "cat " + ledgerPath + " 2>/dev/null || echo '{}'"}).Stdout(ctx)
 	if err == nil {
 		_ = json.Unmarshal([]byte(out), &l.prev) // a corrupt ledger only costs the cached column
@@ -69,14 +86,14 @@ func (m *Stevedore) saveLedger(ctx context.Context, l *ledger) error {
 func (l *ledger) hit(step, key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.prev[step] == key
+	return l.prev[l.entry(step)] == key
 }
 
 // remember records the inputs of a step that succeeded.
 func (l *ledger) remember(step, key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.next[step] = key
+	l.next[l.entry(step)] = key
 }
 
 // track runs a pure step: it reports cached when the inputs match the last

@@ -18,19 +18,31 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush"
 )
 
-// published is one image pushed (or found already pushed) by publish.
-type published struct {
-	Service    string
+// PublishedImage is one image publish pushed, or found already pushed.
+type PublishedImage struct {
+	// Service name from the app description.
+	Service string
+	// Repository the image went to, with its registry host.
 	Repository string
-	Ref        string // digest-pinned: repository@sha256:…
-	Digest     string
-	Tags       []string
-	Pushed     bool // false: the registry already had the digest
-	Platforms  []string
+	// Digest-pinned reference, repository@sha256:…, what deploys use.
+	Ref string
+	// Content digest of the image (or of its index, for several platforms).
+	Digest string
+	// Tags pointing at the digest.
+	Tags []string
+	// False when the registry already had the digest and nothing was uploaded.
+	Pushed bool
+	// Platforms in the image, e.g. linux/amd64.
+	Platforms []string
 }
 
-// String is the line publish prints for the image.
-func (p *published) String() string {
+// Show the image on one line: service, reference, pushed or not, tags, platforms.
+//
+// `dagger call publish line` prints one per service (a bare `dagger call
+// publish` prints only the objects' IDs: Dagger prints no object fields).
+// Never cached: the engine keys it by the publish call, not by the result.
+// +cache="never"
+func (p *PublishedImage) Line() string {
 	state := "pushed"
 	if !p.Pushed {
 		state = "already present, nothing pushed"
@@ -38,14 +50,17 @@ func (p *published) String() string {
 	return fmt.Sprintf("%s\t%s\t%s\ttags: %s\tplatforms: %s", p.Service, p.Ref, state, strings.Join(p.Tags, ", "), strings.Join(p.Platforms, ", "))
 }
 
-// Build the service images and push them to Amazon ECR (see
-// with-aws) or to the registry set with with-registry. The repository is
-// created when missing (scan on push, immutable tags except the mutable
-// ones, a lifecycle policy keeping the last images). Images are tagged with
-// the git commit SHA and any extra tags; an image whose digest the registry
-// already holds is not uploaded again. Returns the digest-pinned references
-// later steps deploy, one line per service: service, reference, whether it
-// was pushed, tags, platforms. Never cached.
+// Build the service images and push them to Amazon ECR or another registry.
+//
+// ECR (see with-aws) is the default; with-registry sends them elsewhere.
+// The ECR repository is created when missing (scan on push, immutable tags
+// except the mutable ones, a lifecycle policy keeping the last images).
+// Images are tagged with --git-sha (default: a tag derived from the source
+// content) and any extra tags; an image whose digest the registry already
+// holds is not uploaded again. Returns one object per service (service,
+// repository, ref, digest, tags, pushed, platforms): `dagger call publish
+// ref` prints the digest-pinned references, `dagger call publish line` one
+// readable line per service (also logged). Never cached.
 // +cache="never"
 func (m *Stevedore) Publish(
 	ctx context.Context,
@@ -73,27 +88,44 @@ func (m *Stevedore) Publish(
 	// ECR repositories created by stevedore: keep this many images (0: no lifecycle policy).
 	// +default=30
 	keepLast int,
-) (string, error) {
+) ([]*PublishedImage, error) {
 	out, err := m.publish(ctx, service, gitSha, tag, platform, scanThreshold, mutableTag, keepLast)
-	lines := make([]string, 0, len(out))
-	for _, p := range out {
-		if p != nil {
-			lines = append(lines, p.String())
+	if err != nil {
+		// A Dagger function returns no value with an error: say what did get pushed.
+		var lines []string
+		for _, p := range out {
+			if p != nil {
+				lines = append(lines, p.Line())
+			}
 		}
+		if len(lines) > 0 {
+			return nil, fmt.Errorf("%w\nalready pushed:\n%s", err, strings.Join(lines, "\n"))
+		}
+		return nil, err
 	}
-	return strings.Join(lines, "\n"), err
+	for _, p := range out {
+		log("%s", p.Line())
+	}
+	return out, nil
 }
 
-func (m *Stevedore) publish(ctx context.Context, service []string, gitSha string, tag []string, platform []dagger.Platform, scanThreshold string, mutableTag []string, keepLast int) ([]*published, error) {
+func (m *Stevedore) publish(ctx context.Context, service []string, gitSha string, tag []string, platform []dagger.Platform, scanThreshold string, mutableTag []string, keepLast int) ([]*PublishedImage, error) {
+	// Everything checkable without work first.
+	if err := checkPlatforms(platform...); err != nil {
+		return nil, err
+	}
+	threshold, err := ecr.ParseSeverity(scanThreshold)
+	if err != nil {
+		return nil, err
+	}
+	if keepLast < 0 {
+		return nil, fmt.Errorf("--keep-last %d: must be 0 (no lifecycle policy) or more", keepLast)
+	}
 	app, err := m.load(ctx)
 	if err != nil {
 		return nil, err
 	}
 	services, err := selectServices(app, service)
-	if err != nil {
-		return nil, err
-	}
-	threshold, err := ecr.ParseSeverity(scanThreshold)
 	if err != nil {
 		return nil, err
 	}
@@ -264,8 +296,8 @@ func (t *pushTarget) close() {
 }
 
 // pushAll pushes every service in parallel.
-func (t *pushTarget) pushAll(ctx context.Context, services []*appspec.Service, images map[string][]*dagger.Container, tags []string) ([]*published, error) {
-	out := make([]*published, len(services))
+func (t *pushTarget) pushAll(ctx context.Context, services []*appspec.Service, images map[string][]*dagger.Container, tags []string) ([]*PublishedImage, error) {
+	out := make([]*PublishedImage, len(services))
 	eg, ctx := errgroup.WithContext(ctx)
 	for i, s := range services {
 		eg.Go(func() error {
@@ -278,11 +310,11 @@ func (t *pushTarget) pushAll(ctx context.Context, services []*appspec.Service, i
 }
 
 // push exports one image (all its platforms) as an OCI tarball and pushes it.
-func (t *pushTarget) push(ctx context.Context, service string, variants []*dagger.Container, tags []string) (*published, error) {
+func (t *pushTarget) push(ctx context.Context, service string, variants []*dagger.Container, tags []string) (*PublishedImage, error) {
 	tarball := variants[0].AsTarball(dagger.ContainerAsTarballOpts{PlatformVariants: variants[1:]})
 	file := filepath.Join(t.tmp, service+".tar")
 	if _, err := tarball.Export(ctx, file); err != nil {
-		return nil, fmt.Errorf("building the %s image: %w", service, err)
+		return nil, failed("image build", service, err)
 	}
 	defer os.Remove(file)
 	repo := t.host + "/" + t.repos[service]
@@ -296,11 +328,11 @@ func (t *pushTarget) push(ctx context.Context, service string, variants []*dagge
 		}
 		return nil, fmt.Errorf("pushing %s: %w", service, err)
 	}
-	return &published{Service: service, Repository: repo, Ref: res.Ref, Digest: res.Digest, Tags: res.Tags, Pushed: res.Pushed, Platforms: res.Platforms}, nil
+	return &PublishedImage{Service: service, Repository: repo, Ref: res.Ref, Digest: res.Digest, Tags: res.Tags, Pushed: res.Pushed, Platforms: res.Platforms}, nil
 }
 
 // scanGate waits for the ECR scans of the pushed digests.
-func (t *pushTarget) scanGate(ctx context.Context, published []*published, threshold ecr.Severity) error {
+func (t *pushTarget) scanGate(ctx context.Context, published []*PublishedImage, threshold ecr.Severity) error {
 	var eg errgroup.Group
 	for _, p := range published {
 		eg.Go(func() error {

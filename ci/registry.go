@@ -24,9 +24,10 @@ type Registry struct {
 	Insecure bool
 }
 
-// Send images to any OCI registry instead of Amazon ECR: the
-// publish step then makes no AWS call. Use --service to reach a registry
-// that runs on your machine or as a Dagger service, e.g.
+// Send images to any OCI registry instead of Amazon ECR.
+//
+// The publish step then makes no AWS call. Use --service to reach a
+// registry that runs on your machine or as a Dagger service, e.g.
 // --address localhost:5000 --service tcp://localhost:5000.
 func (m *Stevedore) WithRegistry(
 	// Registry address used in image references, e.g. localhost:5000 or
@@ -76,11 +77,11 @@ func (r *Registry) dialAddress(ctx context.Context) (string, error) {
 	}
 	svc, err := r.Service.Start(ctx)
 	if err != nil {
-		return "", fmt.Errorf("starting the registry service: %w", err)
+		return "", failed("starting the registry service", "", err)
 	}
 	ep, err := svc.Endpoint(ctx)
 	if err != nil {
-		return "", fmt.Errorf("registry service endpoint: %w", err)
+		return "", described("registry service endpoint: "+err.Error(), err)
 	}
 	return ep, nil
 }

@@ -6,15 +6,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
 	"github.com/stevedore-ci/stevedore/pipelines/ecs"
 )
 
-// Deploy to ECS services and follow each deployment until it is
-// really done: our deployment PRIMARY, COMPLETED, all tasks running, older
+// Deploy to ECS services and follow each deployment until it is really done.
+//
+// Done means our deployment PRIMARY, COMPLETED, all tasks running, older
 // deployments drained. It fails at once on a failed rollout, a circuit
 // breaker rollback or a concurrent deployment, printing the service events
 // and why tasks stopped, and (by default) rolls back to the task definition
-// that ran before. Services roll out in parallel. Never cached.
+// that ran before. Services roll out in parallel. Returns one object per
+// service (service, task definition, outcome): `dagger call … rollout …
+// line` prints one readable line per service (also logged). Never cached.
 // +cache="never"
 func (m *Stevedore) Rollout(
 	ctx context.Context,
@@ -36,18 +40,85 @@ func (m *Stevedore) Rollout(
 	// Poll interval, e.g. 5s.
 	// +default="5s"
 	poll string,
-) (string, error) {
+	// Attempts per AWS call before a throttled or 5xx answer fails the
+	// rollout (the SDK's backoff between attempts).
+	// +default=10
+	maxAttempts int,
+) ([]*RolloutResult, error) {
 	specs, err := rolloutSpecs(cluster, service, force, rollback, timeout, poll)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	cfg, cleanup, err := m.awsConfig(ctx, "rollout")
+	if maxAttempts < 1 {
+		return nil, fmt.Errorf("--max-attempts %d: must be at least 1 (1 means no retry)", maxAttempts)
+	}
+	acct, err := m.requireAws("rollout")
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	o, err := acct.options(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o.MaxAttempts = maxAttempts
+	cfg, cleanup, err := awsconf.Load(ctx, o)
+	if err != nil {
+		return nil, err
 	}
 	defer cleanup()
 	results, err := ecs.New(cfg, ecs.WithLog(func(s string) { log("%s", s) })).RolloutAll(ctx, specs)
-	return summarizeRollouts(results), err
+	if err != nil {
+		if sum := summarizeRollouts(results); sum != "" {
+			return nil, fmt.Errorf("%w\n%s", err, sum)
+		}
+		return nil, err
+	}
+	out := rolloutResults(results)
+	for _, r := range out {
+		log("%s", r.Line())
+	}
+	return out, nil
+}
+
+// RolloutResult is what rollout did to one ECS service.
+type RolloutResult struct {
+	// ECS service name.
+	Service string
+	// Task definition ARN the service runs now.
+	TaskDefinition string
+	// Task definition ARN it ran before.
+	Previous string
+	// Outcome: deployed, unchanged or rolled back.
+	Outcome string
+	// Seconds from the call to the verdict.
+	Seconds float64
+}
+
+// Show the rollout on one line: service, outcome, task definition, duration.
+//
+// Never cached: the engine keys it by the rollout call, not by the result.
+// +cache="never"
+func (r *RolloutResult) Line() string {
+	return fmt.Sprintf("%s\t%s\t%s -> %s\t%s", r.Service, r.Outcome, shortArn(r.Previous), shortArn(r.TaskDefinition), time.Duration(r.Seconds*float64(time.Second)))
+}
+
+// rolloutResults turns the ECS results into the function's objects.
+func rolloutResults(results []ecs.Result) []*RolloutResult {
+	var out []*RolloutResult
+	for _, r := range results {
+		if r.Service == "" {
+			continue
+		}
+		outcome := "deployed"
+		switch {
+		case r.RolledBack:
+			outcome = "rolled back"
+		case r.Mode == ecs.ModeUnchanged:
+			outcome = "unchanged"
+		}
+		out = append(out, &RolloutResult{Service: r.Service, TaskDefinition: r.TaskDefinition, Previous: r.Previous, Outcome: outcome, Seconds: r.Duration.Round(time.Second).Seconds()})
+	}
+	return out
 }
 
 // rolloutSpecs parses the --service arguments.
@@ -113,11 +184,12 @@ func shortArn(arn string) string {
 	return arn
 }
 
-// Run a one-off task on ECS, such as a database migration
-// (`alembic upgrade head`) before a rollout: with the network settings of
-// SERVICE, its task definition (or a revision with a new image), a command
-// override, waiting for it to stop. Fails unless the container exits 0.
-// Never cached.
+// Run a one-off task on ECS, such as a database migration, and wait for it.
+//
+// E.g. `alembic upgrade head` before a rollout: with the network settings
+// of SERVICE, its task definition (or a revision with a new image), a
+// command override, waiting for it to stop. Fails unless the container
+// exits 0. Never cached.
 // +cache="never"
 func (m *Stevedore) RunTask(
 	ctx context.Context,

@@ -51,7 +51,7 @@ func (m *Stevedore) indexSources(ctx context.Context, app *appspec.App) error {
 		eg.Go(func() (err error) {
 			dirs[i], err = byContent(ctx, m.Source.Directory(j.path), j.patterns, j.skip)
 			if err != nil {
-				return fmt.Errorf("reading %s: %w", j.path, err)
+				return described(fmt.Sprintf("reading %s: %v", j.path, err), err)
 			}
 			return nil
 		})

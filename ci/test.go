@@ -12,11 +12,13 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+	"github.com/stevedore-ci/stevedore/pipelines/cmdout"
 )
 
-// Run the tests of every backend service and of the frontend, in
-// parallel, and fails with the output of the tests that failed. Results are
-// cached: unchanged code is not tested twice.
+// Run the tests of every backend service and of the frontend, in parallel.
+//
+// It fails with the output of the tests that failed. Results are cached:
+// unchanged code is not tested twice.
 func (m *Stevedore) Test(ctx context.Context) (string, error) {
 	app, err := m.load(ctx)
 	if err != nil {
@@ -84,26 +86,102 @@ func runSuites(ctx context.Context, suites []suite) (string, error) {
 	return strings.Join(passed, "\n"), nil
 }
 
-// describeFailure names the suite and shows the end of its output.
+// describeFailure names the suite and shows the end of its output (test
+// runners report on stdout, so both streams count).
 func describeFailure(s suite, err error) string {
 	var exec *dagger.ExecError
 	if errors.As(err, &exec) {
-		return fmt.Sprintf("✘ %s: `%s` exited with code %d:\n%s", s.name, s.command, exec.ExitCode, tail(exec.Stdout+"\n"+exec.Stderr, 60))
+		r := cmdout.Result{Cmd: exec.Cmd, ExitCode: exec.ExitCode, Stdout: exec.Stdout, Stderr: exec.Stderr}
+		ran := "`" + s.command + "`"
+		if cmd := commandLine(exec.Cmd); cmd != "" && cmd != s.command {
+			ran = fmt.Sprintf("`%s` (before `%s`)", cmd, s.command) // e.g. the frontend's npm ci
+		}
+		return fmt.Sprintf("✘ %s: %s exited with code %d:\n%s", s.name, ran, exec.ExitCode, cmdout.Indent(r.Combined(60), "  "))
 	}
-	return fmt.Sprintf("✘ %s: `%s` could not run: %v", s.name, s.command, err)
+	return fmt.Sprintf("✘ %s: `%s` could not run: %s", s.name, s.command, describeErr(err))
 }
 
 // tail keeps the last n non-empty lines of out.
-func tail(out string, n int) string {
-	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	kept := lines[:0]
-	for _, l := range lines {
-		if strings.TrimSpace(l) != "" {
-			kept = append(kept, l)
+func tail(out string, n int) string { return cmdout.Tail(out, n) }
+
+// commandError is a failed command described for people: what it was for,
+// which service, file or step, and the end of what it printed. errors.As
+// still finds the *dagger.ExecError underneath.
+//
+// Unwrap returns a list on purpose: at a function's boundary the generated
+// dispatch code follows single Unwrap chains down to the engine's own error
+// and returns that message instead of ours (so `building X: process … exit
+// code: 1` became just `process … exit code: 1`); a list stops it there.
+type commandError struct {
+	msg string
+	err error
+}
+
+func (e *commandError) Error() string   { return e.msg }
+func (e *commandError) Unwrap() []error { return []error{e.err} }
+
+// described keeps msg as the error's message across the function boundary
+// (see commandError) while errors.Is/As still see err.
+func described(msg string, err error) error { return &commandError{msg: msg, err: err} }
+
+// failed wraps the error of work that ran commands in the engine (a
+// Dockerfile RUN, npm, curl, a migration): "<what> failed (<which>): <the
+// last lines of its stderr>". Other errors are wrapped with the same head.
+// Only the command's own output is quoted: environment values never are.
+func failed(what, which string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *commandError
+	if errors.As(err, &ce) {
+		return err // already described
+	}
+	var ex *dagger.ExecError
+	if errors.As(err, &ex) {
+		r := cmdout.Result{Cmd: ex.Cmd, ExitCode: ex.ExitCode, Stdout: ex.Stdout, Stderr: ex.Stderr}
+		detail := which
+		if cmd := commandLine(ex.Cmd); cmd != "" {
+			detail = strings.TrimPrefix(detail+fmt.Sprintf("; `%s` exited %d", cmd, ex.ExitCode), "; ")
 		}
+		return &commandError{msg: cmdout.Message(what, detail, r.Reason(cmdout.DefaultLines)), err: err}
 	}
-	if len(kept) > n {
-		kept = append([]string{fmt.Sprintf("… (%d lines above)", len(kept)-n)}, kept[len(kept)-n:]...)
+	if cmd, code, ok := cmdout.ProcessFailure(err.Error()); ok {
+		// A Dockerfile RUN: the engine returns no ExecError (no output) for
+		// it, only this message; its output is in the build's progress log.
+		detail := strings.TrimPrefix(which+fmt.Sprintf("; `RUN %s` exited %d", commandLine([]string{cmd}), code), "; ")
+		return described(cmdout.Message(what, detail, "the step's own output is in the build log above (Dagger returns none for a Dockerfile step)"), err)
 	}
-	return strings.Join(kept, "\n")
+	return described(cmdout.Message(what, which, err.Error()), err)
+}
+
+// describeErr is err's message followed by the tail of a failed command's
+// output when one is inside and not yet quoted: how the report shows an
+// error from any step, whoever wrapped it.
+func describeErr(err error) string {
+	var ce *commandError
+	if errors.As(err, &ce) {
+		return err.Error()
+	}
+	var ex *dagger.ExecError
+	if errors.As(err, &ex) {
+		r := cmdout.Result{Cmd: ex.Cmd, ExitCode: ex.ExitCode, Stdout: ex.Stdout, Stderr: ex.Stderr}
+		return err.Error() + ":\n" + cmdout.Indent(r.Reason(cmdout.DefaultLines), "  ")
+	}
+	return err.Error()
+}
+
+// commandLine shows a command briefly: `sh -c X` as X, cut at 160
+// characters; a multi-line script is not shown (its step says what it does).
+func commandLine(cmd []string) string {
+	if len(cmd) == 3 && (cmd[0] == "sh" || cmd[0] == "/bin/sh") && cmd[1] == "-c" {
+		cmd = cmd[2:]
+	}
+	if strings.Contains(strings.Join(cmd, " "), "\n") {
+		return ""
+	}
+	s := strings.Join(strings.Fields(strings.Join(cmd, " ")), " ")
+	if r := []rune(s); len(r) > 160 {
+		s = string(r[:159]) + "…"
+	}
+	return s
 }

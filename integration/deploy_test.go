@@ -3,20 +3,23 @@
 package integration
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The whole pipeline on its local target: tests, builds, push to the
 // embedded registry, synth against the pushed digests, services started from
 // those digests, health and index page checked, report printed.
 func TestDeployLocal(t *testing.T) {
-	r := mustDagger(t, nil, "call", "deploy", "--git-sha", "0123abc")
+	r := mustDagger(t, nil, "call", "deploy", "--git-sha", "0123abc", "--format", "markdown")
 	report := r.stdout
 	assertContains(t, "report", report,
 		"## stevedore deploy: cao → local (dev)",
-		"✅ **9 steps succeeded**",
+		"✅ **9 steps succeeded; 1 skipped**",
+		"| deploy-infra | ⏭️ skipped |", "_the local target does not deploy the CDK app",
 		"| Step | Status | Duration | Cached | Details |",
 		`http://backend:9889/health → {"status":"healthy"}`,
 		`http://frontend/ → page "CAO console"`,
@@ -34,6 +37,8 @@ func TestDeployLocal(t *testing.T) {
 	if len(refs) < 2 || refs[0][1] != refs[1][1] {
 		t.Fatalf("push and rollout must name the same digest: %v", refs)
 	}
+	// The embedded registry's "blob unknown" answers are not logged as errors.
+	assertNotContains(t, "progress log", r.stderr, "level=error")
 }
 
 // A broken test stops the pipeline before anything is pushed; the report
@@ -73,7 +78,7 @@ func TestDeployRejectsUnknownTarget(t *testing.T) {
 
 // plan lists the graph without running a step.
 func TestPlanLocalRunsNothing(t *testing.T) {
-	r := mustDagger(t, nil, "call", "plan")
+	r := mustDagger(t, nil, "call", "plan", "--format", "markdown")
 	assertContains(t, "plan", r.stdout, "stevedore deploy: cao → local (dev), dry run")
 	for _, step := range []string{"test", "push:backend", "synth", "rollout:backend", "verify"} {
 		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(step) + ` \| .*planned`).MatchString(r.stdout) {
@@ -81,4 +86,92 @@ func TestPlanLocalRunsNothing(t *testing.T) {
 		}
 	}
 	assertNotContains(t, "plan", r.stdout, "pushed, tags", "✅ ok")
+}
+
+// The default report is plain text a person reads in a terminal; --format
+// json is one document with stable field names.
+func TestPlanFormats(t *testing.T) {
+	text := mustDagger(t, nil, "call", "plan").stdout
+	assertContains(t, "text plan", text, "stevedore deploy: cao → local (dev), dry run: ○ plan: 10 steps, nothing was run", "  ○ push:backend", "needs build:backend, test")
+	assertNotContains(t, "text plan", text, "| Step |", "```mermaid", "## ")
+	js := mustDagger(t, nil, "call", "plan", "--format", "json").stdout
+	var rep struct {
+		Title  string `json:"title"`
+		Status string `json:"status"`
+		Steps  []struct {
+			Name   string   `json:"name"`
+			Needs  []string `json:"needs"`
+			Status string   `json:"status"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatalf("--format json does not parse: %v\n%s", err, js)
+	}
+	if rep.Status != "planned" || rep.Title != "stevedore deploy: cao → local (dev), dry run" || len(rep.Steps) != 10 {
+		t.Fatalf("json plan = %+v", rep)
+	}
+	bad := dagger(t, nil, "call", "plan", "--format", "html")
+	if bad.err == nil {
+		t.Fatal("--format html accepted")
+	}
+	assertContains(t, "error", bad.stderr, `unknown report format "html": use text, markdown, json`)
+}
+
+// migrate: runs on the local target too, in a one-off container from the new
+// image with the service's env, before the services start; a migration
+// exiting 3 fails the deploy and no service starts.
+func TestDeployLocalFailedMigrationStopsTheRollout(t *testing.T) {
+	src := exampleApp(t)
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n",
+		"migrate:\n  service: backend\n  command: [sh, -c, 'echo \"migrating for $MIGRATION_MARKER\" >&2; exit 3']\n")
+	edit(t, src, "stevedore.yaml", "    port: 9889\n", "    port: 9889\n    env:\n      MIGRATION_MARKER: marker-42\n")
+	plan := mustDagger(t, nil, "call", "--source", src, "plan")
+	assertContains(t, "plan", plan.stdout, "○ migrate", "needs push:backend")
+	r := dagger(t, nil, "call", "--source", src, "deploy")
+	if r.err == nil {
+		t.Fatalf("deploy succeeded although the migration exited 3:\n%s", r.stdout)
+	}
+	assertContains(t, "error", r.stderr, "step migrate failed: migration failed (backend; `echo \"migrating for $MIGRATION_MARKER\" >&2; exit 3` exited 3): migrating for marker-42")
+	if !regexp.MustCompile(`⊘ rollout:backend\s+-\s+needs migrate`).MatchString(r.stderr) {
+		t.Errorf("rollout:backend is not reported skipped because of the migration:\n%s", tailLines(r.stderr, 40))
+	}
+}
+
+// A passing migration runs after the push and before the service starts,
+// with the service's env, and is a row of the report.
+func TestDeployLocalRunsTheMigrationFirst(t *testing.T) {
+	src := exampleApp(t)
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n",
+		"migrate:\n  service: backend\n  command: [sh, -c, 'echo \"migrated for $MIGRATION_MARKER\"']\n")
+	edit(t, src, "stevedore.yaml", "    port: 9889\n", "    port: 9889\n    env:\n      MIGRATION_MARKER: marker-7\n")
+	r := mustDagger(t, nil, "call", "--source", src, "deploy", "--format", "json")
+	var rep struct {
+		Status string `json:"status"`
+		Steps  []struct {
+			Name    string    `json:"name"`
+			Needs   []string  `json:"needs"`
+			Status  string    `json:"status"`
+			Summary string    `json:"summary"`
+			Start   time.Time `json:"start"`
+			End     time.Time `json:"end"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("json report does not parse: %v\n%s", err, r.stdout)
+	}
+	byName := map[string]int{}
+	for i, s := range rep.Steps {
+		byName[s.Name] = i
+	}
+	mi, ok := byName["migrate"]
+	if !ok || rep.Status != "succeeded" {
+		t.Fatalf("no migrate step, or the deploy failed: %s", r.stdout)
+	}
+	migrate, rollout := rep.Steps[mi], rep.Steps[byName["rollout:backend"]]
+	if migrate.Status != "ok" || !strings.Contains(migrate.Summary, "migrated for marker-7") {
+		t.Errorf("migrate = %+v", migrate)
+	}
+	if rollout.Start.Before(migrate.End) || !strings.Contains(strings.Join(rollout.Needs, ","), "migrate") {
+		t.Errorf("the service started before the migration ended: migrate %+v, rollout %+v", migrate, rollout)
+	}
 }

@@ -120,3 +120,101 @@ func TestDescribeWithFunctions(t *testing.T) {
 	}
 	assertContains(t, "error", bad.stderr, `services[api].context: "../up" points outside the source directory`, "services[api].port: must be between 1 and 65535 (got 0)")
 }
+
+// A failing Dockerfile RUN fails the build naming the service, the
+// Dockerfile, the RUN and its exit code (the engine returns no output for a
+// Dockerfile step, so its stderr is only in the progress log); in deploy the
+// report row carries the same.
+func TestImageBuildFailureQuotesTheStep(t *testing.T) {
+	src := exampleApp(t)
+	marker := unique("no-such-package")
+	edit(t, src, "docker/backend.Dockerfile", "FROM ${RUNTIME_IMAGE}\n",
+		"FROM ${RUNTIME_IMAGE}\nRUN echo \"E: Unable to locate package "+marker+"\" >&2; exit 7\n")
+	r := dagger(t, nil, "call", "--source", src, "image")
+	if r.err == nil {
+		t.Fatal("a failing RUN built")
+	}
+	want := "image build failed (backend, docker/backend.Dockerfile; `RUN echo \"E: Unable to locate package " + marker + "\" >&2; exit 7` exited 7)"
+	assertContains(t, "error", r.stderr, "Error: "+want)
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	d := dagger(t, nil, "call", "--source", src, "deploy")
+	if d.err == nil {
+		t.Fatal("deploy succeeded with a failing RUN")
+	}
+	assertContains(t, "deploy error", d.stderr, "step build:backend failed: "+want)
+}
+
+// `dagger functions` shows the first line of each doc comment: for these
+// functions it must be one complete sentence.
+func TestFunctionsShowCompleteSentences(t *testing.T) {
+	r := mustDagger(t, nil, "functions")
+	mine := map[string]bool{}
+	for _, fn := range []string{"config", "deploy", "plan", "image", "images", "frontend-dist", "frontend-image", "test", "serve", "serve-frontend",
+		"publish", "rollout", "run-task", "with-registry", "with-service-env", "with-frontend-env", "with-frontend-dockerfile", "with-migrate"} {
+		mine[fn] = true
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || !mine[f[0]] {
+			continue
+		}
+		delete(mine, f[0])
+		if desc := strings.Join(f[1:], " "); !strings.HasSuffix(desc, ".") {
+			t.Errorf("%s: %q is not a complete sentence", f[0], desc)
+		}
+	}
+	for fn := range mine {
+		t.Errorf("dagger functions does not list %s", fn)
+	}
+}
+
+// Every value of the description can be set by a function.
+func TestWithFunctionsSetEveryValue(t *testing.T) {
+	r := mustDagger(t, nil, "call",
+		"with-service-env", "--service", "backend", "--env", "LOG_LEVEL=debug", "--env", "DATABASE_URL=postgres://db/app",
+		"with-frontend-env", "--env", "NEXT_PUBLIC_API_URL=https://api.example.com",
+		"with-frontend-dockerfile", "--dockerfile", "docker/frontend.Dockerfile",
+		"with-migrate", "--service", "backend", "--command", "alembic,upgrade,head",
+		"config")
+	assertContains(t, "config", r.stdout, "LOG_LEVEL: debug", "DATABASE_URL: postgres://db/app", "NEXT_PUBLIC_API_URL: https://api.example.com",
+		"dockerfile: docker/frontend.Dockerfile", "migrate:", "service: backend", "- alembic")
+	bad := dagger(t, nil, "call", "with-migrate", "--service", "api", "--command", "x", "config")
+	if bad.err == nil {
+		t.Fatal("with-migrate accepted an unknown service")
+	}
+	assertContains(t, "error", bad.stderr, `no service named "api": the app has backend`)
+}
+
+// A failing frontend build says which command failed and quotes its output,
+// through frontend-dist and inside deploy.
+func TestFrontendBuildFailureQuotesNpm(t *testing.T) {
+	src := exampleApp(t)
+	marker := unique("cannot-resolve")
+	if err := os.WriteFile(filepath.Join(src, "examples/frontend/build.mjs"), []byte("console.error('✘ [ERROR] Could not resolve \""+marker+"\"');\nprocess.exit(2);\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := dagger(t, nil, "call", "--source", src, "frontend-dist", "entries")
+	if r.err == nil {
+		t.Fatal("a failing build succeeded")
+	}
+	assertContains(t, "error", r.stderr, "frontend build failed (examples/frontend; `npm run build` exited 2)", "Could not resolve \""+marker+"\"")
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	d := dagger(t, nil, "call", "--source", src, "deploy")
+	if d.err == nil {
+		t.Fatal("deploy succeeded with a failing frontend build")
+	}
+	assertContains(t, "deploy error", d.stderr, "step build:frontend failed: frontend build failed (examples/frontend", "Could not resolve \""+marker+"\"")
+}
+
+// A failing health check says which URL answered what.
+func TestDeployLocalHealthFailureSaysWhichURL(t *testing.T) {
+	src := exampleApp(t)
+	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	edit(t, src, "stevedore.yaml", "health: /health", "health: /nope")
+	r := dagger(t, nil, "call", "--source", src, "deploy")
+	if r.err == nil {
+		t.Fatal("deploy succeeded although /nope answers 404")
+	}
+	assertContains(t, "error", r.stderr, "step verify failed: health check failed (http://backend:9889/nope, http://frontend/", "http://backend:9889/nope → HTTP 404: 404 page not found")
+	assertNotContains(t, "error", r.stderr, "http://frontend/ → HTTP")
+}

@@ -44,7 +44,7 @@ func TestPublishToAuthenticatedRegistry(t *testing.T) {
 
 	var ref string
 	t.Run("right password pushes and returns the digest-pinned reference", func(t *testing.T) {
-		r := publish(t, reg, password, "--tag", "latest")
+		r := publish(t, reg, password, "--tag", "latest", "line")
 		if r.err != nil {
 			t.Fatalf("publish failed: %v\n%s", r.err, tailLines(r.output(), 60))
 		}
@@ -68,7 +68,7 @@ func TestPublishToAuthenticatedRegistry(t *testing.T) {
 
 	t.Run("second run pushes nothing", func(t *testing.T) {
 		reg.Reset()
-		r := publish(t, reg, password, "--tag", "latest")
+		r := publish(t, reg, password, "--tag", "latest", "line")
 		if r.err != nil {
 			t.Fatalf("publish failed: %v\n%s", r.err, tailLines(r.output(), 60))
 		}
@@ -81,6 +81,20 @@ func TestPublishToAuthenticatedRegistry(t *testing.T) {
 			t.Fatalf("second run wrote to the registry: %v", w)
 		}
 		assertNotContains(t, "output", r.output(), password)
+	})
+
+	t.Run("results are objects: publish ref prints the references", func(t *testing.T) {
+		r := publish(t, reg, password, "ref")
+		if r.err != nil {
+			t.Fatalf("publish ref failed: %v\n%s", r.err, tailLines(r.output(), 60))
+		}
+		if got := strings.TrimSpace(r.stdout); got != ref {
+			t.Fatalf("publish ref printed %q, want exactly %q", got, ref)
+		}
+		d := publish(t, reg, password, "digest")
+		if got := strings.TrimSpace(d.stdout); d.err != nil || "sha256:"+strings.SplitN(ref, "@sha256:", 2)[1] != got {
+			t.Fatalf("publish digest printed %q (%v)", got, d.err)
+		}
 	})
 }
 
@@ -134,7 +148,7 @@ func TestPublishMultiPlatform(t *testing.T) {
 	args := []string{"call", "--source", src,
 		"with-registry", "--address", reg.Host, "--username", "AWS", "--password", "env:STEVEDORE_TEST_REGISTRY_PASSWORD",
 		"--service", "tcp://" + reg.Host, "--insecure",
-		"publish", "--git-sha", "abcdef1", "--platform", "linux/amd64", "--platform", "linux/arm64"}
+		"publish", "--git-sha", "abcdef1", "--platform", "linux/amd64", "--platform", "linux/arm64", "line"}
 	r := mustDagger(t, []string{"STEVEDORE_TEST_REGISTRY_PASSWORD=" + password}, args...)
 	assertContains(t, "result", r.stdout, "platforms: linux/amd64, linux/arm64")
 	desc := reg.Head(t, reg.Host+"/cao-server:abcdef1")

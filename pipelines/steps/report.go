@@ -27,21 +27,26 @@ type StepResult struct {
 	Cached    bool
 	Summary   string
 	Artifacts []Artifact
-	// Err is the step's error on one line (failed or cancelled mid-run).
+	// Err is the step's error (failed or cancelled mid-run). It keeps the
+	// error's own line breaks, so a test's or a compiler's output stays readable.
 	Err string
 	// Reason says why a step did not run, e.g. "needs push" for a skipped step.
 	Reason string
+	// Deliberate is true for a step that ran and chose not to act
+	// (Outcome.Skipped): the steps that need it were not held back.
+	Deliberate bool
 }
 
 // ran reports whether the step started, i.e. has real times.
 func (s StepResult) ran() bool {
-	return s.Status == StatusOK || s.Status == StatusFailed || (s.Status == StatusCancelled && s.Err != "")
+	return s.Status == StatusOK || s.Status == StatusFailed || s.Deliberate || (s.Status == StatusCancelled && s.Err != "")
 }
 
-// Succeeded reports whether every step finished ok (true for an empty run, false for a plan).
+// Succeeded reports whether every step finished ok or deliberately skipped
+// (true for an empty run, false for a plan).
 func (r *Report) Succeeded() bool {
 	for _, s := range r.Steps {
-		if s.Status != StatusOK {
+		if s.Status != StatusOK && !s.Deliberate {
 			return false
 		}
 	}

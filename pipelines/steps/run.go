@@ -24,6 +24,32 @@ type Options struct {
 	Log func(line string)
 	// Plan runs nothing: every step is reported as planned, in topological order.
 	Plan bool
+	// Progress is how often Log gets a line naming the steps still running
+	// and for how long, so a long CDK compile or npm install is never
+	// silent: 0 means every 30 s, a negative value never.
+	Progress time.Duration
+	// Ticker starts the progress ticker and returns its channel and stop
+	// function; nil means time.NewTicker. Tests pass a fake one.
+	Ticker func(every time.Duration) (<-chan time.Time, func())
+}
+
+// DefaultProgress is the progress interval when Options.Progress is 0.
+const DefaultProgress = 30 * time.Second
+
+// progress starts the ticker of o, or returns a nil channel (never ready).
+func (o Options) progress() (<-chan time.Time, func()) {
+	every := o.Progress
+	if every == 0 {
+		every = DefaultProgress
+	}
+	if every < 0 || o.Log == nil {
+		return nil, func() {}
+	}
+	if o.Ticker != nil {
+		return o.Ticker(every)
+	}
+	t := time.NewTicker(every)
+	return t.C, t.Stop
 }
 
 // Run validates the graph, then runs every step as soon as all its needs have
@@ -135,6 +161,8 @@ func newScheduler(g *graph, o Options, now func() time.Time) *scheduler {
 func (s *scheduler) run(ctx context.Context) {
 	var workers errgroup.Group // plain group: a failed step must not cancel its siblings
 	cancelled := ctx.Done()
+	tick, stop := s.o.progress()
+	defer stop()
 	for {
 		for len(s.ready) > 0 && ctx.Err() == nil && (s.o.MaxParallel <= 0 || s.running < s.o.MaxParallel) {
 			i := s.ready[0]
@@ -149,6 +177,8 @@ func (s *scheduler) run(ctx context.Context) {
 			s.finish(ctx, f)
 		case <-cancelled:
 			cancelled = nil // stop launching; keep collecting the running steps
+		case <-tick:
+			s.logRunning()
 		}
 	}
 	_ = workers.Wait() // workers always return nil; all have already reported
@@ -199,7 +229,12 @@ func (s *scheduler) finish(ctx context.Context, f finished) {
 	switch {
 	case f.err == nil:
 		r.Status = StatusOK
-		s.log("✔ %s %s%s", r.Name, formatDuration(r.Duration), cachedSuffix(r.Cached))
+		if f.out.Skipped != "" {
+			r.Status, r.Reason, r.Deliberate = StatusSkipped, f.out.Skipped, true
+			s.log("⊘ %s skipped: %s", r.Name, r.Reason)
+		} else {
+			s.log("✔ %s %s%s", r.Name, formatDuration(r.Duration), cachedSuffix(r.Cached))
+		}
 		for _, d := range s.g.dependents[f.idx] {
 			if s.waiting[d]--; s.waiting[d] == 0 && s.state[d] == statePending {
 				s.ready = insertSorted(s.ready, d, s.rankLess)
@@ -208,13 +243,13 @@ func (s *scheduler) finish(ctx context.Context, f finished) {
 	case ctx.Err() != nil && (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)):
 		// Stopped because the run was cancelled: not the step's own failure.
 		r.Status = StatusCancelled
-		r.Err = oneLine(f.err.Error())
+		r.Err = errText(f.err.Error())
 		s.log("■ %s cancelled after %s", r.Name, formatDuration(r.Duration))
 	default:
 		r.Status = StatusFailed
-		r.Err = oneLine(f.err.Error())
+		r.Err = errText(f.err.Error())
 		s.errs = append(s.errs, &StepError{Step: r.Name, Err: f.err})
-		s.log("✘ %s: %s (%s)", r.Name, r.Err, formatDuration(r.Duration))
+		s.log("✘ %s: %s (%s)", r.Name, firstLine(r.Err), formatDuration(r.Duration))
 		s.skipDependents(f.idx)
 	}
 }
@@ -264,6 +299,21 @@ func (s *scheduler) ordered() []StepResult {
 		}
 	}
 	return out
+}
+
+// logRunning says which steps are still running and for how long, in
+// launch order: "… still running: prepare-infra 1m30s, build:frontend 45s".
+func (s *scheduler) logRunning() {
+	now := s.now()
+	var parts []string
+	for _, i := range s.started {
+		if s.state[i] == stateRunning {
+			parts = append(parts, s.results[i].Name+" "+formatDuration(now.Sub(s.results[i].Start)))
+		}
+	}
+	if len(parts) > 0 {
+		s.log("… still running: %s", strings.Join(parts, ", "))
+	}
 }
 
 func (s *scheduler) rankLess(a, b int) bool { return s.g.rank[a] < s.g.rank[b] }

@@ -175,12 +175,12 @@ func TestFailureSkipsDependentsAndSparesIndependentSteps(t *testing.T) {
 			t.Errorf("%s: got %s %q, want %s %q", name, got[name].Status, got[name].Reason, w.status, w.reason)
 		}
 	}
-	if got["a"].Err != "boom second line" || got["a"].Summary != "tried" {
-		t.Errorf("a: want the error on one line and the summary kept, got %+v", got["a"])
+	if got["a"].Err != "boom\nsecond line" || got["a"].Summary != "tried" {
+		t.Errorf("a: want the error with its line breaks and the summary kept, got %+v", got["a"])
 	}
 	errLines := lines(err.Error())
-	if len(errLines) != 2 || errLines[0] != "step a failed: boom second line" || errLines[1] != "step f failed: bad gateway" {
-		t.Errorf("error should have one line per failed step, got %q", err)
+	if len(errLines) != 3 || errLines[0] != "step a failed: boom" || errLines[1] != "    second line" || errLines[2] != "step f failed: bad gateway" {
+		t.Errorf("error should start one line per failed step, its own lines indented, got %q", err)
 	}
 	var se *StepError
 	if !errors.Is(err, boom) || !errors.As(err, &se) || se.Step != "a" {

@@ -30,6 +30,11 @@ type Outcome struct {
 	Summary string
 	// Artifacts are the things the step produced, shown in the report.
 	Artifacts []Artifact
+	// Skipped, when set, says why the step chose not to act (e.g. "the
+	// local target does not deploy the CDK app"). The step is reported as
+	// skipped with that reason, and the steps that need it still run: a
+	// configured step a target cannot run is listed, never dropped.
+	Skipped string
 }
 
 // Artifact kinds the report renders specially; any other kind is shown as plain text.
@@ -62,7 +67,8 @@ const (
 	// StatusFailed means the step ran and returned an error (or panicked).
 	StatusFailed Status = "failed"
 	// StatusSkipped means the step never started because a step it needs
-	// (directly or transitively) failed.
+	// (directly or transitively) failed, or that it ran and chose not to
+	// act (Outcome.Skipped; StepResult.Deliberate is then true).
 	StatusSkipped Status = "skipped"
 	// StatusCancelled means the context was cancelled before the step could
 	// finish: either it never started, or it stopped with the context's error.

@@ -42,23 +42,30 @@ func (r *Report) textTable() string {
 		if s.Cached {
 			cached = "cached"
 		}
-		fmt.Fprintf(w, "  %s %s\t%s\t%s\t%s\n", statusGlyph[s.Status], s.Name, dur, cached, textDetail(s))
+		detail, more := textDetail(s)
+		fmt.Fprintf(w, "  %s %s\t%s\t%s\t%s\n", statusGlyph[s.Status], s.Name, dur, cached, detail)
 		for _, a := range s.Artifacts {
 			fmt.Fprintf(w, "\t\t\t  %s\n", textArtifact(a))
+		}
+		for _, l := range more {
+			fmt.Fprintf(w, "\t\t\t  │ %s\n", l)
 		}
 	}
 	_ = w.Flush() // writes to a strings.Builder cannot fail
 	return b.String()
 }
 
-// textDetail joins summary, error or reason, and a plan's needs.
-func textDetail(s StepResult) string {
-	var parts []string
+// textDetail joins summary, error or reason, and a plan's needs on one
+// line; the lines of a multi-line error follow it, in their own block.
+func textDetail(s StepResult) (string, []string) {
+	var parts, more []string
 	if s.Summary != "" {
 		parts = append(parts, oneLine(s.Summary))
 	}
 	if s.Err != "" {
-		parts = append(parts, "error: "+s.Err)
+		first, rest, _ := strings.Cut(s.Err, "\n")
+		parts = append(parts, "error: "+first)
+		more = lines(rest)
 	}
 	if s.Reason != "" {
 		parts = append(parts, s.Reason)
@@ -66,12 +73,15 @@ func textDetail(s StepResult) string {
 	if s.Status == StatusPlanned && len(s.Needs) > 0 {
 		parts = append(parts, "needs "+strings.Join(s.Needs, ", "))
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, "; "), more
 }
 
 // textArtifact is "digest api: sha256:…", or "image 1234…/api:tag" without a name.
 func textArtifact(a Artifact) string {
 	label := strings.TrimSpace(a.Kind + " " + a.Name)
+	if a.Name == a.Kind {
+		label = a.Kind // "stack: X", not "stack stack: X"
+	}
 	if a.Name != "" {
 		label += ":"
 	}

@@ -34,7 +34,7 @@ func (r *Report) verdict() verdict {
 		cancelled = nil // already said
 	default:
 		v.emoji, v.glyph = "✅", "✔"
-		parts = append(parts, fmt.Sprintf("%s succeeded", plural(n, "step")))
+		parts = append(parts, fmt.Sprintf("%s succeeded", plural(len(r.Names(StatusOK)), "step")))
 	}
 	if len(skipped) > 0 {
 		parts = append(parts, fmt.Sprintf("%d skipped", len(skipped)))
