@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
 	"github.com/stevedore-ci/stevedore/pipelines/ecs"
 )
 
@@ -52,16 +51,10 @@ func (m *Stevedore) Rollout(
 	if maxAttempts < 1 {
 		return nil, fmt.Errorf("--max-attempts %d: must be at least 1 (1 means no retry)", maxAttempts)
 	}
-	acct, err := m.requireAws("rollout")
-	if err != nil {
-		return nil, err
+	for i := range specs {
+		specs[i].MaxAttempts = maxAttempts
 	}
-	o, err := acct.options(ctx)
-	if err != nil {
-		return nil, err
-	}
-	o.MaxAttempts = maxAttempts
-	cfg, cleanup, err := awsconf.Load(ctx, o)
+	cfg, cleanup, err := m.awsConfig(ctx, "rollout")
 	if err != nil {
 		return nil, err
 	}
