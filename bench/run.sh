@@ -153,18 +153,18 @@ bench_deploy() {
   timed "naive sequential script, cold" naive_sequential
   local naive=$LAST
   new_engine
-  timed "stevedore deploy --target local, fully cold" call deploy
+  timed "stevedore deploy --target local, fully cold" call deploy --format markdown
   local fully=$LAST
   new_engine
   preload
-  timed "stevedore deploy --target local, cold" call deploy
+  timed "stevedore deploy --target local, cold" call deploy --format markdown
   local cold=$LAST
   cp "$work/out.txt" "$results/deploy-cold.md"
-  timed "stevedore deploy --target local, warm (no change)" call deploy
+  timed "stevedore deploy --target local, warm (no change)" call deploy --format markdown
   local warm=$LAST
   cp "$work/out.txt" "$results/deploy-warm.md"
   change_backend
-  timed "stevedore deploy --target local, one-line backend change" call deploy
+  timed "stevedore deploy --target local, one-line backend change" call deploy --format markdown
   local change=$LAST
   cp "$work/out.txt" "$results/deploy-change.md"
   echo "warm/cold        = $(ratio "$warm" "$cold")   (goal ≤ 0.10)"
@@ -202,7 +202,7 @@ bench_restore() {
   echo "== deploy --target local on a fresh runner: cold, then from a saved engine state =="
   fresh_copy
   new_engine
-  timed "deploy, cold (new engine state, nothing preloaded)" call deploy
+  timed "deploy, cold (new engine state, nothing preloaded)" call deploy --format markdown
   local cold=$LAST
   cp "$work/out.txt" "$results/restore-cold.md"
   assert_cold "$work/out.txt"
@@ -221,11 +221,11 @@ bench_restore() {
   local restore=$LAST
   timed "start a new engine process on it" engine_on "$state"
   local start=$LAST
-  timed "deploy after the restore (same commit)" call deploy
+  timed "deploy after the restore (same commit)" call deploy --format markdown
   local restored=$LAST
   cp "$work/out.txt" "$results/restore-restored.md"
   echo "  steps reported cached: $(cached_steps "$work/out.txt")"
-  timed "deploy, warm (same engine, for reference)" call deploy
+  timed "deploy, warm (same engine, for reference)" call deploy --format markdown
   local warm=$LAST
   # A one-line change on a runner that restored the same saved state.
   "$repo/bench/engine.sh" stop
@@ -233,7 +233,7 @@ bench_restore() {
   "$repo/scripts/engine-state" restore "$archive" "$state"
   engine_on "$state"
   change_backend
-  timed "deploy after a restore + one-line backend change" call deploy
+  timed "deploy after a restore + one-line backend change" call deploy --format markdown
   local change=$LAST
   cp "$work/out.txt" "$results/restore-change.md"
   local total
