@@ -124,10 +124,32 @@ func Parse(name string, data []byte) (*App, error) {
 	}
 	app.Defaults()
 	var problems []string
-	skip := map[string]bool{}
+	skip, noRequired := map[string]bool{}, map[string]bool{}
 	if typeErr != nil {
 		fields := fieldsByLine(data)
 		for _, e := range typeErr.Errors {
+			if u := unknownRef.FindStringSubmatch(e); u != nil {
+				// A misspelled key: say where, and do not also call the
+				// key it was meant to be missing.
+				f, key := fields[u[1]], u[2]
+				switch {
+				case f == "":
+					f = key
+				case f != key && !strings.HasSuffix(f, "."+key):
+					f += "." + key // the key sits in a one-line {…} mapping
+				}
+				parent := ""
+				if i := strings.LastIndexByte(f, '.'); i >= 0 {
+					parent = f[:i]
+				}
+				noRequired[parent] = true
+				msg := friendlyYAMLError(errors.New(e))
+				if _, rest, ok := strings.Cut(msg, " not found "); ok {
+					msg = "unknown key " + rest
+				}
+				problems = append(problems, fmt.Sprintf("%s: %s (line %s)", f, msg, u[1]))
+				continue
+			}
 			m := typeRef.FindStringSubmatch(e)
 			f, ok := "", false
 			if m != nil {
@@ -146,7 +168,12 @@ func Parse(name string, data []byte) (*App, error) {
 		}
 	}
 	for _, p := range app.problems() {
-		if field, _, _ := strings.Cut(p, ": "); !underAny(field, skip) {
+		field, msg, _ := strings.Cut(p, ": ")
+		parent := ""
+		if i := strings.LastIndexByte(field, '.'); i >= 0 {
+			parent = field[:i]
+		}
+		if !underAny(field, skip) && !(noRequired[parent] && strings.HasPrefix(msg, "required")) && !(noRequired[""] && !strings.Contains(field, ".") && strings.Contains(msg, "required")) {
 			problems = append(problems, p)
 		}
 	}
@@ -155,6 +182,9 @@ func Parse(name string, data []byte) (*App, error) {
 	}
 	return &app, nil
 }
+
+// unknownRef picks line and key out of a yaml.v3 unknown-field error.
+var unknownRef = regexp.MustCompile(`^line (\d+): field (\S+) not found`)
 
 // typeRef picks line, value and Go type out of a yaml.v3 type error.
 var typeRef = regexp.MustCompile(`^line (\d+): cannot unmarshal !!(\w+)(?: (.*))? into (\S+)$`)

@@ -86,7 +86,7 @@ func TestInvalidDescriptions(t *testing.T) {
 		{"empty", "", []string{"is empty"}},
 		{"not yaml", "name: [", []string{"not a valid app description"}},
 		{"unknown key", "name: x\nservices:\n  - name: a\n    context: .\n    port: 1\n    prot: 2\n",
-			[]string{"field prot not found", "known keys: name, context"}},
+			[]string{"services[a].prot: unknown key (known keys: name, context", "known keys: name, context"}},
 		{"no services", "name: x\n", []string{"services: at least one service"}},
 		{"bad port and name", "name: X\nservices:\n  - name: api\n    context: api\n    port: 0\n",
 			[]string{`name: "X" must be lowercase`, "services[api].port: must be between 1 and 65535 (got 0)"}},

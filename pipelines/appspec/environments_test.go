@@ -101,3 +101,21 @@ services:
 		}
 	}
 }
+
+// A misspelled key is named with its path, and the key it was meant to be
+// is not also reported missing.
+func TestMisspelledKeyNoMissingCascade(t *testing.T) {
+	_, err := Parse("s.yaml", []byte("name: shop\nservices:\n  - name: api\n    contxt: api\n    port: 80\nfrontend: {dir: web, outptu: build}\n"))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{"services[api].contxt: unknown key (known keys: name, context,", "(line 4)", "frontend.outptu: unknown key (known keys: dir,"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "context: required") {
+		t.Errorf("cascaded 'required':\n%s", msg)
+	}
+}
