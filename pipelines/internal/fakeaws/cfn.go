@@ -77,10 +77,13 @@ func (a *AWS) SeedStack(s StackSeed) {
 }
 
 // ApplyTemplate does what `cdk deploy` of templateJSON to stack would:
-// creates or updates the stack through a change set, executed at once. ECS
-// resources are applied to the fake ECS; the stack completes when its
-// services' deployments settle (DescribeStacks and DescribeServices both
-// move them on).
+// creates or updates the stack through a change set, executes it, and waits
+// until the stack has settled: its ECS resources are applied to the fake
+// ECS and the service deployments they start run to their end (completed,
+// or failed and rolled back). It returns an error, as `cdk deploy` fails,
+// when the stack ends rolled back or failed. A template without changes is
+// a no-op. (ExecuteChangeSet through the SDK instead returns at once; the
+// stack then settles as DescribeStacks and DescribeServices poll it.)
 func (a *AWS) ApplyTemplate(stackName, templateJSON string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -99,7 +102,17 @@ func (a *AWS) ApplyTemplate(stackName, templateJSON string) error {
 		}
 		return fmt.Errorf("change set failed: %s", cs.reason)
 	}
-	return a.executeChangeSet(a.cfn.stacks[stackName], cs)
+	st := a.cfn.stacks[stackName]
+	if err := a.executeChangeSet(st, cs); err != nil {
+		return err
+	}
+	for range 10 * (a.settle + 1) {
+		a.settleStack(st)
+	}
+	if !strings.HasSuffix(st.status, "_COMPLETE") || strings.Contains(st.status, "ROLLBACK") {
+		return fmt.Errorf("stack %s: %s: %s", st.name, st.status, st.reason)
+	}
+	return nil
 }
 
 // StackStatus is the status of a stack, "" when it does not exist.
@@ -420,6 +433,21 @@ func diffTemplates(st *stack, tpl map[string]any) []any {
 		}
 		changes = append(changes, map[string]any{"Type": "Resource", "ResourceChange": rc})
 	}
+	// Resources that get a new physical ID change whoever refers to them.
+	replaced := map[string]bool{}
+	for _, logical := range sortedKeys(newRes) {
+		n := newRes[logical].(map[string]any)
+		o, ok := oldRes[logical].(map[string]any)
+		if !ok || str(o, "Type") != str(n, "Type") {
+			replaced[logical] = true
+			continue
+		}
+		for _, p := range unionKeys(obj(o, "Properties"), obj(n, "Properties")) {
+			if !reflect.DeepEqual(obj(o, "Properties")[p], obj(n, "Properties")[p]) && (str(n, "Type") == "AWS::ECS::TaskDefinition" || contains(replaceProps[str(n, "Type")], p)) {
+				replaced[logical] = true
+			}
+		}
+	}
 	for _, logical := range sortedKeys(newRes) {
 		n := newRes[logical].(map[string]any)
 		typ := str(n, "Type")
@@ -445,6 +473,21 @@ func diffTemplates(st *stack, tpl map[string]any) []any {
 				}
 				details = append(details, map[string]any{"Target": map[string]any{"Attribute": "Properties", "Name": p, "RequiresRecreation": recreate},
 					"Evaluation": "Static", "ChangeSource": "DirectModification"})
+			}
+			for _, p := range sortedKeys(np) {
+				refs := map[string]bool{}
+				deps(np[p], refs)
+				for _, r := range sortedKeys(refs) {
+					if !replaced[r] || !reflect.DeepEqual(op[p], np[p]) {
+						continue
+					}
+					recreate := "Never"
+					if contains(replaceProps[typ], p) {
+						recreate, replacement = "Always", "Conditional"
+					}
+					details = append(details, map[string]any{"Target": map[string]any{"Attribute": "Properties", "Name": p, "RequiresRecreation": recreate},
+						"Evaluation": "Dynamic", "ChangeSource": "ResourceReference", "CausingEntity": r})
+				}
 			}
 			if len(details) > 0 {
 				change("Modify", logical, typ, replacement, details)
@@ -537,7 +580,6 @@ func (a *AWS) executeChangeSet(st *stack, cs *changeSet) error {
 		cs.exec = "EXECUTE_FAILED"
 		return nil
 	}
-	a.settleStack(st)
 	return nil
 }
 
