@@ -74,12 +74,21 @@ func (a *AWS) DenyDelete(bucket, key string) {
 	a.s3.denied[bucket+"/"+key] = true
 }
 
+// DeleteBucket removes a bucket and its objects.
+func (a *AWS) DeleteBucket(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.s3.buckets, name)
+}
+
 // PutObject stores an object directly, as another tool would have; the
-// bucket is created if needed and ETag computed.
+// bucket is created if needed. ETag defaults to the MD5 of Body (set it to
+// mimic a multipart upload's "<md5>-<parts>").
 func (a *AWS) PutObject(bucket, key string, o Object) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.s3.bucket(bucket)[key] = &s3Object{body: []byte(o.Body), etag: md5hex([]byte(o.Body)), contentType: o.ContentType, cache: o.CacheControl, meta: o.Meta}
+	etag := orDefault(o.ETag, md5hex([]byte(o.Body)))
+	a.s3.bucket(bucket)[key] = &s3Object{body: []byte(o.Body), etag: etag, contentType: o.ContentType, cache: o.CacheControl, meta: o.Meta}
 }
 
 // Objects is the content of a bucket by key.
