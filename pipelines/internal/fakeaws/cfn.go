@@ -1,6 +1,7 @@
 package fakeaws
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -82,32 +83,16 @@ func (a *AWS) SeedStack(s StackSeed) {
 // ECS and the service deployments they start run to their end (completed,
 // or failed and rolled back). It returns an error, as `cdk deploy` fails,
 // when the stack ends rolled back or failed. A template without changes is
-// a no-op. (ExecuteChangeSet through the SDK instead returns at once; the
-// stack then settles as DescribeStacks and DescribeServices poll it.)
+// a no-op.
 func (a *AWS) ApplyTemplate(stackName, templateJSON string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	typ := "UPDATE"
-	if st := a.cfn.stacks[stackName]; st == nil || st.status == "REVIEW_IN_PROGRESS" {
-		typ = "CREATE"
-	}
-	cs, f := a.createChangeSet(map[string]any{"StackName": stackName, "ChangeSetName": fmt.Sprintf("apply-%d", a.nextID()),
-		"ChangeSetType": typ, "TemplateBody": templateJSON})
-	if f != nil {
-		return f
-	}
-	if cs.status == "FAILED" {
-		if strings.Contains(cs.reason, "didn't contain changes") {
-			return nil
-		}
-		return fmt.Errorf("change set failed: %s", cs.reason)
-	}
-	st := a.cfn.stacks[stackName]
-	if err := a.executeChangeSet(st, cs); err != nil {
+	st, err := a.startTemplate(stackName, templateJSON)
+	if err != nil || st == nil {
 		return err
 	}
 	for range 10 * (a.settle + 1) {
-		a.settleStack(st)
+		a.settleStack(st, advanceAll)
 	}
 	if !strings.HasSuffix(st.status, "_COMPLETE") || strings.Contains(st.status, "ROLLBACK") {
 		return fmt.Errorf("stack %s: %s: %s", st.name, st.status, st.reason)
@@ -115,12 +100,79 @@ func (a *AWS) ApplyTemplate(stackName, templateJSON string) error {
 	return nil
 }
 
-// StackStatus is the status of a stack, "" when it does not exist.
+// StartTemplate is ApplyTemplate without the wait, like ExecuteChangeSet:
+// it returns once the template is applied, with the stack *_IN_PROGRESS
+// while the service deployments it started run. Those move on with
+// DescribeServices polls (so a follower sees every state) and, for a
+// service nobody has polled yet, with DescribeStacks polls. WaitStack
+// waits for the end without moving anything on, as `cdk deploy` waits
+// while stevedore follows the services.
+func (a *AWS) StartTemplate(stackName, templateJSON string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, err := a.startTemplate(stackName, templateJSON)
+	return err
+}
+
+// startTemplate creates and executes a change set of templateJSON; it
+// returns a nil stack when the template changes nothing.
+func (a *AWS) startTemplate(stackName, templateJSON string) (*stack, error) {
+	typ := "UPDATE"
+	if st := a.cfn.stacks[stackName]; st == nil || st.status == "REVIEW_IN_PROGRESS" {
+		typ = "CREATE"
+	}
+	cs, f := a.createChangeSet(map[string]any{"StackName": stackName, "ChangeSetName": fmt.Sprintf("apply-%d", a.nextID()),
+		"ChangeSetType": typ, "TemplateBody": templateJSON})
+	if f != nil {
+		return nil, f
+	}
+	if cs.status == "FAILED" {
+		if strings.Contains(cs.reason, "didn't contain changes") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("change set failed: %s", cs.reason)
+	}
+	st := a.cfn.stacks[stackName]
+	return st, a.executeChangeSet(st, cs)
+}
+
+// WaitStack blocks until the stack is no longer *_IN_PROGRESS (the
+// DescribeServices polls of a follower move its deployments on) or ctx
+// ends, and returns its status; the error is the one `cdk deploy` would
+// give for a stack that ended rolled back or failed.
+func (a *AWS) WaitStack(ctx context.Context, name string) (string, error) {
+	for {
+		a.mu.Lock()
+		st := a.cfn.stacks[name]
+		status, reason := "", ""
+		if st != nil {
+			status, reason = st.status, st.reason
+		}
+		a.mu.Unlock()
+		switch {
+		case st == nil:
+			return "", fmt.Errorf("stack %s does not exist", name)
+		case strings.HasSuffix(status, "_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS":
+		case strings.Contains(status, "ROLLBACK") || strings.HasSuffix(status, "_FAILED"):
+			return status, fmt.Errorf("stack %s: %s: %s", name, status, reason)
+		default:
+			return status, nil
+		}
+		select {
+		case <-ctx.Done():
+			return status, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// StackStatus is the status of a stack, "" when it does not exist. It
+// moves nothing on.
 func (a *AWS) StackStatus(name string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if st := a.cfn.stacks[name]; st != nil {
-		a.settleStack(st)
+		a.settleStack(st, advanceNone)
 		return st.status
 	}
 	return ""
@@ -158,7 +210,7 @@ func (a *AWS) cfnOp(op string, in map[string]any) (any, *Fault) {
 		if name == "" {
 			for _, n := range a.cfn.order {
 				if s := a.cfn.stacks[n]; s != nil {
-					a.settleStack(s)
+					a.settleStack(s, advanceUnwatched)
 					out = append(out, a.stackJSON(s))
 				}
 			}
@@ -167,13 +219,13 @@ func (a *AWS) cfnOp(op string, in map[string]any) (any, *Fault) {
 		if st == nil {
 			return nil, stackMissing(name)
 		}
-		a.settleStack(st)
+		a.settleStack(st, advanceUnwatched)
 		return map[string]any{"Stacks": []any{a.stackJSON(st)}}, nil
 	case "DescribeStackEvents":
 		if st == nil {
 			return nil, stackMissing(name)
 		}
-		a.settleStack(st)
+		a.settleStack(st, advanceUnwatched)
 		return map[string]any{"StackEvents": st.events}, nil
 	case "GetTemplate":
 		if st == nil {
@@ -583,17 +635,31 @@ func (a *AWS) executeChangeSet(st *stack, cs *changeSet) error {
 	return nil
 }
 
+// How far settleStack moves the stack's service deployments on.
+const (
+	advanceNone      = iota // only look
+	advanceUnwatched        // those no DescribeServices poll has moved yet
+	advanceAll              // all: ApplyTemplate passes time itself
+)
+
 // settleStack finishes an execution once its services have settled: all
-// COMPLETED on the template's task definitions, or one failed (then the
-// stack rolls back to what it had).
-func (a *AWS) settleStack(st *stack) {
+// COMPLETED, or one failed (then the stack rolls back to what it had). A
+// DescribeStacks poll moves a deployment on only until a DescribeServices
+// poll has: from then on the follower's polls drive it, so it sees every
+// state.
+func (a *AWS) settleStack(st *stack, mode int) {
 	if !strings.HasSuffix(st.status, "_IN_PROGRESS") || st.status == "REVIEW_IN_PROGRESS" {
 		return
 	}
 	var failed *ecsService
 	done := true
 	for _, s := range st.waiting {
-		a.advance(s)
+		if len(s.deployments) == 0 {
+			continue
+		}
+		if mode == advanceAll || (mode == advanceUnwatched && !s.deployments[0].watched) {
+			a.advance(s)
+		}
 		d := s.deployments[0]
 		switch {
 		case d.rollout == "FAILED" || d.rollbackOf:

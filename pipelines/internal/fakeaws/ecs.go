@@ -2,6 +2,7 @@ package fakeaws
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,12 +13,15 @@ type ecsState struct {
 	families map[string][]map[string]any // family -> revisions, index = revision-1
 	tags     map[string][]any            // resource ARN -> [{key, value}]
 	tasks    []*ecsTask
+	// revisions are the service revisions by ARN (one per deployment).
+	revisions map[string]map[string]any
 }
 
 func (s *ecsState) init() {
 	s.clusters = map[string]*ecsCluster{}
 	s.families = map[string][]map[string]any{}
 	s.tags = map[string][]any{}
+	s.revisions = map[string]map[string]any{}
 }
 
 type ecsCluster struct {
@@ -34,6 +38,19 @@ type ecsService struct {
 	launchType                     string
 	deployments                    []*ecsDeployment // PRIMARY first
 	events                         []map[string]any // newest first
+	history                        []*serviceDeployment
+}
+
+// serviceDeployment is what ListServiceDeployments/DescribeServiceDeployments
+// show: it outlives the deployment in DescribeServices, and a circuit
+// breaker rollback stays part of the service deployment it undoes.
+type serviceDeployment struct {
+	arn, status, reason, target string
+	sources                     []string
+	rollbackTo, rollbackReason  string
+	created, finished           time.Time
+	breaker                     string
+	failures                    int
 }
 
 type ecsDeployment struct {
@@ -42,6 +59,10 @@ type ecsDeployment struct {
 	created, updated                     time.Time
 	polls                                int
 	rollbackOf                           bool // started by the circuit breaker
+	// watched: a DescribeServices poll has moved it on, so stack polls
+	// leave it to that follower (which then sees every state).
+	watched bool
+	sd      *serviceDeployment
 }
 
 type ecsTask struct {
@@ -253,10 +274,74 @@ func (a *AWS) deploy(s *ecsService, td string, rollback bool) *ecsDeployment {
 	if rollback {
 		d.reason = "ECS deployment circuit breaker: rolling back to deploymentId " + d.id + "."
 	}
+	rev := a.serviceRevision(s, td, now)
+	if rollback && len(s.deployments) > 0 && s.deployments[0].sd != nil {
+		d.sd = s.deployments[0].sd
+		d.sd.status, d.sd.rollbackTo, d.sd.rollbackReason = "ROLLBACK_IN_PROGRESS", rev, "ECS deployment circuit breaker: tasks failed to start."
+		d.sd.breaker = "TRIGGERED"
+	} else {
+		var sources []string
+		for _, o := range s.deployments {
+			if o.sd != nil {
+				sources = append(sources, o.sd.target)
+				if o.sd.status == "IN_PROGRESS" {
+					o.sd.status, o.sd.reason, o.sd.finished = "STOPPED", "ECS deployment stopped: a newer deployment replaced it.", now
+				}
+			}
+		}
+		d.sd = &serviceDeployment{arn: a.arnOf("ecs", fmt.Sprintf("service-deployment/%s/%s/%019d", s.cluster, s.name, a.nextID())),
+			status: "IN_PROGRESS", target: rev, sources: sources, created: now, breaker: "MONITORING"}
+		s.history = append(s.history, d.sd)
+	}
 	s.deployments = append([]*ecsDeployment{d}, s.deployments...)
 	s.taskDef = td
 	a.event(s, "has started %d tasks: (task %s).", s.desired, strings.TrimPrefix(d.id, "ecs-svc/"))
 	return d
+}
+
+// serviceRevision records the revision a deployment rolls out.
+func (a *AWS) serviceRevision(s *ecsService, td string, now time.Time) string {
+	arn := a.arnOf("ecs", fmt.Sprintf("service-revision/%s/%s/%019d", s.cluster, s.name, a.nextID()))
+	var images []any
+	for _, n := range sortedKeys(a.imagesOf(td)) {
+		img := a.imagesOf(td)[n]
+		m := map[string]any{"containerName": n, "image": img}
+		if _, digest, ok := strings.Cut(img, "@"); ok {
+			m["imageDigest"] = digest
+		}
+		images = append(images, m)
+	}
+	a.ecs.revisions[arn] = map[string]any{"serviceRevisionArn": arn, "serviceArn": a.serviceARN(s),
+		"clusterArn": a.arnOf("ecs", "cluster/"+s.cluster), "taskDefinition": td, "containerImages": images,
+		"launchType": s.launchType, "createdAt": epoch(now)}
+	return arn
+}
+
+func (a *AWS) serviceDeploymentJSON(s *ecsService, sd *serviceDeployment, brief bool) map[string]any {
+	m := map[string]any{"serviceDeploymentArn": sd.arn, "serviceArn": a.serviceARN(s), "clusterArn": a.arnOf("ecs", "cluster/"+s.cluster),
+		"status": sd.status, "createdAt": epoch(sd.created), "startedAt": epoch(sd.created)}
+	if sd.reason != "" {
+		m["statusReason"] = sd.reason
+	}
+	if !sd.finished.IsZero() {
+		m["finishedAt"] = epoch(sd.finished)
+	}
+	if brief {
+		m["targetServiceRevisionArn"] = sd.target
+		return m
+	}
+	m["targetServiceRevision"] = map[string]any{"arn": sd.target, "requestedTaskCount": s.desired}
+	var sources []any
+	for _, r := range sd.sources {
+		sources = append(sources, map[string]any{"arn": r})
+	}
+	m["sourceServiceRevisions"] = sources
+	m["deploymentConfiguration"] = s.config
+	m["deploymentCircuitBreaker"] = map[string]any{"status": sd.breaker, "failureCount": sd.failures, "threshold": 10}
+	if sd.rollbackTo != "" {
+		m["rollback"] = map[string]any{"reason": sd.rollbackReason, "serviceRevisionArn": sd.rollbackTo, "startedAt": epoch(sd.finished.Add(-time.Second))}
+	}
+	return m
 }
 
 func (a *AWS) createService(cluster string, in map[string]any) *ecsService {
@@ -301,6 +386,10 @@ func (a *AWS) advance(s *ecsService) {
 	d.updated = a.tick()
 	if reason := a.badReason(d.taskDef); reason != "" {
 		d.rollout, d.reason, d.failed, d.pending = "FAILED", "ECS deployment circuit breaker: tasks failed to start.", d.desired, 0
+		if d.sd != nil {
+			d.sd.failures = d.desired
+			d.sd.status, d.sd.reason, d.sd.finished, d.sd.breaker = "STOPPED", d.reason, d.updated, "TRIGGERED"
+		}
 		for range 2 {
 			a.stoppedTask(s, d, reason)
 		}
@@ -322,6 +411,14 @@ func (a *AWS) advance(s *ecsService) {
 	d.rollout, d.running, d.pending = "COMPLETED", d.desired, 0
 	if !d.rollbackOf {
 		d.reason = "ECS deployment " + d.id + " completed."
+	}
+	if d.sd != nil {
+		d.sd.finished = d.updated
+		if d.rollbackOf {
+			d.sd.status, d.sd.reason = "ROLLBACK_SUCCESSFUL", "ECS deployment circuit breaker: rolled back to the previous service revision."
+		} else {
+			d.sd.status, d.sd.breaker = "SUCCESSFUL", "MONITORING_COMPLETE"
+		}
 	}
 	s.deployments = s.deployments[:1]
 	a.event(s, "(deployment %s) deployment completed.", d.id)
@@ -369,7 +466,15 @@ func (a *AWS) serviceJSON(s *ecsService) map[string]any {
 	return map[string]any{"serviceName": s.name, "serviceArn": a.serviceARN(s), "clusterArn": a.arnOf("ecs", "cluster/"+s.cluster),
 		"status": s.status, "taskDefinition": s.taskDef, "desiredCount": s.desired, "runningCount": running, "pendingCount": pending,
 		"deployments": deps, "events": events, "launchType": s.launchType, "createdAt": epoch(s.created),
-		"deploymentController": map[string]any{"type": "ECS"}, "deploymentConfiguration": s.config, "networkConfiguration": s.network}
+		"deploymentController": map[string]any{"type": "ECS"}, "deploymentConfiguration": s.config, "networkConfiguration": s.network,
+		"currentServiceDeployment": a.currentServiceDeployment(s)}
+}
+
+func (a *AWS) currentServiceDeployment(s *ecsService) any {
+	if len(s.deployments) == 0 || s.deployments[0].sd == nil {
+		return nil
+	}
+	return s.deployments[0].sd.arn
 }
 
 func (a *AWS) taskJSON(t *ecsTask) map[string]any {
@@ -509,6 +614,14 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 				continue
 			}
 			a.advance(s)
+			if len(s.deployments) > 0 {
+				s.deployments[0].watched = true
+			}
+			for _, st := range a.cfn.stacks {
+				if slices.Contains(st.waiting, s) {
+					a.settleStack(st, advanceNone)
+				}
+			}
 			out = append(out, a.serviceJSON(s))
 		}
 		return map[string]any{"services": out, "failures": failures}, nil
@@ -522,6 +635,40 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 			}
 		}
 		return map[string]any{"serviceArns": arns}, nil
+	case "ListServiceDeployments":
+		s := a.findService(cluster, str(in, "service"))
+		if s == nil {
+			return nil, serviceNotFound(str(in, "service"))
+		}
+		wanted := strs(in, "status")
+		out := []any{}
+		for i := len(s.history) - 1; i >= 0; i-- {
+			if sd := s.history[i]; len(wanted) == 0 || contains(wanted, sd.status) {
+				out = append(out, a.serviceDeploymentJSON(s, sd, true))
+			}
+		}
+		return map[string]any{"serviceDeployments": out}, nil
+	case "DescribeServiceDeployments":
+		out, failures := []any{}, []any{}
+		for _, arn := range strs(in, "serviceDeploymentArns") {
+			s, sd := a.findServiceDeployment(arn)
+			if sd == nil {
+				failures = append(failures, map[string]any{"arn": arn, "reason": "MISSING"})
+				continue
+			}
+			out = append(out, a.serviceDeploymentJSON(s, sd, false))
+		}
+		return map[string]any{"serviceDeployments": out, "failures": failures}, nil
+	case "DescribeServiceRevisions":
+		out, failures := []any{}, []any{}
+		for _, arn := range strs(in, "serviceRevisionArns") {
+			if r := a.ecs.revisions[arn]; r != nil {
+				out = append(out, r)
+			} else {
+				failures = append(failures, map[string]any{"arn": arn, "reason": "MISSING"})
+			}
+		}
+		return map[string]any{"serviceRevisions": out, "failures": failures}, nil
 	case "RunTask":
 		return a.runTask(cluster, in)
 	case "DescribeTasks":
@@ -560,6 +707,19 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 		return map[string]any{"task": a.taskJSON(t)}, nil
 	}
 	return nil, a.unknownOp("ecs", op)
+}
+
+func (a *AWS) findServiceDeployment(arn string) (*ecsService, *serviceDeployment) {
+	for _, c := range a.ecs.clusters {
+		for _, s := range c.services {
+			for _, sd := range s.history {
+				if sd.arn == arn {
+					return s, sd
+				}
+			}
+		}
+	}
+	return nil, nil
 }
 
 func orDefault(s, def string) string {
