@@ -407,7 +407,7 @@ func (a *AWS) createChangeSet(in map[string]any) (*changeSet, *Fault) {
 		return nil, badRequest("AlreadyExistsException", "Stack [%s] already exists", name)
 	case typ == "UPDATE" && (st == nil || st.status == "REVIEW_IN_PROGRESS"):
 		return nil, badRequest("ValidationError", "Stack [%s] does not exist", name)
-	case typ == "UPDATE" && strings.HasSuffix(st.status, "_IN_PROGRESS"):
+	case typ == "UPDATE" && (strings.HasSuffix(st.status, "_IN_PROGRESS") || st.status == "ROLLBACK_COMPLETE" || st.status == "ROLLBACK_FAILED"):
 		return nil, badRequest("ValidationError", "Stack:%s is in %s state and can not be updated.", st.id, st.status)
 	}
 	body, f := a.templateText(in)

@@ -567,6 +567,9 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 	case "ListTagsForResource":
 		return map[string]any{"tags": a.ecs.tags[str(in, "resourceArn")]}, nil
 	case "CreateService":
+		if a.ecs.clusters[clusterName(cluster)] == nil {
+			return nil, badRequest("ClusterNotFoundException", "Cluster not found.")
+		}
 		if a.findService(cluster, str(in, "serviceName")) != nil {
 			return nil, badRequest("InvalidParameterException", "Creation of service was not idempotent.")
 		}
@@ -791,7 +794,16 @@ func (a *AWS) advanceTask(t *ecsTask) {
 		return
 	}
 	t.lastStatus, t.desired, t.stopped, t.stoppedReason = "STOPPED", "STOPPED", a.tick(), "Essential container in task exited"
+	bad := a.badReason(t.taskDef)
+	if bad != "" {
+		t.stoppedReason = bad
+	}
 	for _, c := range t.containers {
-		c["lastStatus"], c["exitCode"] = "STOPPED", t.exit
+		c["lastStatus"] = "STOPPED"
+		if bad == "" {
+			c["exitCode"] = t.exit
+		} else {
+			c["reason"] = bad // the container never ran: no exit code
+		}
 	}
 }

@@ -134,6 +134,10 @@ func TestECRPushThroughRegistryShowsInDescribeImages(t *testing.T) {
 			}
 		})
 	}
+	a.Fail("registry:PutManifest", fakeaws.ServerError, 10)
+	if _, err := ocipush.Push(ctx, other, ocipush.PushOptions{Repository: repo.URI, Tags: []string{"v2"}, Username: "AWS", Password: reg.Password}); err == nil {
+		t.Fatal("push through a failing registry succeeded")
+	}
 	if n := len(a.Images("team/api")); n != 1 {
 		t.Fatalf("refused pushes stored images: %d", n)
 	}
@@ -310,6 +314,17 @@ func TestECSOneOffTaskExitCodes(t *testing.T) {
 	}
 	if code, _ := run(); code != 0 {
 		t.Fatalf("no override exit %d", code)
+	}
+	// A task of an image that cannot start stops without an exit code.
+	a.BadImage("repo/api@sha256:gone", "CannotPullContainerError: manifest unknown")
+	gone := registerImage(t, c, "api", "repo/api@sha256:gone")
+	arn := must(c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("prod"), TaskDefinition: aws.String(gone)}))(t).Tasks[0].TaskArn
+	var task ecstypes.Task
+	for aws.ToString(task.LastStatus) != "STOPPED" {
+		task = must(c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: []string{aws.ToString(arn)}}))(t).Tasks[0]
+	}
+	if task.Containers[0].ExitCode != nil || aws.ToString(task.StoppedReason) != "CannotPullContainerError: manifest unknown" {
+		t.Fatalf("task of a bad image: exit %v, reason %q", task.Containers[0].ExitCode, aws.ToString(task.StoppedReason))
 	}
 	_, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("nope"), TaskDefinition: aws.String(td)})
 	if errorCode(err) != "ClusterNotFoundException" {
