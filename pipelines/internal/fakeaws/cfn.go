@@ -418,6 +418,9 @@ func (a *AWS) createChangeSet(in map[string]any) (*changeSet, *Fault) {
 	if err := json.Unmarshal([]byte(body), &tpl); err != nil {
 		return nil, badRequest("ValidationError", "Template format error: JSON not well-formed. (%v)", err)
 	}
+	if f := checkRefs(tpl); f != nil {
+		return nil, f
+	}
 	if st == nil {
 		st = a.newStack(name)
 		st.status = "REVIEW_IN_PROGRESS"
@@ -435,15 +438,17 @@ func (a *AWS) createChangeSet(in map[string]any) (*changeSet, *Fault) {
 			cs.params[str(p, "ParameterKey")] = str(p, "ParameterValue")
 		}
 	}
-	st.changeSets = append(st.changeSets, cs)
 	params, f := a.parameters(tpl, cs.params)
 	if f == nil {
 		f = a.checkRules(st, tpl, params)
 	}
 	if f != nil {
-		cs.status, cs.exec, cs.reason = "FAILED", "UNAVAILABLE", f.Message
-		return cs, nil
+		if st.status == "REVIEW_IN_PROGRESS" && len(st.changeSets) == 0 {
+			a.deleteStack(st) // nothing was created after all
+		}
+		return nil, f
 	}
+	st.changeSets = append(st.changeSets, cs)
 	cs.changes = diffTemplates(st, tpl)
 	if len(cs.changes) == 0 && reflect.DeepEqual(outputsOf(st.template), outputsOf(tpl)) && typ == "UPDATE" {
 		cs.status, cs.exec = "FAILED", "UNAVAILABLE"
@@ -453,6 +458,29 @@ func (a *AWS) createChangeSet(in map[string]any) (*changeSet, *Fault) {
 }
 
 func outputsOf(tpl map[string]any) any { return tpl["Outputs"] }
+
+// checkRefs refuses a template whose Ref, Fn::GetAtt or Fn::Sub names
+// nothing it declares, as CloudFormation validates before a change set.
+func checkRefs(tpl map[string]any) *Fault {
+	if len(obj(tpl, "Resources")) == 0 {
+		return badRequest("ValidationError", "Template format error: At least one Resources member must be defined.")
+	}
+	refs := map[string]bool{}
+	deps(tpl["Resources"], refs)
+	deps(tpl["Outputs"], refs)
+	var missing []string
+	for _, r := range sortedKeys(refs) {
+		_, isRes := obj(tpl, "Resources")[r]
+		_, isParam := obj(tpl, "Parameters")[r]
+		if !isRes && !isParam && !strings.HasPrefix(r, "AWS::") {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) > 0 {
+		return badRequest("ValidationError", "Template format error: Unresolved resource dependencies [%s] in the Resources block of the template", strings.Join(missing, ", "))
+	}
+	return nil
+}
 
 // replaceProps are the properties whose change replaces a resource, for the
 // types whose replacement matters (stateful ones and immutable ones).
@@ -583,8 +611,8 @@ func (a *AWS) parameters(tpl map[string]any, given map[string]string) (map[strin
 	for _, k := range sortedKeys(obj(tpl, "Parameters")) {
 		p := obj(obj(tpl, "Parameters"), k)
 		v, ok := given[k]
-		if !ok {
-			v, ok = p["Default"].(string), p["Default"] != nil
+		if d, has := p["Default"]; !ok && has {
+			v, ok = fmt.Sprint(d), true
 		}
 		if !ok {
 			return nil, badRequest("ValidationError", "Parameters: [%s] must have values", k)

@@ -434,6 +434,7 @@ type statusWriter struct {
 	status int
 }
 
+// WriteHeader notes the status on its way out.
 func (s *statusWriter) WriteHeader(code int) {
 	s.status = code
 	s.ResponseWriter.WriteHeader(code)

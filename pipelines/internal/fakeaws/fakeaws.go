@@ -123,12 +123,6 @@ func (a *AWS) Config() aws.Config {
 	return cfg
 }
 
-// Account is the account ID of the fake.
-func (a *AWS) Account() string { return a.account }
-
-// Region is the region of the fake.
-func (a *AWS) Region() string { return a.region }
-
 // Calls lists every request answered so far, faults included, in order.
 func (a *AWS) Calls() []Call {
 	a.mu.Lock()
@@ -205,6 +199,7 @@ func Validation(message string) Fault {
 	return Fault{Status: http.StatusBadRequest, Code: "ValidationException", Message: message}
 }
 
+// Error makes a Fault usable as an error, e.g. from ApplyTemplate.
 func (f Fault) Error() string { return f.Code + ": " + f.Message }
 
 // Fail makes the next n calls of op (an operation name such as

@@ -315,6 +315,14 @@ func TestECSOneOffTaskExitCodes(t *testing.T) {
 	if code, _ := run(); code != 0 {
 		t.Fatalf("no override exit %d", code)
 	}
+	// An exit code scripted for an image applies to any command run on it.
+	a.ExitCode("repo/api@sha256:1111", 2)
+	if code, _ := run(); code != 2 {
+		t.Fatalf("image scripted to exit 2 exited %d", code)
+	}
+	if code, _ := run("alembic", "upgrade", "head"); code != 3 {
+		t.Fatalf("the command's code wins over the image's: exit %d", code)
+	}
 	// A task of an image that cannot start stops without an exit code.
 	a.BadImage("repo/api@sha256:gone", "CannotPullContainerError: manifest unknown")
 	gone := registerImage(t, c, "api", "repo/api@sha256:gone")

@@ -315,11 +315,17 @@ func deps(v any, out map[string]bool) {
 				}
 			case "Fn::Sub":
 				s, _ := e.(string)
+				var vars map[string]any
 				if l, ok := e.([]any); ok && len(l) > 0 {
 					s, _ = l[0].(string)
-					deps(l[1:], out)
+					if len(l) > 1 {
+						vars, _ = l[1].(map[string]any)
+					}
 				}
 				for _, m := range subVar.FindAllStringSubmatch(s, -1) {
+					if _, local := vars[m[1]]; local || strings.HasPrefix(m[1], "!") {
+						continue
+					}
 					l, _, _ := strings.Cut(m[1], ".")
 					out[l] = true
 				}
