@@ -284,3 +284,48 @@ func TestSeedStackAndDelete(t *testing.T) {
 		t.Fatal("the stack's service outlived the stack")
 	}
 }
+
+// A planned change set can only be executed while the stack is as it was
+// planned against: once another change ran, it is OBSOLETE.
+func TestPlannedChangeSetGoesObsoleteWhenTheStackMoves(t *testing.T) {
+	a := fakeaws.New(t, fakeaws.WithSettlePolls(1))
+	if err := a.ApplyTemplate("App", appTemplate(t, "img:1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	c := cloudformation.NewFromConfig(a.Config())
+	planned := changeSet(t, c, "App", "planned", "UPDATE", appTemplate(t, "img:2", nil))
+	if planned.ExecutionStatus != cfntypes.ExecutionStatusAvailable {
+		t.Fatalf("planned change set = %s", planned.ExecutionStatus)
+	}
+	if err := a.ApplyTemplate("App", appTemplate(t, "img:3", nil)); err != nil {
+		t.Fatal(err)
+	}
+	cs := must(c.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String("App"), ChangeSetName: planned.ChangeSetId}))(t)
+	if cs.ExecutionStatus != cfntypes.ExecutionStatusObsolete {
+		t.Fatalf("planned change set after another update = %s", cs.ExecutionStatus)
+	}
+	_, err := c.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: planned.ChangeSetId})
+	if errorCode(err) != "InvalidChangeSetStatus" || !strings.Contains(err.Error(), "OBSOLETE") {
+		t.Fatalf("executing an obsolete change set: %v", err)
+	}
+}
+
+// A first deploy whose service cannot start rolls the whole stack back;
+// such a stack can only be deleted.
+func TestFailedCreateRollsBackAndBlocksUpdates(t *testing.T) {
+	a := fakeaws.New(t, fakeaws.WithSettlePolls(1))
+	a.BadImage("img:bad", "")
+	err := a.ApplyTemplate("App", appTemplate(t, "img:bad", nil))
+	if err == nil || !strings.Contains(err.Error(), "ROLLBACK_COMPLETE") {
+		t.Fatalf("first deploy of a bad image: %v", err)
+	}
+	if list := must(ecsClient(a).ListServices(ctx, &ecs.ListServicesInput{Cluster: aws.String("prod")}))(t); len(list.ServiceArns) != 0 {
+		t.Fatalf("services kept after a rolled-back create: %v", list.ServiceArns)
+	}
+	c := cloudformation.NewFromConfig(a.Config())
+	_, err = c.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String("App"), ChangeSetName: aws.String("retry"),
+		TemplateBody: aws.String(appTemplate(t, "img:good", nil))})
+	if errorCode(err) != "ValidationError" || !strings.Contains(err.Error(), "ROLLBACK_COMPLETE state and can not be updated") {
+		t.Fatalf("update of a ROLLBACK_COMPLETE stack: %v", err)
+	}
+}
