@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -704,8 +705,9 @@ func (a *AWS) settleStack(st *stack, mode int) {
 	}
 	switch {
 	case failed != nil:
+		logical := st.resourceOf(failed)
 		reason := "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\""
-		a.stackEvent(st, st.resourceOf(failed), a.serviceARN(failed), "AWS::ECS::Service", phase+"_FAILED", reason)
+		a.stackEvent(st, logical, a.serviceARN(failed), "AWS::ECS::Service", phase+"_FAILED", reason)
 		p := st.previous
 		st.template, st.body, st.outputs, st.resources = p.template, p.body, p.outputs, p.resources
 		if st.creating {
@@ -715,8 +717,17 @@ func (a *AWS) settleStack(st *stack, mode int) {
 			}
 		} else {
 			st.status = "UPDATE_ROLLBACK_COMPLETE"
+			// CloudFormation puts back the task definitions it had; ECS
+			// did so already where its circuit breaker rolled back.
+			for l, r := range p.resources {
+				s := a.findService(r.attrs["Cluster"], r.attrs["Name"])
+				if td := str(r.props, "TaskDefinition"); r.typ == "AWS::ECS::Service" && s != nil && slices.Contains(st.waiting, s) && s.taskDef != td && td != "" {
+					a.stackEvent(st, l, r.physical, r.typ, "UPDATE_IN_PROGRESS", "")
+					a.deploy(s, td, "")
+				}
+			}
 		}
-		st.reason = "The following resource(s) failed to " + strings.ToLower(phase) + ": [" + st.resourceOf(failed) + "]. "
+		st.reason = "The following resource(s) failed to " + strings.ToLower(phase) + ": [" + logical + "]. "
 		a.stackEvent(st, st.name, st.id, "AWS::CloudFormation::Stack", st.status, "")
 	case done:
 		for _, logical := range st.changes {

@@ -152,15 +152,31 @@ func TestChangeSetExecutionDeploysTheServiceLikeCloudFormation(t *testing.T) {
 	}
 }
 
+// A bad image fails the stack update and leaves the service on the old
+// image: put back by the ECS circuit breaker when its rollback is on, by
+// CloudFormation's own rollback when it is off.
 func TestBadImageRollsTheStackBack(t *testing.T) {
+	for _, ecsRollback := range []bool{true, false} {
+		t.Run(map[bool]string{true: "circuit breaker rolls back", false: "CloudFormation rolls back"}[ecsRollback], func(t *testing.T) {
+			testBadImageRollback(t, ecsRollback)
+		})
+	}
+}
+
+func testBadImageRollback(t *testing.T, ecsRollback bool) {
+	service := map[string]any{"ApiService": map[string]any{"Type": "AWS::ECS::Service", "Properties": map[string]any{
+		"Cluster": map[string]any{"Ref": "Cluster"}, "TaskDefinition": map[string]any{"Ref": "ApiTaskDef"}, "DesiredCount": 2,
+		"DeploymentConfiguration": map[string]any{"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": ecsRollback}},
+	}}}
 	a := fakeaws.New(t, fakeaws.WithSettlePolls(1))
-	if err := a.ApplyTemplate("App", appTemplate(t, "repo/api@sha256:good", nil)); err != nil {
+	if err := a.ApplyTemplate("App", appTemplate(t, "repo/api@sha256:good", service)); err != nil {
 		t.Fatal(err)
 	}
 	c := cloudformation.NewFromConfig(a.Config())
 	_, before := outputs(t, c, "App")
+	good, _ := a.Service("prod", before["ApiServiceName"])
 	a.BadImage("repo/api@sha256:bad", "")
-	if err := a.ApplyTemplate("App", appTemplate(t, "repo/api@sha256:bad", nil)); err == nil || !strings.Contains(err.Error(), "UPDATE_ROLLBACK_COMPLETE") {
+	if err := a.ApplyTemplate("App", appTemplate(t, "repo/api@sha256:bad", service)); err == nil || !strings.Contains(err.Error(), "UPDATE_ROLLBACK_COMPLETE") {
 		t.Fatalf("ApplyTemplate of a bad image: %v", err)
 	}
 	status, after := outputs(t, c, "App")
@@ -168,8 +184,8 @@ func TestBadImageRollsTheStackBack(t *testing.T) {
 		t.Fatalf("stack = %s outputs %v", status, after)
 	}
 	svc, _ := a.Service("prod", after["ApiServiceName"])
-	if svc.Images["api"] != "repo/api@sha256:good" {
-		t.Fatalf("service image after rollback = %v", svc.Images)
+	if svc.Images["api"] != "repo/api@sha256:good" || svc.TaskDefinition != good.TaskDefinition || svc.Deployments[0].TaskDefinition != good.TaskDefinition {
+		t.Fatalf("service after rollback = %+v, before %s", svc, good.TaskDefinition)
 	}
 	events := must(c.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("App")}))(t)
 	var failed []string
@@ -182,7 +198,7 @@ func TestBadImageRollsTheStackBack(t *testing.T) {
 		t.Fatalf("failed events = %v", failed)
 	}
 	// The rolled-back template is the stack's again: re-applying it is a no-op.
-	cs := changeSet(t, c, "App", "back", "UPDATE", appTemplate(t, "repo/api@sha256:good", nil))
+	cs := changeSet(t, c, "App", "back", "UPDATE", appTemplate(t, "repo/api@sha256:good", service))
 	if cs.Status != cfntypes.ChangeSetStatusFailed {
 		t.Fatalf("change set to the running template = %v", changes(cs))
 	}

@@ -49,6 +49,7 @@ type serviceDeployment struct {
 	sources                     []string
 	rollbackTo, rollbackReason  string
 	created, finished           time.Time
+	rollbackAt                  time.Time
 	breaker                     string
 	failures                    int
 }
@@ -263,7 +264,10 @@ func (a *AWS) event(s *ecsService, format string, args ...any) {
 }
 
 // deploy starts a new PRIMARY deployment of td; the others become ACTIVE.
-func (a *AWS) deploy(s *ecsService, td string, rollback bool) *ecsDeployment {
+// rollbackTo is the deployment a circuit-breaker rollback returns to, ""
+// for an ordinary deployment.
+func (a *AWS) deploy(s *ecsService, td, rollbackTo string) *ecsDeployment {
+	rollback := rollbackTo != ""
 	for _, d := range s.deployments {
 		d.status = "ACTIVE"
 	}
@@ -272,12 +276,13 @@ func (a *AWS) deploy(s *ecsService, td string, rollback bool) *ecsDeployment {
 		rollout: "IN_PROGRESS", reason: "ECS deployment in progress.", desired: s.desired, pending: s.desired,
 		created: now, updated: now, rollbackOf: rollback}
 	if rollback {
-		d.reason = "ECS deployment circuit breaker: rolling back to deploymentId " + d.id + "."
+		d.reason = "ECS deployment circuit breaker: rolling back to deploymentId " + rollbackTo + "."
 	}
 	rev := a.serviceRevision(s, td, now)
 	if rollback && len(s.deployments) > 0 && s.deployments[0].sd != nil {
 		d.sd = s.deployments[0].sd
 		d.sd.status, d.sd.rollbackTo, d.sd.rollbackReason = "ROLLBACK_IN_PROGRESS", rev, "ECS deployment circuit breaker: tasks failed to start."
+		d.sd.rollbackAt, d.sd.finished = now, time.Time{}
 		d.sd.breaker = "TRIGGERED"
 	} else {
 		var sources []string
@@ -339,7 +344,7 @@ func (a *AWS) serviceDeploymentJSON(s *ecsService, sd *serviceDeployment, brief 
 	m["deploymentConfiguration"] = s.config
 	m["deploymentCircuitBreaker"] = map[string]any{"status": sd.breaker, "failureCount": sd.failures, "threshold": 10}
 	if sd.rollbackTo != "" {
-		m["rollback"] = map[string]any{"reason": sd.rollbackReason, "serviceRevisionArn": sd.rollbackTo, "startedAt": epoch(sd.finished.Add(-time.Second))}
+		m["rollback"] = map[string]any{"reason": sd.rollbackReason, "serviceRevisionArn": sd.rollbackTo, "startedAt": epoch(sd.rollbackAt)}
 	}
 	return m
 }
@@ -359,7 +364,7 @@ func (a *AWS) createService(cluster string, in map[string]any) *ecsService {
 	td := a.taskDef(str(in, "taskDefinition"))
 	c.services[s.name] = s
 	c.order = append(c.order, s.name)
-	a.deploy(s, str(td, "taskDefinitionArn"), false)
+	a.deploy(s, str(td, "taskDefinitionArn"), "")
 	return s
 }
 
@@ -403,7 +408,7 @@ func (a *AWS) advance(s *ecsService) {
 		if back != nil && a.rollbackOn(s) {
 			a.event(s, "rolling back to deployment %s.", back.id)
 			s.deployments = removeDeployment(s.deployments, back)
-			a.deploy(s, back.taskDef, true)
+			a.deploy(s, back.taskDef, back.id)
 			s.deployments[0].running = back.running
 		}
 		return
@@ -597,7 +602,7 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 			td = str(t, "taskDefinitionArn")
 		}
 		if td != s.taskDef || flag(in, "forceNewDeployment") {
-			a.deploy(s, td, false)
+			a.deploy(s, td, "")
 		}
 		return map[string]any{"service": a.serviceJSON(s)}, nil
 	case "DeleteService":

@@ -256,6 +256,7 @@ func TestECSBadImageTripsTheCircuitBreaker(t *testing.T) {
 	a.SeedService("prod", "api", map[string]string{"app": "repo/api@sha256:good"})
 	a.BadImage("repo/api@sha256:bad", "CannotPullContainerError: pull image manifest has been retried 5 time(s)")
 	c := ecsClient(a)
+	before := aws.ToString(describe(t, c, "prod", "api").Deployments[0].Id)
 	bad := registerImage(t, c, "api", "repo/api@sha256:bad")
 	must(c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"), TaskDefinition: aws.String(bad)}))(t)
 
@@ -263,7 +264,7 @@ func TestECSBadImageTripsTheCircuitBreaker(t *testing.T) {
 	if got := rollouts(svc); !slices.Equal(got, []string{"PRIMARY/IN_PROGRESS/api:1", "ACTIVE/FAILED/api:2"}) {
 		t.Fatalf("after the failing poll: %v", got)
 	}
-	if r := aws.ToString(svc.Deployments[0].RolloutStateReason); !strings.Contains(r, "circuit breaker: rolling back") {
+	if r := aws.ToString(svc.Deployments[0].RolloutStateReason); r != "ECS deployment circuit breaker: rolling back to deploymentId "+before+"." {
 		t.Fatalf("rollback deployment reason = %q", r)
 	}
 	if r := aws.ToString(svc.Deployments[1].RolloutStateReason); r != "ECS deployment circuit breaker: tasks failed to start." {

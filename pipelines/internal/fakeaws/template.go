@@ -516,7 +516,7 @@ func (a *AWS) applyResource(st *stack, logical, typ string, props map[string]any
 				s.config = c
 			}
 			if s.taskDef != str(td, "taskDefinitionArn") {
-				a.deploy(s, str(td, "taskDefinitionArn"), false)
+				a.deploy(s, str(td, "taskDefinitionArn"), "")
 				st.waiting = append(st.waiting, s)
 			}
 		}
