@@ -3,6 +3,7 @@ package fakeaws
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -658,6 +659,10 @@ func (a *AWS) executeChangeSet(st *stack, cs *changeSet) error {
 	st.params = params
 	if err := a.applyTemplate(st, cs.template, cs.body); err != nil {
 		st.status, st.reason = phase+"_FAILED", err.Error()
+		var f *Fault
+		if errors.As(err, &f) {
+			st.reason = f.Message
+		}
 		cs.exec = "EXECUTE_FAILED"
 		return nil
 	}

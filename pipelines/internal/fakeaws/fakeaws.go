@@ -40,17 +40,16 @@ type AWS struct {
 	bad      map[string]string
 	registry http.Handler
 
-	ecr   ecrState
-	ecs   ecsState
-	cfn   cfnState
-	s3    s3State
-	cf    cloudFrontState
-	ssm   map[string]*parameter
-	sec   map[string]*secret
-	logs  map[string][]LogEvent
-	ddb   map[string]*ddbTable
-	seq   int
-	token string
+	ecr  ecrState
+	ecs  ecsState
+	cfn  cfnState
+	s3   s3State
+	cf   cloudFrontState
+	ssm  map[string]*parameter
+	sec  map[string]*secret
+	logs map[string][]LogEvent
+	ddb  map[string]*ddbTable
+	seq  int
 }
 
 // Call is one request the fake answered, in arrival order.
