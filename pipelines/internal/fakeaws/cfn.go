@@ -85,7 +85,7 @@ func (a *AWS) SeedStack(s StackSeed) {
 // ECS and the service deployments they start run to their end (completed,
 // or failed and rolled back). It returns an error, as `cdk deploy` fails,
 // when the stack ends rolled back or failed. A template without changes is
-// a no-op.
+// a no-op. The CloudFormation calls the CDK CLI would make are recorded.
 func (a *AWS) ApplyTemplate(stackName, templateJSON string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -116,25 +116,42 @@ func (a *AWS) StartTemplate(stackName, templateJSON string) error {
 	return err
 }
 
-// startTemplate creates and executes a change set of templateJSON; it
-// returns a nil stack when the template changes nothing.
+// startTemplate creates and executes a change set of templateJSON, as the
+// CDK CLI does: its calls (CreateChangeSet, then ExecuteChangeSet, or
+// DeleteChangeSet when nothing changes) are recorded and can be failed
+// with Fail like any other. It returns a nil stack when nothing changes.
 func (a *AWS) startTemplate(stackName, templateJSON string) (*stack, error) {
 	typ := "UPDATE"
 	if st := a.cfn.stacks[stackName]; st == nil || st.status == "REVIEW_IN_PROGRESS" {
 		typ = "CREATE"
 	}
-	cs, f := a.createChangeSet(map[string]any{"StackName": stackName, "ChangeSetName": fmt.Sprintf("apply-%d", a.nextID()),
-		"ChangeSetType": typ, "TemplateBody": templateJSON})
+	in := map[string]any{"StackName": stackName, "ChangeSetName": fmt.Sprintf("cdk-deploy-change-set-%d", a.nextID()),
+		"ChangeSetType": typ, "TemplateBody": templateJSON}
+	cdkCall := func(op string) *Fault {
+		a.record("cloudformation", op, map[string]any{"StackName": stackName, "ChangeSetName": in["ChangeSetName"], "TemplateBody": templateJSON})
+		return a.takeFault("cloudformation", op)
+	}
+	if f := cdkCall("CreateChangeSet"); f != nil {
+		return nil, f
+	}
+	cs, f := a.createChangeSet(in)
 	if f != nil {
 		return nil, f
 	}
-	if cs.status == "FAILED" {
-		if strings.Contains(cs.reason, "didn't contain changes") {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("change set failed: %s", cs.reason)
-	}
 	st := a.cfn.stacks[stackName]
+	if cs.status == "FAILED" {
+		if !strings.Contains(cs.reason, "didn't contain changes") {
+			return nil, fmt.Errorf("change set failed: %s", cs.reason)
+		}
+		if f := cdkCall("DeleteChangeSet"); f != nil {
+			return nil, f
+		}
+		st.changeSets = removeChangeSet(st.changeSets, cs)
+		return nil, nil
+	}
+	if f := cdkCall("ExecuteChangeSet"); f != nil {
+		return nil, f
+	}
 	return st, a.executeChangeSet(st, cs)
 }
 

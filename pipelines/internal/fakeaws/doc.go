@@ -98,6 +98,10 @@
 // deploy`'s error for a rolled-back stack; and StartTemplate, which
 // returns once applied, for a test where stevedore follows the services
 // while a fake CDK runner waits with WaitStack (which moves nothing on).
+// ApplyTemplate and StartTemplate record the CloudFormation calls the CDK
+// CLI makes (CreateChangeSet, then ExecuteChangeSet, or DeleteChangeSet
+// when nothing changed), so the call log orders a deploy against other
+// calls, and Fail on those operations makes the deploy fail.
 // Applying resolves the template's
 // parameters (defaults, given values, SSM-typed ones such as the CDK's
 // BootstrapVersion from the fake SSM), checks its Rules, and evaluates Ref,

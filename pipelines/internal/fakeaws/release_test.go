@@ -156,3 +156,48 @@ func stackOutput(t *testing.T, a *fakeaws.AWS, stack, key string) string {
 	}
 	return out[key]
 }
+
+// ApplyTemplate records the calls `cdk deploy` would make, so the call log
+// orders a migration task against the stack update, and a fault scripted
+// for them fails the deploy before anything changes.
+func TestCDKDeployCallsAreLoggedAndCanFail(t *testing.T) {
+	a := fakeaws.New(t, fakeaws.WithSettlePolls(1))
+	if err := a.ApplyTemplate("App", appTemplate(t, goodImage, nil)); err != nil {
+		t.Fatal(err)
+	}
+	name := stackOutput(t, a, "App", "ApiServiceName")
+	a.ResetCalls()
+
+	// A migration from the current revision with the new image, then the
+	// stack update that moves the service.
+	c := ecsClient(a)
+	current, _ := a.Service("prod", name)
+	td := must(c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(current.TaskDefinition)}))(t).TaskDefinition
+	td.ContainerDefinitions[0].Image = aws.String(newImage)
+	rev := must(c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: td.Family, ContainerDefinitions: td.ContainerDefinitions}))(t)
+	d := stecs.New(a.Config(), stecs.WithClock(&fakeClock{now: time.Unix(1735732800, 0)}))
+	if _, err := d.RunTask(ctx, stecs.TaskSpec{Cluster: "prod", TaskDefinition: aws.ToString(rev.TaskDefinition.TaskDefinitionArn), Container: "api", Command: []string{"alembic", "upgrade", "head"}}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := a.Service("prod", name); st.Images["api"] != goodImage {
+		t.Fatalf("the migration moved the service: %v", st.Images)
+	}
+	a.Fail("ExecuteChangeSet", fakeaws.AccessDenied, 1)
+	if err := a.ApplyTemplate("App", appTemplate(t, newImage, nil)); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("cdk deploy without permission: %v", err)
+	}
+	if st, _ := a.Service("prod", name); st.Images["api"] != goodImage {
+		t.Fatalf("a refused deploy moved the service: %v", st.Images)
+	}
+	if err := a.ApplyTemplate("App", appTemplate(t, newImage, nil)); err != nil {
+		t.Fatal(err)
+	}
+	ops := a.Ops()
+	run, exec := slices.Index(ops, "ecs:RunTask"), slices.Index(ops, "cloudformation:ExecuteChangeSet")
+	if run < 0 || exec < run {
+		t.Fatalf("ops = %v: want the migration task before the stack update", ops)
+	}
+	if st, _ := a.Service("prod", name); st.Images["api"] != newImage {
+		t.Fatalf("after cdk deploy: %v", st.Images)
+	}
+}
