@@ -135,9 +135,12 @@
 //     definition runs it FAILS after the settle polls ("ECS deployment
 //     circuit breaker: tasks failed to start."), two STOPPED tasks carry
 //     reason as stoppedReason, and with the circuit breaker's rollback on
-//     (the default for new services) a rollback deployment of the last
+//     a rollback deployment of the last
 //     COMPLETED revision becomes PRIMARY ("…rolling back to deploymentId
-//     …") and completes after the settle polls.
+//     …") and completes after the settle polls. Without the circuit
+//     breaker (ECS's default for CreateService; SeedService and most CDK
+//     apps turn it on) the deployment never ends: it stays IN_PROGRESS
+//     while failed tasks pile up, and so does the stack.
 //   - Migration exit code: a.ExitCode("alembic upgrade head", 3). A
 //     RunTask whose container command override (or task definition
 //     command, or first image) matches exits with that code; others exit

@@ -100,8 +100,8 @@ func (a *AWS) ExitCode(match string, code int) {
 
 // SeedService creates, as the starting state, cluster (if new) and a
 // steady service of one COMPLETED deployment whose task definition (family
-// = service) runs images (container name -> image). It returns the task
-// definition ARN.
+// = service) runs images (container name -> image), with the deployment
+// circuit breaker and its rollback on. It returns the task definition ARN.
 func (a *AWS) SeedService(cluster, service string, images map[string]string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -112,7 +112,9 @@ func (a *AWS) SeedService(cluster, service string, images map[string]string) str
 	td := a.registerTaskDef(map[string]any{"family": service, "containerDefinitions": containers,
 		"networkMode": "awsvpc", "requiresCompatibilities": []any{"FARGATE"}, "cpu": "256", "memory": "512"})
 	arn := str(td, "taskDefinitionArn")
-	s := a.createService(cluster, map[string]any{"serviceName": service, "taskDefinition": arn, "desiredCount": 2.0})
+	s := a.createService(cluster, map[string]any{"serviceName": service, "taskDefinition": arn, "desiredCount": 2.0,
+		"deploymentConfiguration": map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": true, "rollback": true},
+			"maximumPercent": 200.0, "minimumHealthyPercent": 100.0}})
 	d := s.deployments[0]
 	d.rollout, d.running, d.pending, d.reason = "COMPLETED", d.desired, 0, "ECS deployment "+d.id+" completed."
 	return arn
@@ -354,8 +356,8 @@ func (a *AWS) createService(cluster string, in map[string]any) *ecsService {
 	s := &ecsService{name: str(in, "serviceName"), cluster: c.name, status: "ACTIVE", desired: num(in, "desiredCount", 1),
 		created: a.tick(), config: obj(in, "deploymentConfiguration"), network: obj(in, "networkConfiguration"),
 		launchType: str(in, "launchType")}
-	if s.config == nil {
-		s.config = map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": true, "rollback": true},
+	if s.config == nil { // ECS's defaults: no circuit breaker
+		s.config = map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": false, "rollback": false},
 			"maximumPercent": 200, "minimumHealthyPercent": 100}
 	}
 	if s.launchType == "" {
@@ -368,9 +370,12 @@ func (a *AWS) createService(cluster string, in map[string]any) *ecsService {
 	return s
 }
 
+func (a *AWS) breakerOn(s *ecsService) bool {
+	return flag(obj(s.config, "deploymentCircuitBreaker"), "enable")
+}
+
 func (a *AWS) rollbackOn(s *ecsService) bool {
-	cb := obj(s.config, "deploymentCircuitBreaker")
-	return flag(cb, "enable") && flag(cb, "rollback")
+	return a.breakerOn(s) && flag(obj(s.config, "deploymentCircuitBreaker"), "rollback")
 }
 
 // advance moves the service's PRIMARY deployment one poll on: after the
@@ -389,7 +394,17 @@ func (a *AWS) advance(s *ecsService) {
 		return
 	}
 	d.updated = a.tick()
-	if reason := a.badReason(d.taskDef); reason != "" {
+	if reason := a.badReason(d.taskDef); reason != "" && !a.breakerOn(s) {
+		// Without the circuit breaker ECS keeps replacing the tasks: the
+		// deployment stays IN_PROGRESS while failed tasks pile up.
+		d.failed += 2
+		if d.failed <= 10 {
+			a.stoppedTask(s, d, reason)
+			a.stoppedTask(s, d, reason)
+		}
+		a.event(s, "has started %d tasks: (task %s).", s.desired, fmt.Sprintf("%032x", a.nextID()))
+		return
+	} else if reason != "" {
 		d.rollout, d.reason, d.failed, d.pending = "FAILED", "ECS deployment circuit breaker: tasks failed to start.", d.desired, 0
 		if d.sd != nil {
 			d.sd.failures = d.desired

@@ -372,3 +372,30 @@ func TestECSTaskDefinitionsAndTags(t *testing.T) {
 		t.Fatalf("TaskDefinitions = %v", got)
 	}
 }
+
+// Without the circuit breaker (ECS's default) a bad image never fails the
+// deployment: it stays IN_PROGRESS while failed tasks pile up.
+func TestECSWithoutCircuitBreakerAStuckDeploymentNeverEnds(t *testing.T) {
+	a := fakeaws.New(t, fakeaws.WithSettlePolls(1))
+	a.BadImage("repo/api@sha256:bad", "")
+	c := ecsClient(a)
+	must(c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}))(t)
+	good := registerImage(t, c, "api", "repo/api@sha256:good")
+	svc := must(c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("api"), TaskDefinition: aws.String(good), DesiredCount: aws.Int32(1)}))(t).Service
+	if cb := svc.DeploymentConfiguration.DeploymentCircuitBreaker; cb == nil || cb.Enable {
+		t.Fatalf("default circuit breaker = %+v, want off", cb)
+	}
+	describe(t, c, "prod", "api")
+	bad := registerImage(t, c, "api", "repo/api@sha256:bad")
+	must(c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"), TaskDefinition: aws.String(bad)}))(t)
+	var s ecstypes.Service
+	for range 10 {
+		s = describe(t, c, "prod", "api")
+	}
+	if got := rollouts(s); !slices.Equal(got, []string{"PRIMARY/IN_PROGRESS/api:2", "ACTIVE/COMPLETED/api:1"}) || s.Deployments[0].FailedTasks < 10 {
+		t.Fatalf("stuck deployment = %v, failed tasks %d", got, s.Deployments[0].FailedTasks)
+	}
+	if _, err := ecsClient(a).CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("nope"), ServiceName: aws.String("x"), TaskDefinition: aws.String(good)}); errorCode(err) != "ClusterNotFoundException" {
+		t.Fatalf("CreateService in a missing cluster: %v", err)
+	}
+}
