@@ -135,9 +135,11 @@
 //     definition runs it FAILS after the settle polls ("ECS deployment
 //     circuit breaker: tasks failed to start."), two STOPPED tasks carry
 //     reason as stoppedReason, and with the circuit breaker's rollback on
-//     a rollback deployment of the last
-//     COMPLETED revision becomes PRIMARY ("…rolling back to deploymentId
-//     …") and completes after the settle polls. Without the circuit
+//     a rollback deployment of the last COMPLETED revision becomes PRIMARY
+//     ("…rolling back to deploymentId <that deployment>.") and completes
+//     after the settle polls; with the rollback off CloudFormation puts
+//     the old task definition back when the stack rolls back. Without the
+//     circuit
 //     breaker (ECS's default for CreateService; SeedService and most CDK
 //     apps turn it on) the deployment never ends: it stays IN_PROGRESS
 //     while failed tasks pile up, and so does the stack.
