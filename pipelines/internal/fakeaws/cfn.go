@@ -314,6 +314,26 @@ func (a *AWS) cfnOp(op string, in map[string]any) (any, *Fault) {
 			a.deleteStack(st)
 		}
 		return nil, nil
+	case "DescribeStackResources", "ListStackResources":
+		if st == nil {
+			return nil, stackMissing(name)
+		}
+		var out []any
+		for _, l := range sortedKeys(st.resources) {
+			r := st.resources[l]
+			m := map[string]any{"LogicalResourceId": l, "PhysicalResourceId": r.physical, "ResourceType": r.typ,
+				"ResourceStatus": "CREATE_COMPLETE"}
+			if op == "ListStackResources" {
+				m["LastUpdatedTimestamp"] = st.updated
+			} else {
+				m["StackName"], m["StackId"], m["Timestamp"] = st.name, st.id, st.updated
+			}
+			out = append(out, m)
+		}
+		if op == "ListStackResources" {
+			return map[string]any{"StackResourceSummaries": out}, nil
+		}
+		return map[string]any{"StackResources": out}, nil
 	case "ListStacks":
 		var out []any
 		for _, n := range a.cfn.order {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -283,7 +284,8 @@ func TestBootstrapVersionParameterAndRule(t *testing.T) {
 }
 
 func TestSeedStackAndDelete(t *testing.T) {
-	a := fakeaws.New(t)
+	start := time.Date(2026, 12, 1, 22, 0, 0, 0, time.UTC)
+	a := fakeaws.New(t, fakeaws.WithStartTime(start))
 	a.SeedStack(fakeaws.StackSeed{Name: "Old", Status: "UPDATE_ROLLBACK_FAILED", Reason: "stuck", Outputs: map[string]string{"ClusterName": "c1"}})
 	c := cloudformation.NewFromConfig(a.Config())
 	if status, out := outputs(t, c, "Old"); status != "UPDATE_ROLLBACK_FAILED" || out["ClusterName"] != "c1" {
@@ -293,6 +295,19 @@ func TestSeedStackAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, out := outputs(t, c, "App")
+	res := must(c.ListStackResources(ctx, &cloudformation.ListStackResourcesInput{StackName: aws.String("App")}))(t)
+	var found []string
+	for _, r := range res.StackResourceSummaries {
+		if aws.ToString(r.ResourceType) == "AWS::ECS::Service" {
+			found = append(found, aws.ToString(r.PhysicalResourceId))
+		}
+		if !r.LastUpdatedTimestamp.After(start) {
+			t.Errorf("%s updated at %s, before the fake clock's start", aws.ToString(r.LogicalResourceId), r.LastUpdatedTimestamp)
+		}
+	}
+	if len(found) != 1 || !strings.HasSuffix(found[0], ":service/prod/"+out["ApiServiceName"]) {
+		t.Fatalf("service resources = %v", found)
+	}
 	must(c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("App")}))(t)
 	_, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("App")})
 	if errorCode(err) != "ValidationError" || !strings.Contains(err.Error(), "does not exist") {

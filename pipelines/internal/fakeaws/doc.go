@@ -63,7 +63,8 @@
 //     Details, "didn't contain changes" as FAILED), ExecuteChangeSet,
 //     DeleteChangeSet, ListChangeSets, CreateStack, UpdateStack,
 //     DescribeStacks (Outputs, Parameters), DescribeStackEvents,
-//     GetTemplate, DeleteStack, ListStacks. Executing a change set applies
+//     DescribeStackResources, ListStackResources, GetTemplate,
+//     DeleteStack, ListStacks. Executing a change set applies
 //     its template (see below); the stack stays *_IN_PROGRESS until the ECS
 //     services it changed settle, then is *_COMPLETE, or, when one of them
 //     failed, UPDATE_ROLLBACK_COMPLETE (ROLLBACK_COMPLETE on a create) with
@@ -164,6 +165,7 @@
 //     TaskDefinitions, StackStatus (moves nothing on), WaitStack, Images,
 //     Objects, Invalidations, Parameter, Item.
 //
-// Times come from a fake clock that starts at 2025-01-02T03:04:05Z and
-// moves one second per event, so answers are deterministic.
+// Times come from a fake clock that starts at 2025-01-02T03:04:05Z (or
+// WithStartTime) and moves one second per event, so answers are
+// deterministic.
 package fakeaws

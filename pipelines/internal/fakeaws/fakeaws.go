@@ -85,6 +85,10 @@ func WithCallerARN(arn string) Option { return func(a *AWS) { a.arn = arn } }
 // stays IN_PROGRESS before it completes or fails (default 2).
 func WithSettlePolls(n int) Option { return func(a *AWS) { a.settle = n } }
 
+// WithStartTime sets where the fake clock starts (default
+// 2025-01-02T03:04:05Z); it moves one second per event from there.
+func WithStartTime(t time.Time) Option { return func(a *AWS) { a.now = t.UTC() } }
+
 // New starts a fake AWS that stops when the test ends.
 func New(t testing.TB, opts ...Option) *AWS {
 	t.Helper()
