@@ -2,110 +2,28 @@ package release
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/stevedore-ci/stevedore/pipelines/internal/awstest"
+	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
 )
 
-// fakeSSM speaks the SSM JSON 1.1 protocol for the four calls the store
-// makes, with a page size of 2 so pagination is exercised.
-type fakeSSM struct {
-	mu     sync.Mutex
-	params map[string]string
-	calls  []string
-	failOn string
-}
-
-func (f *fakeSSM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AmazonSSM.")
-	var in map[string]any
-	_ = json.NewDecoder(r.Body).Decode(&in)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, op)
-	fail := func(code string) {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.WriteHeader(400)
-		_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": code})
-	}
-	if op == f.failOn {
-		fail("AccessDeniedException")
-		return
-	}
-	name, _ := in["Name"].(string)
-	var out any = map[string]any{}
-	switch op {
-	case "PutParameter":
-		if _, ok := f.params[name]; ok && in["Overwrite"] != true {
-			fail("ParameterAlreadyExists")
-			return
-		}
-		f.params[name] = in["Value"].(string)
-		out = map[string]any{"Version": 1}
-	case "GetParameter":
-		v, ok := f.params[name]
-		if !ok {
-			fail("ParameterNotFound")
-			return
-		}
-		out = map[string]any{"Parameter": map[string]any{"Name": name, "Value": v}}
-	case "DeleteParameter":
-		if _, ok := f.params[name]; !ok {
-			fail("ParameterNotFound")
-			return
-		}
-		delete(f.params, name)
-	case "GetParametersByPath":
-		prefix := in["Path"].(string) + "/"
-		var names []string
-		for k := range f.params {
-			if strings.HasPrefix(k, prefix) {
-				names = append(names, k)
-			}
-		}
-		slices.Sort(names)
-		start := 0
-		if tok, ok := in["NextToken"].(string); ok {
-			start = slices.Index(names, tok)
-		}
-		var page []map[string]any
-		res := map[string]any{}
-		for i := start; i < len(names); i++ {
-			if len(page) == 2 {
-				res["NextToken"] = names[i]
-				break
-			}
-			page = append(page, map[string]any{"Name": names[i], "Value": f.params[names[i]]})
-		}
-		res["Parameters"] = page
-		out = res
-	default:
-		fail("UnknownOperation")
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	_ = json.NewEncoder(w).Encode(out)
-}
-
-func newStore(t *testing.T, env string) (*Store, *fakeSSM, *time.Time) {
+func newStore(t *testing.T, env string) (*Store, *fakeaws.AWS, *time.Time) {
 	t.Helper()
-	f := &fakeSSM{params: map[string]string{}}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
+	a := fakeaws.New(t)
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	s := NewStore(ssm.NewFromConfig(awstest.Config(srv.URL)), "shop", env)
+	s := NewStore(ssm.NewFromConfig(a.Config()), "shop", env)
 	s.Now = func() time.Time { return now }
-	return s, f, &now
+	return s, a, &now
+}
+
+func has(a *fakeaws.AWS, name string) bool {
+	_, ok := a.Parameter(name)
+	return ok
 }
 
 func TestPutAndHistoryNewestFirst(t *testing.T) {
@@ -132,8 +50,8 @@ func TestPutAndHistoryNewestFirst(t *testing.T) {
 	if len(h) != 3 || h[0].Commit != "ccccccc3" || h[2].Commit != "aaaaaaa1" {
 		t.Fatalf("history = %+v", h)
 	}
-	if _, ok := f.params["/stevedore/shop/prod/releases/000002"]; !ok {
-		t.Fatalf("parameters: %v", f.params)
+	if !has(f, "/stevedore/shop/prod/releases/000002") {
+		t.Fatal("release #2 is not at /stevedore/shop/prod/releases/000002")
 	}
 	cur, ok, err := s.Current(ctx)
 	if err != nil || !ok || cur.Seq != 2 {
@@ -172,7 +90,7 @@ func TestPutKeepsTheLastN(t *testing.T) {
 
 func TestStoreErrorsNameThePermission(t *testing.T) {
 	s, f, _ := newStore(t, "dev")
-	f.failOn = "GetParametersByPath"
+	f.Fail("ssm:GetParametersByPath", fakeaws.AccessDenied, 10)
 	_, err := s.History(context.Background(), 0)
 	if err == nil || !strings.Contains(err.Error(), "ssm:GetParametersByPath on /stevedore/shop/dev/releases") {
 		t.Fatalf("err = %v", err)
@@ -200,7 +118,7 @@ func TestLockIsExclusiveAndReleased(t *testing.T) {
 	if err := held.Release(ctx); err != nil {
 		t.Fatalf("second release: %v", err)
 	}
-	if _, ok := f.params["/stevedore/shop/prod/lock"]; ok {
+	if has(f, "/stevedore/shop/prod/lock") {
 		t.Fatal("lock left behind")
 	}
 	again, err := s.Acquire(ctx, "b", "promote", time.Hour)
