@@ -1,0 +1,314 @@
+// Package gate checks a new revision of a service through its test route
+// before it gets production traffic: the service's health path, optional
+// smoke requests and an optional smoke command, each request carrying a
+// header whose value is random per release (the test listener rule
+// matches it, so only these requests reach the new revision). Checks are
+// retried while the revision warms up, until a deadline; permanent errors
+// stop at once. The header's value never appears in a log line or an
+// error: every message is redacted.
+//
+// The ECS follower runs Spec.Check as its gate when a deployment pauses at
+// its PAUSE lifecycle hook; the local target runs the same checks against
+// the new local service before it replaces the old one.
+package gate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
+)
+
+// Defaults of a Spec.
+const (
+	DefaultTimeout  = 5 * time.Minute
+	DefaultInterval = 5 * time.Second
+	// requestTimeout bounds one request.
+	requestTimeout = 10 * time.Second
+	// excerptLen bounds the body excerpt in an error.
+	excerptLen = 200
+	redacted   = "[redacted]"
+)
+
+// Smoke is one request a gate sends and what it must answer.
+type Smoke struct {
+	// Method, default GET.
+	Method string `yaml:"method,omitempty" json:"method,omitempty"`
+	// Path, starting with "/". Required.
+	Path string `yaml:"path" json:"path"`
+	// Status expected, default 200.
+	Status int `yaml:"status,omitempty" json:"status,omitempty"`
+	// Body is a substring the answer's body must contain; empty: any body.
+	Body string `yaml:"body,omitempty" json:"body,omitempty"`
+}
+
+// Spec says what a gate checks, and where.
+type Spec struct {
+	// Service names the service in messages.
+	Service string
+	// URL is the base URL of the test route, e.g. the load balancer's
+	// https://api.example.com. Required.
+	URL string
+	// Health is the service's health path, which must answer 200; empty
+	// when the service has none (then Smoke must not be empty).
+	Health string
+	// Smoke requests, checked after the health path, in order.
+	Smoke []Smoke
+	// Command, if set, runs once after the requests (e.g. a smoke-test
+	// container given the URL, header and token); an error fails the gate
+	// and its message is the command's evidence.
+	Command func(ctx context.Context) error
+	// Header is the header the test rule matches; default
+	// contract.GateHeader.
+	Header string
+	// Token is the header's value, random per release (NewToken). Required.
+	// It is redacted from every message.
+	Token Token
+	// Timeout bounds all checks; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Interval between attempts of a check; 0 means DefaultInterval.
+	Interval time.Duration
+	// Client sends the requests; nil means a client without redirects.
+	Client *http.Client
+	// Log, if set, receives progress lines (redacted).
+	Log func(string)
+}
+
+// Token is the secret value of the test header. It prints as
+// [redacted], so a Spec in a log line does not show it.
+type Token string
+
+// String returns "[redacted]".
+func (Token) String() string { return redacted }
+
+// GoString returns "[redacted]".
+func (Token) GoString() string { return redacted }
+
+// NewToken returns a random header value for one release.
+func NewToken() (Token, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("gate: no random token: %w", err)
+	}
+	return Token(hex.EncodeToString(b)), nil
+}
+
+// Validate reports what is wrong with the spec, before any request.
+func (s Spec) Validate() error {
+	var problems []string
+	u, err := url.Parse(s.URL)
+	switch {
+	case s.URL == "":
+		problems = append(problems, "no test URL (the "+contract.TestURLOutput(orDefault(s.Service, "<service>"))+" output)")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		problems = append(problems, fmt.Sprintf("test URL %q is not an absolute http(s) URL", s.URL))
+	}
+	if s.Token == "" {
+		problems = append(problems, "no token for the "+orDefault(s.Header, contract.GateHeader)+" header (gate.NewToken makes one)")
+	}
+	if s.Health == "" && len(s.Smoke) == 0 && s.Command == nil {
+		problems = append(problems, "nothing to check: no health path, smoke request or smoke command")
+	}
+	if s.Health != "" && !strings.HasPrefix(s.Health, "/") {
+		problems = append(problems, fmt.Sprintf("health path %q does not start with /", s.Health))
+	}
+	for i, sm := range s.Smoke {
+		switch {
+		case !strings.HasPrefix(sm.Path, "/"):
+			problems = append(problems, fmt.Sprintf("smoke[%d]: path %q does not start with /", i, sm.Path))
+		case sm.Status != 0 && (sm.Status < 100 || sm.Status > 599):
+			problems = append(problems, fmt.Sprintf("smoke[%d]: status %d is not an HTTP status", i, sm.Status))
+		case sm.Method != "" && strings.ToUpper(sm.Method) != sm.Method:
+			problems = append(problems, fmt.Sprintf("smoke[%d]: method %q must be upper case, e.g. GET", i, sm.Method))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("gate of %s: %s", orDefault(s.Service, "the service"), strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Check runs every check within the timeout and returns the first
+// failure: which check, the status and a short excerpt of the body. The
+// token never appears in it.
+func (s Spec) Check(ctx context.Context) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, orDuration(s.Timeout, DefaultTimeout))
+	defer cancel()
+	checks := s.Smoke
+	if s.Health != "" {
+		checks = append([]Smoke{{Path: s.Health}}, checks...)
+	}
+	for i, c := range checks {
+		name := "smoke " + c.method() + " " + c.Path
+		if i == 0 && s.Health != "" {
+			name = "health " + c.Path
+		}
+		if err := s.try(ctx, name, c); err != nil {
+			return s.redactErr(err)
+		}
+	}
+	if s.Command != nil {
+		if err := s.Command(ctx); err != nil {
+			return s.redactErr(fmt.Errorf("gate of %s: smoke command failed: %w", orDefault(s.Service, "the service"), err))
+		}
+		s.logf("smoke command passed")
+	}
+	return nil
+}
+
+func (c Smoke) method() string { return orDefault(c.Method, http.MethodGet) }
+func (c Smoke) status() int    { return orInt(c.Status, http.StatusOK) }
+
+// try sends one check until it passes, fails permanently or the deadline
+// passes.
+func (s Spec) try(ctx context.Context, name string, c Smoke) error {
+	start, service := time.Now(), orDefault(s.Service, "the service")
+	for n := 1; ; n++ {
+		a := s.send(ctx, c)
+		switch {
+		case a.ok:
+			s.logf("%s: %d after %d attempt(s)", name, a.status, n)
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("gate of %s: %s did not pass within %s (%d attempts); last: %s", service, name, orDuration(s.Timeout, DefaultTimeout), n, a.what)
+		case a.permanent:
+			return fmt.Errorf("gate of %s: %s failed after %d attempt(s) in %s: %s", service, name, n, time.Since(start).Round(time.Millisecond), a.what)
+		}
+		s.logf("%s: %s; trying again", name, a.what)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gate of %s: %s did not pass within %s (%d attempts); last: %s", service, name, orDuration(s.Timeout, DefaultTimeout), n, a.what)
+		case <-time.After(orDuration(s.Interval, DefaultInterval)):
+		}
+	}
+}
+
+// attempt is the outcome of one request.
+type attempt struct {
+	ok, permanent bool
+	status        int
+	what          string // what went wrong
+}
+
+func (s Spec) send(ctx context.Context, c Smoke) attempt {
+	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, c.method(), strings.TrimSuffix(s.URL, "/")+c.Path, nil)
+	if err != nil {
+		return attempt{permanent: true, what: err.Error()}
+	}
+	req.Header.Set(orDefault(s.Header, contract.GateHeader), string(s.Token))
+	resp, err := s.client().Do(req)
+	if err != nil {
+		return attempt{permanent: permanentNetError(err), what: "no answer: " + err.Error()}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return judge(c, resp.StatusCode, string(body), s.Redact(string(body)))
+}
+
+// judge decides from one answer whether a check passed, should be tried
+// again (5xx, 404 and 429 while the revision warms up) or failed for good
+// (any other unexpected status, or the wanted status without the wanted
+// body). shown is the body as it may be shown (redacted).
+func judge(c Smoke, status int, body, shown string) attempt {
+	a := attempt{status: status}
+	switch {
+	case status == c.status() && strings.Contains(body, c.Body):
+		a.ok = true
+		return a
+	case status == c.status():
+		a.permanent = true
+		a.what = fmt.Sprintf("answered %d without %q: %s", status, c.Body, excerpt(shown))
+		return a
+	}
+	a.what = fmt.Sprintf("want %d, got %d: %s", c.status(), status, excerpt(shown))
+	a.permanent = status >= 400 && status < 500 && status != http.StatusNotFound && status != http.StatusTooManyRequests
+	return a
+}
+
+// permanentNetError: the host does not exist or the URL is wrong, so no
+// retry will help; refused connections and timeouts may.
+func permanentNetError(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.IsNotFound
+	}
+	var uerr *url.Error
+	return errors.As(err, &uerr) && !uerr.Timeout() && strings.Contains(uerr.Err.Error(), "unsupported protocol scheme")
+}
+
+func (s Spec) client() *http.Client {
+	if s.Client != nil {
+		return s.Client
+	}
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// Redact replaces the token in msg.
+func (s Spec) Redact(msg string) string {
+	if s.Token == "" {
+		return msg
+	}
+	return strings.ReplaceAll(msg, string(s.Token), redacted)
+}
+
+// redactErr is err with the token replaced; the cause is dropped when it
+// held the token, so no Unwrap can show it.
+func (s Spec) redactErr(err error) error {
+	if err == nil || s.Token == "" || !strings.Contains(err.Error(), string(s.Token)) {
+		return err
+	}
+	return errors.New(s.Redact(err.Error()))
+}
+
+func (s Spec) logf(format string, args ...any) {
+	if s.Log != nil {
+		s.Log(s.Redact(fmt.Sprintf(orDefault(s.Service, "gate")+": "+format, args...)))
+	}
+}
+
+// excerpt is the start of a body on one line, or "(empty body)".
+func excerpt(body string) string {
+	body = strings.Join(strings.Fields(body), " ")
+	if body == "" {
+		return "(empty body)"
+	}
+	if len(body) > excerptLen {
+		return body[:excerptLen] + "..."
+	}
+	return body
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func orInt(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
