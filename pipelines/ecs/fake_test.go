@@ -114,7 +114,8 @@ type scenario struct {
 	// sdAfter scripts what the service deployment does after an action on
 	// it, by "CONTINUE" or "ROLLBACK" (ContinueServiceDeployment) or
 	// "STOP:ROLLBACK", "STOP:ABORT" (StopServiceDeployment): its states step
-	// from the call like serviceDeployments do from the clock's start. An
+	// from the call like serviceDeployments do from the clock's start
+	// (offset shifts them too). An
 	// action with no script here is an error.
 	sdAfter map[string][]map[string]any
 	// noBreaker turns the deployment circuit breaker off.
@@ -714,7 +715,7 @@ func qualified(op string) string {
 func (f *fakeECS) currentServiceDeployment() map[string]any {
 	sc := f.anyScenario()
 	if f.sdPhase != nil {
-		return f.sdPhase[stepIndex(f.now().Sub(f.sdT0), sc.step, len(f.sdPhase))]
+		return f.sdPhase[stepIndex(f.now().Sub(f.sdT0)+sc.offset, sc.step, len(f.sdPhase))]
 	}
 	if len(sc.serviceDeployments) == 0 {
 		return nil
