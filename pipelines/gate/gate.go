@@ -122,13 +122,8 @@ func (s Spec) Validate() error {
 		problems = append(problems, fmt.Sprintf("health path %q does not start with /", s.Health))
 	}
 	for i, sm := range s.Smoke {
-		switch {
-		case !strings.HasPrefix(sm.Path, "/"):
-			problems = append(problems, fmt.Sprintf("smoke[%d]: path %q does not start with /", i, sm.Path))
-		case sm.Status != 0 && (sm.Status < 100 || sm.Status > 599):
-			problems = append(problems, fmt.Sprintf("smoke[%d]: status %d is not an HTTP status", i, sm.Status))
-		case sm.Method != "" && strings.ToUpper(sm.Method) != sm.Method:
-			problems = append(problems, fmt.Sprintf("smoke[%d]: method %q must be upper case, e.g. GET", i, sm.Method))
+		if err := sm.Validate(); err != nil {
+			problems = append(problems, fmt.Sprintf("smoke[%d]: %v", i, err))
 		}
 	}
 	if len(problems) > 0 {
@@ -168,6 +163,20 @@ func (s Spec) Check(ctx context.Context) error {
 	return nil
 }
 
+// Validate says what is wrong with one smoke request (stevedore.yaml's
+// validation calls it too, before any work).
+func (c Smoke) Validate() error {
+	switch {
+	case !strings.HasPrefix(c.Path, "/"):
+		return fmt.Errorf("path %q does not start with /", c.Path)
+	case c.Status != 0 && (c.Status < 100 || c.Status > 599):
+		return fmt.Errorf("status %d is not an HTTP status", c.Status)
+	case c.Method != "" && strings.ToUpper(c.Method) != c.Method:
+		return fmt.Errorf("method %q must be upper case, e.g. GET", c.Method)
+	}
+	return nil
+}
+
 func (c Smoke) method() string { return orDefault(c.Method, http.MethodGet) }
 func (c Smoke) status() int    { return orInt(c.Status, http.StatusOK) }
 
@@ -175,21 +184,25 @@ func (c Smoke) status() int    { return orInt(c.Status, http.StatusOK) }
 // passes.
 func (s Spec) try(ctx context.Context, name string, c Smoke) error {
 	start, service := time.Now(), orDefault(s.Service, "the service")
+	var last attempt // the last answer worth showing
 	for n := 1; ; n++ {
 		a := s.send(ctx, c)
+		if a.status != 0 || last.what == "" || ctx.Err() == nil {
+			last = a // a request cut short by the deadline says less than the answer before it
+		}
 		switch {
 		case a.ok:
 			s.logf("%s: %d after %d attempt(s)", name, a.status, n)
 			return nil
 		case ctx.Err() != nil:
-			return fmt.Errorf("gate of %s: %s did not pass within %s (%d attempts); last: %s", service, name, orDuration(s.Timeout, DefaultTimeout), n, a.what)
+			return fmt.Errorf("gate of %s: %s did not pass within %s (%d attempts); last: %s", service, name, orDuration(s.Timeout, DefaultTimeout), n, last.what)
 		case a.permanent:
 			return fmt.Errorf("gate of %s: %s failed after %d attempt(s) in %s: %s", service, name, n, time.Since(start).Round(time.Millisecond), a.what)
 		}
 		s.logf("%s: %s; trying again", name, a.what)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("gate of %s: %s did not pass within %s (%d attempts); last: %s", service, name, orDuration(s.Timeout, DefaultTimeout), n, a.what)
+			return fmt.Errorf("gate of %s: %s did not pass within %s (%d attempts); last: %s", service, name, orDuration(s.Timeout, DefaultTimeout), n, last.what)
 		case <-time.After(orDuration(s.Interval, DefaultInterval)):
 		}
 	}
