@@ -318,3 +318,34 @@ func TestJudgeHook(t *testing.T) {
 		})
 	}
 }
+
+// The ends of a gated deployment the scenarios do not reach.
+func TestJudgeGated(t *testing.T) {
+	rolledBackBy := gateState{enabled: true, decided: map[string]*gateDecision{hookID: {stage: "POST_TEST_TRAFFIC_SHIFT", action: types.DeploymentLifecycleHookActionRollback, evidence: "health /health: want 200, got 503", sent: true}}}
+	continued := gateState{enabled: true, decided: map[string]*gateDecision{hookID: {stage: "POST_TEST_TRAFFIC_SHIFT", action: types.DeploymentLifecycleHookActionContinue, sent: true}}}
+	cases := []struct {
+		name         string
+		status       types.ServiceDeploymentStatus
+		gs           gateState
+		done         bool
+		kind         FailureKind
+		reason, back string
+	}{
+		{name: "ROLLBACK sent, yet SUCCESSFUL", status: types.ServiceDeploymentStatusSuccessful, gs: rolledBackBy, kind: KindGateFailed,
+			reason: "health /health: want 200, got 503", back: "yet the deployment ended SUCCESSFUL: the new revision is live although its gate failed"},
+		{name: "ROLLBACK sent, then someone stopped it", status: types.ServiceDeploymentStatusStopped, gs: rolledBackBy, kind: KindStopped,
+			reason: "the gate at POST_TEST_TRAFFIC_SHIFT failed", back: "the deployment ended STOPPED instead of rolling back"},
+		{name: "ROLLBACK sent, still rolling back", status: types.ServiceDeploymentStatusRollbackInProgress, gs: rolledBackBy},
+		{name: "gate passed, SUCCESSFUL", status: types.ServiceDeploymentStatusSuccessful, gs: continued, done: true},
+		{name: "no gate, SUCCESSFUL", status: types.ServiceDeploymentStatusSuccessful, done: true},
+		{name: "gate on, never paused", status: types.ServiceDeploymentStatusSuccessful, gs: gateState{enabled: true}, kind: KindGateSkipped, reason: "the gate never ran"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := judgeGated(&types.ServiceDeployment{ServiceDeploymentArn: aws.String(sdArn), Status: tc.status}, tc.gs)
+			if v.done != tc.done || v.kind != tc.kind || !strings.Contains(v.reason, tc.reason) || !strings.Contains(v.rollback, tc.back) {
+				t.Errorf("got done=%v kind=%q reason=%q rollback=%q", v.done, v.kind, v.reason, v.rollback)
+			}
+		})
+	}
+}

@@ -2,7 +2,9 @@
 // before it gets production traffic: the service's health path, optional
 // smoke requests and an optional smoke command, each request carrying a
 // header whose value is random per release (the test listener rule
-// matches it, so only these requests reach the new revision). Checks are
+// matches it, so only these requests reach the new revision; given the
+// Rule, Check sets that value first and replaces it by an unknown one
+// afterwards, so the route is open only while it checks). Checks are
 // retried while the revision warms up, until a deadline; permanent errors
 // stop at once. The header's value never appears in a log line or an
 // error: every message is redacted.
@@ -77,11 +79,31 @@ type Spec struct {
 	Timeout time.Duration
 	// Interval between attempts of a check; 0 means DefaultInterval.
 	Interval time.Duration
+	// Rule, if set, is the test listener rule: Check sets its header value
+	// to Token first, waits RuleSettle for the load balancer to apply it,
+	// and afterwards sets a fresh random value nobody knows, so the test
+	// route is open only while the checks run.
+	Rule Rule
+	// RuleSettle is the wait after setting the rule; 0 means
+	// DefaultRuleSettle.
+	RuleSettle time.Duration
 	// Client sends the requests; nil means a client without redirects.
 	Client *http.Client
 	// Log, if set, receives progress lines (redacted).
 	Log func(string)
 }
+
+// Rule is the test listener rule whose header condition a gate sets.
+// The ELBv2 adapter (ModifyRule on the rule's http-header condition)
+// satisfies it.
+type Rule interface {
+	// SetHeader makes the rule match requests whose header carries value.
+	SetHeader(ctx context.Context, header string, value Token) error
+}
+
+// DefaultRuleSettle is how long a load balancer is given to apply a rule
+// change before the first check.
+const DefaultRuleSettle = 15 * time.Second
 
 // Token is the secret value of the test header. It prints as
 // [redacted], so a Spec in a log line does not show it.
@@ -141,6 +163,12 @@ func (s Spec) Check(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, orDuration(s.Timeout, DefaultTimeout))
 	defer cancel()
+	if s.Rule != nil {
+		if err := s.openRoute(ctx); err != nil {
+			return err
+		}
+		defer s.closeRoute(ctx)
+	}
 	checks := s.Smoke
 	if s.Health != "" {
 		checks = append([]Smoke{{Path: s.Health}}, checks...)
@@ -175,6 +203,38 @@ func (c Smoke) Validate() error {
 		return fmt.Errorf("method %q must be upper case, e.g. GET", c.Method)
 	}
 	return nil
+}
+
+// openRoute sets the test rule's header value to the token and gives the
+// load balancer time to apply it.
+func (s Spec) openRoute(ctx context.Context) error {
+	header := orDefault(s.Header, contract.GateHeader)
+	if err := s.Rule.SetHeader(ctx, header, s.Token); err != nil {
+		return s.redactErr(fmt.Errorf("gate of %s: could not open the test route (set the %s value of its listener rule): %w", orDefault(s.Service, "the service"), header, err))
+	}
+	s.logf("test route open; checking in %s", orDuration(s.RuleSettle, DefaultRuleSettle))
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("gate of %s: stopped before the first check: %w", orDefault(s.Service, "the service"), ctx.Err())
+	case <-time.After(orDuration(s.RuleSettle, DefaultRuleSettle)):
+	}
+	return nil
+}
+
+// closeRoute sets the rule to a random value nobody knows, even when the
+// checks ran out of time; a failure is logged, as the token stays secret.
+func (s Spec) closeRoute(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	fresh, err := NewToken()
+	if err == nil {
+		err = s.Rule.SetHeader(ctx, orDefault(s.Header, contract.GateHeader), fresh)
+	}
+	if err != nil {
+		s.logf("warning: could not close the test route (it still answers this release's secret header): %v", err)
+		return
+	}
+	s.logf("test route closed")
 }
 
 func (c Smoke) method() string { return orDefault(c.Method, http.MethodGet) }

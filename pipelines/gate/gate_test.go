@@ -239,3 +239,89 @@ func TestTokenNeverPrints(t *testing.T) {
 		}
 	}
 }
+
+// fakeRule is a test listener rule in front of a test server: requests
+// whose header matches its current value reach the new revision.
+type fakeRule struct {
+	mu     sync.Mutex
+	value  Token
+	sets   int
+	failAt int // the n-th SetHeader (1-based) fails; 0 never
+}
+
+func (r *fakeRule) SetHeader(_ context.Context, header string, v Token) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sets++
+	if header != contract.GateHeader {
+		return fmt.Errorf("header %q", header)
+	}
+	if r.sets == r.failAt {
+		return fmt.Errorf("AccessDenied: not authorized to perform elasticloadbalancing:ModifyRule (value %s)", v)
+	}
+	r.value = v
+	return nil
+}
+
+func (r *fakeRule) matches(v string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return v != "" && v == string(r.value)
+}
+
+func TestCheckOpensAndClosesTheTestRoute(t *testing.T) {
+	cases := []struct {
+		name    string
+		failAt  int
+		wantErr string
+		wantLog string
+		sets    int
+	}{
+		{name: "open, check, close", sets: 2, wantLog: "test route closed"},
+		{name: "the rule cannot be set: no check runs", failAt: 1, sets: 1, wantErr: "could not open the test route (set the X-Stevedore-Test value of its listener rule): AccessDenied"},
+		{name: "the rule cannot be closed: said, the gate still passes", failAt: 2, sets: 2, wantLog: "warning: could not close the test route"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rule := &fakeRule{value: "placeholder-from-the-template", failAt: tc.failAt}
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !rule.matches(r.Header.Get(contract.GateHeader)) {
+					fmt.Fprint(w, "old revision")
+					return
+				}
+				hits.Add(1)
+				fmt.Fprint(w, "new revision ok")
+			}))
+			defer srv.Close()
+			s := spec(srv.URL)
+			s.Health, s.Smoke = "", []Smoke{{Path: "/health", Body: "new revision"}}
+			s.Rule, s.RuleSettle = rule, time.Millisecond
+			var lines []string
+			s.Log = func(l string) { lines = append(lines, l) }
+			err := s.Check(context.Background())
+			log := strings.Join(lines, "\n")
+			if tc.wantErr == "" && err != nil {
+				t.Fatalf("unexpected error %v\n%s", err, log)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("got %v, want %q", err, tc.wantErr)
+			}
+			if strings.Contains(log+fmt.Sprint(err), string(token)) {
+				t.Errorf("the token leaked: %v\n%s", err, log)
+			}
+			if !strings.Contains(log, tc.wantLog) {
+				t.Errorf("log lacks %q:\n%s", tc.wantLog, log)
+			}
+			if rule.sets != tc.sets {
+				t.Errorf("SetHeader called %d times, want %d", rule.sets, tc.sets)
+			}
+			if tc.wantErr != "" && hits.Load() != 0 {
+				t.Errorf("%d checks reached the new revision, want none", hits.Load())
+			}
+			if tc.failAt == 0 && rule.matches(string(token)) {
+				t.Error("after the gate the test route still answers the release's token")
+			}
+		})
+	}
+}
