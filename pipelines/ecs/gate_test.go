@@ -349,3 +349,18 @@ func TestJudgeGated(t *testing.T) {
 		})
 	}
 }
+
+// The time the gate runs does not count against the follower's timeout:
+// a 20-minute gate on a 1-minute timeout still sees the deployment end.
+func TestGateTimeNotCounted(t *testing.T) {
+	h := newHarness(t, map[string]*scenario{"api": {serviceDeployments: upToPause(),
+		sdAfter: map[string][]map[string]any{"CONTINUE": afterContinue(sd("SUCCESSFUL", "CLEAN_UP", 2, 100, nil))}}})
+	gate := func(ctx context.Context) error { return h.clock.Sleep(ctx, 20*time.Minute) }
+	res, err := h.d.FollowServiceDeployment(context.Background(), ServiceDeploymentSpec{Cluster: "prod", Service: "api", ARN: sdArn, Timeout: time.Minute, Gate: gate})
+	if err != nil || !reflect.DeepEqual(res.Gated, []string{"POST_TEST_TRAFFIC_SHIFT"}) {
+		t.Fatalf("got %+v, %v; want success after the gate\n%s", res, err, h.log())
+	}
+	if h.elapsed() != 20*time.Minute+35*time.Second {
+		t.Errorf("verdict at %s, want 20m35s", h.elapsed())
+	}
+}

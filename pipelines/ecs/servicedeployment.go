@@ -26,7 +26,8 @@ type ServiceDeploymentSpec struct {
 	// Since bounds the search when ARN is empty (e.g. just before cdk
 	// deploy started). Required then.
 	Since time.Time
-	// Timeout bounds the whole wait; 0 means DefaultTimeout.
+	// Timeout bounds the whole wait, not counting the time the gate runs;
+	// 0 means DefaultTimeout. Give bake and step bake times on top.
 	Timeout time.Duration
 	// Poll is the DescribeServiceDeployments interval; 0 means DefaultPoll.
 	Poll time.Duration
@@ -124,8 +125,10 @@ func (d *Deployer) FollowServiceDeployment(ctx context.Context, spec ServiceDepl
 				d.logf("%s: %s", spec.Service, hs.note)
 			}
 			if hs.run {
+				began := d.clock.Now()
 				gs.decided[hs.hookID] = d.runGate(ctx, spec, hs)
 				hs.send = gs.decided[hs.hookID]
+				deadline = deadline.Add(d.clock.Now().Sub(began)) // the gate's time is not the deployment's
 			}
 			if hs.send != nil {
 				if err := d.sendGateDecision(ctx, spec, res.ARN, hs.hookID, hs.send); err != nil {
