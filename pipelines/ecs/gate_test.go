@@ -364,3 +364,26 @@ func TestGateTimeNotCounted(t *testing.T) {
 		t.Errorf("verdict at %s, want 20m35s", h.elapsed())
 	}
 }
+
+// A re-run of the same commit on a blue/green service: the service already
+// runs the release's images steadily, so nothing is awaited, the gate does
+// not run and no action is sent.
+func TestServiceDeploymentUnchanged(t *testing.T) {
+	h := newHarness(t, map[string]*scenario{"api": {before: steady(dep{id: depOurs, td: tdNew, desired: 2, createdAt: -600}), defs: releaseDefs()}})
+	ran := false
+	res, err := h.d.FollowServiceDeployment(context.Background(), ServiceDeploymentSpec{Cluster: "prod", Service: "api", Since: time.Unix(epoch, 0),
+		Images: map[string]string{"app": digestB}, Gate: func(context.Context) error { ran = true; return nil }})
+	if err != nil || !res.Unchanged || ran || h.elapsed() != 0 {
+		t.Fatalf("got %+v, %v, gate ran=%v at %s; want unchanged at once", res, err, ran, h.elapsed())
+	}
+	if n := h.fake.count("DescribeServiceDeployments") + h.fake.count("ContinueServiceDeployment"); n != 0 {
+		t.Errorf("%d service-deployment calls, want none", n)
+	}
+	// On the old images it waits for the release's service deployment.
+	h = newHarness(t, map[string]*scenario{"api": {before: steady(old("PRIMARY", 2)), defs: releaseDefs(),
+		serviceDeployments: []map[string]any{nil, sd("IN_PROGRESS", "SCALE_UP", 1, 0, nil), sd("SUCCESSFUL", "CLEAN_UP", 2, 100, nil)}}})
+	res, err = h.d.FollowServiceDeployment(context.Background(), ServiceDeploymentSpec{Cluster: "prod", Service: "api", Since: time.Unix(epoch, 0), Images: map[string]string{"app": digestB}})
+	if err != nil || res.Unchanged || res.Status != "SUCCESSFUL" || h.elapsed() != 10*time.Second {
+		t.Fatalf("got %+v, %v at %s; want SUCCESSFUL at 10s", res, err, h.elapsed())
+	}
+}

@@ -33,6 +33,11 @@ type ServiceDeploymentSpec struct {
 	Poll time.Duration
 	// MaxAttempts is the retry budget of each ECS API call, as in Spec.
 	MaxAttempts int
+	// Images, if set (and ARN is empty), are the release's images by
+	// container: a service already steady on them, alone, since before
+	// Since is unchanged at once (ServiceDeploymentResult.Unchanged), as
+	// with Follow, instead of waiting for a deployment that never comes.
+	Images map[string]string
 	// Gate, if set, runs when the deployment pauses at a PAUSE lifecycle
 	// hook (POST_TEST_TRAFFIC_SHIFT, or POST_SCALE_UP for a service
 	// without a load balancer): nil sends CONTINUE; an error, or a gate
@@ -60,6 +65,9 @@ type ServiceDeploymentResult struct {
 	Stages []string
 	// Gated are the stages at which the gate passed and CONTINUE was sent.
 	Gated []string
+	// Unchanged: the service already ran Images steadily; nothing was
+	// deployed and the gate did not run.
+	Unchanged bool
 	// Elapsed from the call to the verdict.
 	Elapsed time.Duration
 }
@@ -77,6 +85,17 @@ func (d *Deployer) FollowServiceDeployment(ctx context.Context, spec ServiceDepl
 	}
 	if spec.ARN == "" && spec.Since.IsZero() {
 		return res, fmt.Errorf("following a service deployment of %s: give its ARN or the time it started after", spec.Service)
+	}
+	if spec.ARN == "" && len(spec.Images) > 0 {
+		unchanged, err := d.alreadyOn(ctx, spec)
+		if err != nil {
+			return res, fmt.Errorf("following the service deployment of %s: %w", spec.Service, err)
+		}
+		if unchanged {
+			res.Unchanged = true
+			d.logf("%s: already runs %s steadily; nothing was deployed", spec.Service, imageList(spec.Images))
+			return res, nil
+		}
 	}
 	poll, timeout := orDuration(spec.Poll, DefaultPoll), orDuration(spec.Timeout, DefaultTimeout)
 	deadline := start.Add(timeout)
@@ -169,6 +188,25 @@ func (d *Deployer) FollowServiceDeployment(ctx context.Context, spec ServiceDepl
 			return res, fail(KindPollError, "stopped waiting for the service deployment of "+spec.Service, err)
 		}
 	}
+}
+
+// alreadyOn takes Follow's look at the start: is the service steady on
+// spec.Images, alone, with a deployment older than spec.Since?
+func (d *Deployer) alreadyOn(ctx context.Context, spec ServiceDeploymentSpec) (bool, error) {
+	if err := (FollowSpec{Service: spec.Service, Images: spec.Images}).validate(); err != nil {
+		return false, err
+	}
+	svc, err := d.describeService(ctx, spec.Cluster, spec.Service)
+	if err != nil {
+		return false, err
+	}
+	answer := &ecs.DescribeServicesOutput{Services: []types.Service{*svc}}
+	defs := map[string]map[string]string{}
+	if err := d.loadImages(ctx, answer, defs); err != nil {
+		return false, err
+	}
+	_, _, unchanged := judgeFollow(answer, defs, followState{want: spec.Images, start: spec.Since, first: true, t: tracking{cluster: spec.Cluster, service: spec.Service}})
+	return unchanged, nil
 }
 
 // runGate runs the caller's gate for one paused hook, within its budget,
