@@ -69,3 +69,11 @@ func (b budgeted) ListServiceDeployments(ctx context.Context, in *ecs.ListServic
 func (b budgeted) DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, opts ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error) {
 	return b.api.DescribeServiceDeployments(ctx, in, attemptsOpt(ctx, opts)...)
 }
+
+func (b budgeted) ContinueServiceDeployment(ctx context.Context, in *ecs.ContinueServiceDeploymentInput, opts ...func(*ecs.Options)) (*ecs.ContinueServiceDeploymentOutput, error) {
+	return b.api.ContinueServiceDeployment(ctx, in, attemptsOpt(ctx, opts)...)
+}
+
+func (b budgeted) StopServiceDeployment(ctx context.Context, in *ecs.StopServiceDeploymentInput, opts ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error) {
+	return b.api.StopServiceDeployment(ctx, in, attemptsOpt(ctx, opts)...)
+}

@@ -14,7 +14,10 @@
 // Follow judges, by the same rules, the deployment someone else starts
 // (CloudFormation during cdk deploy), recognised by the images its task
 // definition runs; FollowServiceDeployment follows one service deployment
-// (blue/green, linear, canary or rolling) by its status. While following,
+// (blue/green, linear, canary or rolling) by its status and, when the
+// caller gives it a Gate, decides the deployment's PAUSE lifecycle hook:
+// CONTINUE when the gate passes, ROLLBACK (followed to its end) when it
+// fails or cannot run; AbortServiceDeployment stops one in flight. While following,
 // throttling and 5xx answers are retried until the timeout, and a failure
 // shows the failed containers' last CloudWatch Logs lines.
 //

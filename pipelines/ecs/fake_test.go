@@ -111,6 +111,13 @@ type scenario struct {
 	// ServiceDeployment (raw JSON fields) per step from the clock's start;
 	// nil while none has started.
 	serviceDeployments []map[string]any
+	// sdAfter scripts what the service deployment does after an action on
+	// it, by "CONTINUE" or "ROLLBACK" (ContinueServiceDeployment) or
+	// "STOP:ROLLBACK", "STOP:ABORT" (StopServiceDeployment): its states step
+	// from the call like serviceDeployments do from the clock's start
+	// (offset shifts them too). An
+	// action with no script here is an error.
+	sdAfter map[string][]map[string]any
 	// noBreaker turns the deployment circuit breaker off.
 	noBreaker bool
 	// gate, if set, holds every DescribeServices after UpdateService until
@@ -135,6 +142,10 @@ type fakeECS struct {
 	requests map[string][]map[string]any
 	runT0    time.Time
 	srv      *httptest.Server
+	// sdPhase is the service-deployment script since the last action on
+	// it (sdAfter), begun at sdT0; nil before any.
+	sdPhase []map[string]any
+	sdT0    time.Time
 	// defs are the task definitions the fake knows, by ARN.
 	defs map[string]*fakeDef
 }
@@ -238,9 +249,25 @@ func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "ListServiceDeployments":
 		out = map[string]any{"serviceDeployments": []any{}}
 		if sd := f.currentServiceDeployment(); sd != nil {
-			out = map[string]any{"serviceDeployments": []any{map[string]any{
-				"serviceDeploymentArn": sd["serviceDeploymentArn"], "status": sd["status"], "createdAt": sd["createdAt"]}}}
+			brief := map[string]any{"serviceDeploymentArn": sd["serviceDeploymentArn"], "status": sd["status"], "createdAt": sd["createdAt"]}
+			if target, ok := sd["targetServiceRevision"].(map[string]any); ok {
+				brief["targetServiceRevisionArn"] = target["arn"]
+			}
+			out = map[string]any{"serviceDeployments": []any{brief}}
 		}
+	case "ContinueServiceDeployment", "StopServiceDeployment":
+		key := fmt.Sprint(body["action"])
+		if op == "StopServiceDeployment" {
+			key = fmt.Sprint("STOP:", body["stopType"])
+		}
+		phase, ok := f.anyScenario().sdAfter[key]
+		if !ok {
+			f.t.Errorf("unexpected %s %s", op, key)
+			writeAPIError(w, "ClientException", op)
+			return
+		}
+		f.sdPhase, f.sdT0 = phase, f.now()
+		out = map[string]any{"serviceDeploymentArn": body["serviceDeploymentArn"]}
 	case "DescribeServiceDeployments":
 		sd := f.currentServiceDeployment()
 		arn := body["serviceDeploymentArns"].([]any)[0]
@@ -687,6 +714,9 @@ func qualified(op string) string {
 // currentServiceDeployment is the scripted service deployment now.
 func (f *fakeECS) currentServiceDeployment() map[string]any {
 	sc := f.anyScenario()
+	if f.sdPhase != nil {
+		return f.sdPhase[stepIndex(f.now().Sub(f.sdT0)+sc.offset, sc.step, len(f.sdPhase))]
+	}
 	if len(sc.serviceDeployments) == 0 {
 		return nil
 	}

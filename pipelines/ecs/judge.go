@@ -45,6 +45,15 @@ const (
 	// KindStopped: a service deployment was STOPPED (by someone else, or
 	// replaced by a newer one).
 	KindStopped FailureKind = "stopped"
+	// KindGateFailed: the pipeline gate failed (or could not run) at a
+	// PAUSE hook, so the deployment was rolled back.
+	KindGateFailed FailureKind = "gate-failed"
+	// KindGateSkipped: a gate was configured but the deployment never
+	// paused at a PAUSE hook, so the new revision went live untested.
+	KindGateSkipped FailureKind = "gate-skipped"
+	// KindHookTimedOut: nobody continued a PAUSE hook in time and ECS took
+	// the hook's timeout action.
+	KindHookTimedOut FailureKind = "hook-timed-out"
 )
 
 // tracking identifies the deployment a follower watches.
@@ -58,13 +67,14 @@ type tracking struct {
 
 // verdict is the judgement of one DescribeServices answer.
 type verdict struct {
-	done    bool        // our deployment finished
-	kind    FailureKind // non-empty: it failed
-	reason  string      // one line saying why it failed
-	err     error       // underlying API error, for errors.As
-	svc     *types.Service
-	ours    *types.Deployment
-	primary *types.Deployment
+	done     bool        // our deployment finished
+	kind     FailureKind // non-empty: it failed
+	reason   string      // one line saying why it failed
+	rollback string      // what became of a rollback stevedore asked for
+	err      error       // underlying API error, for errors.As
+	svc      *types.Service
+	ours     *types.Deployment
+	primary  *types.Deployment
 }
 
 // judge decides, from one DescribeServices answer, whether our deployment
@@ -323,4 +333,136 @@ func serviceDeploymentWhy(sd *types.ServiceDeployment) string {
 		return ""
 	}
 	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// gateState is what a service-deployment follower knows about its gate
+// between polls.
+type gateState struct {
+	enabled bool                     // the caller gave a Gate
+	decided map[string]*gateDecision // hook id -> what the gate said
+	paused  map[string]string        // hook id -> the stage it paused at
+}
+
+// gateDecision is the gate's answer for one PAUSE hook.
+type gateDecision struct {
+	stage    string
+	action   types.DeploymentLifecycleHookAction // CONTINUE or ROLLBACK
+	evidence string                              // why ROLLBACK: the failing check's error
+	sent     bool                                // ECS accepted the action
+}
+
+// hookStep is judgeHook's answer: what the follower does about the
+// deployment's PAUSE hook on this poll.
+type hookStep struct {
+	hookID string
+	stage  string
+	// run: run the gate now, for at most budget; a budget <= 0 means the
+	// hook expires too soon, and the follower rolls back without running.
+	run    bool
+	budget time.Duration
+	// send: (re)send the decision already taken for this hook.
+	send *gateDecision
+	// note is a line worth logging once (e.g. paused with no gate).
+	note string
+}
+
+// gateMargin is how long before a hook expires the gate must have decided,
+// so the pipeline, not the hook's timeout action, has the last word.
+const gateMargin = 30 * time.Second
+
+// judgeHook decides, from one DescribeServiceDeployments entry, whether a
+// deployment in progress waits at a PAUSE hook for this pipeline: a hook
+// of type PAUSE AWAITING_ACTION. The first time, the gate runs, for at
+// most gateTimeout and never past gateMargin before the hook expires; a
+// decision ECS has not accepted yet is sent again. Without a gate the
+// follower only says who the deployment waits for. A PAUSE hook whose
+// own timeout action is CONTINUE is flagged: an interrupted pipeline would
+// let that deployment go live untested.
+func judgeHook(sd *types.ServiceDeployment, gs gateState, now time.Time, gateTimeout time.Duration) hookStep {
+	if sd.Status != types.ServiceDeploymentStatusInProgress {
+		return hookStep{}
+	}
+	h := awaitingPause(sd)
+	if h == nil {
+		return hookStep{}
+	}
+	st := hookStep{hookID: aws.ToString(h.HookId), stage: string(sd.LifecycleStage)}
+	expires := ""
+	if h.ExpiresAt != nil {
+		expires = " at " + h.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	action := orDefault(string(h.TimeoutAction), string(types.DeploymentLifecycleHookActionRollback))
+	if action == string(types.DeploymentLifecycleHookActionContinue) {
+		st.note = fmt.Sprintf("warning: the PAUSE hook at %s times out with CONTINUE: if this pipeline stops, the new revision goes live untested; set its timeout action to ROLLBACK", st.stage)
+	}
+	if !gs.enabled {
+		st.note = strings.TrimPrefix(st.note+"; ", "; ") + fmt.Sprintf("paused at %s (PAUSE hook %s) and this rollout has no gate: waiting for someone to call ContinueServiceDeployment; ECS takes the timeout action %s%s", st.stage, st.hookID, action, expires)
+		return st
+	}
+	if d := gs.decided[st.hookID]; d != nil {
+		if !d.sent {
+			st.send = d
+		}
+		return st
+	}
+	st.run, st.budget = true, gateTimeout
+	if h.ExpiresAt != nil {
+		st.budget = min(st.budget, h.ExpiresAt.Sub(now)-gateMargin)
+	}
+	return st
+}
+
+// awaitingPause is the deployment's PAUSE hook waiting for an action.
+func awaitingPause(sd *types.ServiceDeployment) *types.DeploymentLifecycleHookDetail {
+	for i := range sd.LifecycleHookDetails {
+		h := &sd.LifecycleHookDetails[i]
+		if h.TargetType == types.DeploymentLifecycleHookTargetTypePause && h.Status == types.DeploymentLifecycleHookStatusAwaitingAction {
+			return h
+		}
+	}
+	return nil
+}
+
+// judgeGated is judgeServiceDeployment for a deployment a gate may have
+// decided on. After the gate sent ROLLBACK the rollout fails whatever the
+// end: with the failing check's evidence and what became of the rollback
+// (ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED). A PAUSE hook that TIMED_OUT
+// says the hook's own timeout action decided. A configured gate that
+// never ran fails a SUCCESSFUL deployment: it went live untested.
+func judgeGated(sd *types.ServiceDeployment, gs gateState) verdict {
+	v := judgeServiceDeployment(sd)
+	if !v.done && v.kind == "" {
+		return v
+	}
+	arn := shortName(aws.ToString(sd.ServiceDeploymentArn))
+	why := serviceDeploymentWhy(sd)
+	for _, d := range gs.decided {
+		if d.action != types.DeploymentLifecycleHookActionRollback {
+			continue
+		}
+		v.reason = fmt.Sprintf("the gate at %s failed, so stevedore rolled service deployment %s back: %s", d.stage, arn, d.evidence)
+		switch {
+		case v.done:
+			v.done, v.kind, v.rollback = false, KindGateFailed, "yet the deployment ended SUCCESSFUL: the new revision is live although its gate failed"
+		case v.kind == KindRolledBack:
+			v.kind, v.rollback = KindGateFailed, "the rollback succeeded (ROLLBACK_SUCCESSFUL): the previous revision serves all traffic"
+		case v.kind == KindRollbackFailed:
+			v.rollback = "the rollback FAILED (ROLLBACK_FAILED)" + why + ": the service may be half on each revision"
+		default:
+			v.rollback = "the deployment ended " + string(sd.Status) + why + " instead of rolling back"
+		}
+		return v
+	}
+	for _, h := range sd.LifecycleHookDetails {
+		if h.TargetType == types.DeploymentLifecycleHookTargetTypePause && h.Status == types.DeploymentLifecycleHookStatusTimedOut && !v.done {
+			stage := orDefault(gs.paused[aws.ToString(h.HookId)], "a lifecycle stage")
+			v.kind = KindHookTimedOut
+			v.reason = fmt.Sprintf("service deployment %s paused at %s and nobody continued it before its PAUSE hook timed out, so ECS took the timeout action %s; it ended %s%s", arn, stage, orDefault(string(h.TimeoutAction), "ROLLBACK"), sd.Status, why)
+			return v
+		}
+	}
+	if v.done && gs.enabled && len(gs.decided) == 0 {
+		return verdict{kind: KindGateSkipped, reason: fmt.Sprintf("service deployment %s succeeded without pausing at a PAUSE lifecycle hook, so the gate never ran and the new revision went live untested: give the service a PAUSE hook at POST_TEST_TRAFFIC_SHIFT (POST_SCALE_UP without a load balancer) with timeout action ROLLBACK, or turn its gate off", arn)}
+	}
+	return v
 }

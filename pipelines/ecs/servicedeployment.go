@@ -26,13 +26,32 @@ type ServiceDeploymentSpec struct {
 	// Since bounds the search when ARN is empty (e.g. just before cdk
 	// deploy started). Required then.
 	Since time.Time
-	// Timeout bounds the whole wait; 0 means DefaultTimeout.
+	// Timeout bounds the whole wait, not counting the time the gate runs;
+	// 0 means DefaultTimeout. Give bake and step bake times on top.
 	Timeout time.Duration
 	// Poll is the DescribeServiceDeployments interval; 0 means DefaultPoll.
 	Poll time.Duration
 	// MaxAttempts is the retry budget of each ECS API call, as in Spec.
 	MaxAttempts int
+	// Images, if set (and ARN is empty), are the release's images by
+	// container: a service already steady on them, alone, since before
+	// Since is unchanged at once (ServiceDeploymentResult.Unchanged), as
+	// with Follow, instead of waiting for a deployment that never comes.
+	Images map[string]string
+	// Gate, if set, runs when the deployment pauses at a PAUSE lifecycle
+	// hook (POST_TEST_TRAFFIC_SHIFT, or POST_SCALE_UP for a service
+	// without a load balancer): nil sends CONTINUE; an error, or a gate
+	// that does not finish in time, sends ROLLBACK, and the rollout fails
+	// with that error once the rollback has ended. A deployment that
+	// succeeds without ever pausing fails too: its gate never ran.
+	Gate func(ctx context.Context) error
+	// GateTimeout bounds one run of Gate; 0 means DefaultGateTimeout. It
+	// is cut short to end 30 s before the hook expires.
+	GateTimeout time.Duration
 }
+
+// DefaultGateTimeout bounds one run of a gate.
+const DefaultGateTimeout = 10 * time.Minute
 
 // ServiceDeploymentResult describes a followed service deployment.
 type ServiceDeploymentResult struct {
@@ -44,6 +63,11 @@ type ServiceDeploymentResult struct {
 	TargetRevision string
 	// Stages are the lifecycle stages seen, in order.
 	Stages []string
+	// Gated are the stages at which the gate passed and CONTINUE was sent.
+	Gated []string
+	// Unchanged: the service already ran Images steadily; nothing was
+	// deployed and the gate did not run.
+	Unchanged bool
 	// Elapsed from the call to the verdict.
 	Elapsed time.Duration
 }
@@ -62,6 +86,17 @@ func (d *Deployer) FollowServiceDeployment(ctx context.Context, spec ServiceDepl
 	if spec.ARN == "" && spec.Since.IsZero() {
 		return res, fmt.Errorf("following a service deployment of %s: give its ARN or the time it started after", spec.Service)
 	}
+	if spec.ARN == "" && len(spec.Images) > 0 {
+		unchanged, err := d.alreadyOn(ctx, spec)
+		if err != nil {
+			return res, fmt.Errorf("following the service deployment of %s: %w", spec.Service, err)
+		}
+		if unchanged {
+			res.Unchanged = true
+			d.logf("%s: already runs %s steadily; nothing was deployed", spec.Service, imageList(spec.Images))
+			return res, nil
+		}
+	}
 	poll, timeout := orDuration(spec.Poll, DefaultPoll), orDuration(spec.Timeout, DefaultTimeout)
 	deadline := start.Add(timeout)
 	res.ARN = spec.ARN
@@ -69,6 +104,8 @@ func (d *Deployer) FollowServiceDeployment(ctx context.Context, spec ServiceDepl
 		d.logf("%s: release failed: %s", spec.Service, reason)
 		return &RolloutError{Service: spec.Service, Cluster: spec.Cluster, Kind: kind, Reason: reason, Err: err}
 	}
+	gs := gateState{enabled: spec.Gate != nil, decided: map[string]*gateDecision{}, paused: map[string]string{}}
+	notes := map[string]bool{}
 	failures, last := 0, ""
 	for {
 		sd, err := d.pollServiceDeployment(ctx, spec, res.ARN)
@@ -98,13 +135,47 @@ func (d *Deployer) FollowServiceDeployment(ctx context.Context, spec ServiceDepl
 				last = line
 				d.logf("%s: %s", spec.Service, line)
 			}
-			v := judgeServiceDeployment(sd)
+			hs := judgeHook(sd, gs, d.clock.Now(), orDuration(spec.GateTimeout, DefaultGateTimeout))
+			if hs.hookID != "" {
+				gs.paused[hs.hookID] = hs.stage
+			}
+			if hs.note != "" && !notes[hs.note] {
+				notes[hs.note] = true
+				d.logf("%s: %s", spec.Service, hs.note)
+			}
+			if hs.run {
+				began := d.clock.Now()
+				gs.decided[hs.hookID] = d.runGate(ctx, spec, hs)
+				hs.send = gs.decided[hs.hookID]
+				deadline = deadline.Add(d.clock.Now().Sub(began)) // the gate's time is not the deployment's
+			}
+			if hs.send != nil {
+				if err := d.sendGateDecision(ctx, spec, res.ARN, hs.hookID, hs.send); err != nil {
+					return res, fail(KindPollError, err.Error(), err)
+				}
+				if hs.send.sent && hs.send.action == types.DeploymentLifecycleHookActionContinue {
+					res.Gated = append(res.Gated, hs.stage)
+				}
+				if ctx.Err() != nil {
+					what := "ROLLBACK was sent to service deployment %s, whose rollback is not followed"
+					if !hs.send.sent {
+						what = "ROLLBACK could not be sent to service deployment %s: its PAUSE hook's timeout action applies"
+					}
+					return res, fail(KindGateFailed, fmt.Sprintf("interrupted while the gate ran at %s; "+what+": %s", hs.stage, shortName(res.ARN), hs.send.evidence), ctx.Err())
+				}
+				if hs.send.sent {
+					continue // see at once what ECS made of it
+				}
+			}
+			v := judgeGated(sd, gs)
 			if v.done {
 				d.logf("%s: service deployment %s succeeded", spec.Service, shortName(res.ARN))
 				return res, nil
 			}
 			if v.kind != "" {
-				return res, fail(v.kind, v.reason, nil)
+				err := fail(v.kind, v.reason, nil).(*RolloutError)
+				err.Rollback = v.rollback
+				return res, err
 			}
 		}
 		if left <= 0 {
@@ -117,6 +188,89 @@ func (d *Deployer) FollowServiceDeployment(ctx context.Context, spec ServiceDepl
 			return res, fail(KindPollError, "stopped waiting for the service deployment of "+spec.Service, err)
 		}
 	}
+}
+
+// alreadyOn takes Follow's look at the start: is the service steady on
+// spec.Images, alone, with a deployment older than spec.Since?
+func (d *Deployer) alreadyOn(ctx context.Context, spec ServiceDeploymentSpec) (bool, error) {
+	if err := (FollowSpec{Service: spec.Service, Images: spec.Images}).validate(); err != nil {
+		return false, err
+	}
+	svc, err := d.describeService(ctx, spec.Cluster, spec.Service)
+	if err != nil {
+		return false, err
+	}
+	answer := &ecs.DescribeServicesOutput{Services: []types.Service{*svc}}
+	defs := map[string]map[string]string{}
+	if err := d.loadImages(ctx, answer, defs); err != nil {
+		return false, err
+	}
+	_, _, unchanged := judgeFollow(answer, defs, followState{want: spec.Images, start: spec.Since, first: true, t: tracking{cluster: spec.Cluster, service: spec.Service}})
+	return unchanged, nil
+}
+
+// runGate runs the caller's gate for one paused hook, within its budget,
+// and turns the outcome into the action to send.
+func (d *Deployer) runGate(ctx context.Context, spec ServiceDeploymentSpec, hs hookStep) *gateDecision {
+	dec := &gateDecision{stage: hs.stage, action: types.DeploymentLifecycleHookActionRollback}
+	if hs.budget <= 0 {
+		dec.evidence = "the PAUSE hook expires too soon to run the gate"
+		return dec
+	}
+	d.logf("%s: paused at %s: running the gate (at most %s)", spec.Service, hs.stage, hs.budget)
+	gctx, cancel := context.WithTimeout(ctx, hs.budget)
+	defer cancel()
+	err := spec.Gate(gctx)
+	switch {
+	case err == nil && gctx.Err() == nil:
+		d.logf("%s: the gate at %s passed: continuing", spec.Service, hs.stage)
+		dec.action = types.DeploymentLifecycleHookActionContinue
+		return dec
+	case err == nil:
+		err = gctx.Err()
+	}
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("the gate did not finish within %s: %w", hs.budget, err)
+	}
+	dec.evidence = err.Error()
+	d.logf("%s: the gate at %s failed: rolling back: %s", spec.Service, hs.stage, dec.evidence)
+	return dec
+}
+
+// sendGateDecision sends CONTINUE or ROLLBACK for a paused hook. A
+// transient failure leaves it unsent, for the next poll. A ROLLBACK that
+// ContinueServiceDeployment refuses is sent as StopServiceDeployment
+// ROLLBACK; a CONTINUE it refuses becomes a ROLLBACK, so that a rollout
+// that fails never leaves the new revision to go live by the hook's
+// timeout. An interrupted pipeline still sends its ROLLBACK.
+func (d *Deployer) sendGateDecision(ctx context.Context, spec ServiceDeploymentSpec, arn, hookID string, dec *gateDecision) error {
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), gateMargin)
+		defer cancel()
+		dec.action, dec.evidence = types.DeploymentLifecycleHookActionRollback, orDefault(dec.evidence, "the pipeline stopped")
+	}
+	_, err := d.api.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), HookId: aws.String(hookID), Action: dec.action})
+	if err == nil {
+		dec.sent = true
+		d.logf("%s: sent %s to service deployment %s", spec.Service, dec.action, shortName(arn))
+		return nil
+	}
+	err = awsconf.Explain("ecs:ContinueServiceDeployment", err)
+	if transient(err) {
+		d.logf("%s: sending %s failed (%v); trying again on the next poll", spec.Service, dec.action, err)
+		return nil
+	}
+	if dec.action == types.DeploymentLifecycleHookActionContinue {
+		dec.action, dec.evidence = types.DeploymentLifecycleHookActionRollback, "the gate passed but CONTINUE was refused: "+err.Error()
+		return d.sendGateDecision(ctx, spec, arn, hookID, dec)
+	}
+	if _, serr := d.api.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn), StopType: types.StopServiceDeploymentStopTypeRollback}); serr != nil {
+		return fmt.Errorf("could not roll back service deployment %s after its gate failed (%s): %v; then %v; its PAUSE hook's timeout action applies", shortName(arn), dec.evidence, err, awsconf.Explain("ecs:StopServiceDeployment", serr))
+	}
+	dec.sent = true
+	d.logf("%s: ContinueServiceDeployment refused ROLLBACK (%v); stopped service deployment %s with ROLLBACK instead", spec.Service, err, shortName(arn))
+	return nil
 }
 
 // pollServiceDeployment describes the deployment with that ARN, or finds
