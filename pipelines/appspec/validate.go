@@ -102,9 +102,7 @@ func (a *App) Validate() error {
 		}
 	}
 	if in := a.Infra; in != nil {
-		if in.Dir == "" {
-			add("infra.dir", "required: the CDK app directory")
-		} else if msg := checkRel(in.Dir); msg != "" {
+		if msg := checkRel(in.Dir); in.Dir != "" && msg != "" {
 			add("infra.dir", "%s", msg)
 		}
 		for _, k := range slices.Sorted(maps.Keys(in.Context)) {
@@ -125,6 +123,7 @@ func (a *App) Validate() error {
 		}
 	}
 	a.validateEnvironments(add)
+	a.validateBuiltin(add)
 	if len(errs) == 0 {
 		return nil
 	}
