@@ -147,3 +147,44 @@ func TestBuiltinProblemsInOneRound(t *testing.T) {
 		}
 	}
 }
+
+func TestBuiltinPlan(t *testing.T) {
+	app, err := Parse("shop.yaml", mustRead(t, "testdata/shop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qa, err := app.BuiltinPlan("qa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qa.Env.Base != "staging" || qa.StackPrefix != "Shop" || qa.DataRemoval != RemovalSnapshot || qa.LogRetentionDays != 30 {
+		t.Errorf("qa plan = %+v", qa)
+	}
+	if qa.Network.AZs != 2 || !qa.Network.Endpoints || qa.Network.Cidr != "10.20.0.0/16" {
+		t.Errorf("network = %+v", qa.Network)
+	}
+	if got := []string{qa.Services[0].Name, qa.Services[1].Name, qa.Services[2].Name}; strings.Join(got, ",") != "search,api,worker" {
+		t.Errorf("service order = %v, want internal services first", got)
+	}
+	api := qa.Services[1]
+	// The qa override replaces the bounds and the desired count, keeps the targets.
+	if api.DesiredCount != 1 || api.Autoscaling.Min != 1 || api.Autoscaling.Max != 2 || api.Autoscaling.CPU != 60 || api.Autoscaling.RequestsPerTarget != 500 {
+		t.Errorf("api in qa = %+v %+v", api, api.Autoscaling)
+	}
+	db, _ := qa.Resource("db")
+	if db.Postgres.InstanceClass != "t4g.micro" || db.Postgres.Storage != 50 || *db.Postgres.MultiAz || db.Postgres.Database != "shop" || db.Stack != "Database" || db.ID != "Db" {
+		t.Errorf("db in qa = %+v %+v", db, db.Postgres)
+	}
+	prod, _ := app.BuiltinPlan("prod")
+	pdb, _ := prod.Resource("db")
+	papi := prod.Services[1]
+	if pdb.Postgres.InstanceClass != "t4g.medium" || !*pdb.Postgres.MultiAz || papi.DesiredCount != 2 || papi.Autoscaling.Max != 6 || !prod.DeletionProtection {
+		t.Errorf("prod = %+v %+v %+v", prod, pdb.Postgres, papi)
+	}
+	if got := strings.Join(qa.Stacks(), ","); got != "ShopNetworkStack-qa,ShopDatabaseStack-qa,ShopCacheStack-qa,ShopDataStack-qa,ShopServicesStack-qa,ShopFrontendStack-qa,ShopMonitoringStack-qa" {
+		t.Errorf("stacks = %s", got)
+	}
+	if _, err := app.BuiltinPlan("pr-1"); err == nil || !strings.Contains(err.Error(), `unknown environment "pr-1"`) {
+		t.Errorf("undeclared environment: %v", err)
+	}
+}
