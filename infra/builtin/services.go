@@ -319,8 +319,8 @@ func newAlb(stack awscdk.Stack, net *Network) *Alb {
 		DropInvalidHeaderFields: jsii.Bool(true),
 	})
 	listener := lb.AddListener(jsii.String("Http"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
-		Port:          jsii.Number(80),
-		Protocol:      awselasticloadbalancingv2.ApplicationProtocol_HTTP,
+		Port:     jsii.Number(80),
+		Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,
 		Open:     jsii.Bool(false),
 	})
 	return &Alb{LoadBalancer: lb, Listener: listener, scope: c}
