@@ -269,6 +269,9 @@ func newService(stack awscdk.Stack, plan *appspec.Plan, s appspec.PlanService, d
 	}
 	service := awsecs.NewFargateService(c, jsii.String("Service"), props)
 	title := appspec.Pascal(s.Name)
+	if stack.Node().TryFindChild(jsii.String(contract.OutputCluster)) == nil {
+		output(stack, contract.OutputCluster, d.cluster.ClusterName(), "ECS cluster of every service")
+	}
 	output(stack, contract.ServiceOutput(s.Name), service.ServiceName(), "ECS service of "+s.Name)
 	output(stack, title+"TaskFamily", jsii.String(plan.TaskFamily(s.Name)), "task definition family of "+s.Name)
 	return &Service{Plan: s, Service: service, TaskDefinition: taskDef, TaskRole: taskRole, ExecutionRole: execRole}

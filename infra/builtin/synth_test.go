@@ -3,6 +3,7 @@ package builtin
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"sort"
@@ -243,3 +244,29 @@ func like(kv map[string]any) any { return assertions.Match_ObjectLike(&kv) }
 func arrayWith(items ...any) any { return assertions.Match_ArrayWith(&items) }
 
 func matching(pattern string) any { return assertions.Match_StringLikeRegexp(&pattern) }
+
+// caoContext is the CAO description (root stevedore.yaml) in env.
+func caoContext(env string, extra ...string) map[string]string {
+	return ctx(caoDescription, env, extra...)
+}
+
+// commanderContext is the commander.ai description in env.
+func commanderContext(env string, extra ...string) map[string]string {
+	return ctx(commanderDescription, env, extra...)
+}
+
+// variant writes a copy of a description with old replaced by new and
+// returns its path (for options the reference descriptions do not set).
+func variant(description, old, new string) string {
+	body, err := os.ReadFile(description)
+	if err != nil || !strings.Contains(string(body), old) {
+		panic(fmt.Sprintf("%s has no %q: %v", description, old, err))
+	}
+	h := fnv.New64a()
+	h.Write([]byte(description + "\x00" + old + "\x00" + new))
+	path := filepath.Join(synthRoot, fmt.Sprintf("variant-%x.yaml", h.Sum64()))
+	if err := os.WriteFile(path, []byte(strings.Replace(string(body), old, new, 1)), 0o644); err != nil {
+		panic(err)
+	}
+	return path
+}
