@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 )
 
-
 func TestCommanderStackNames(t *testing.T) {
 	want := []string{
 		"CommanderNetworkStack-staging", "CommanderDatabaseStack-staging", "CommanderCacheStack-staging",

@@ -83,10 +83,17 @@ func ctx(description, env string, extra ...string) map[string]string {
 	return c
 }
 
-// synth synthesizes the generic app for a context once.
+// synth synthesizes the generic app for a context once, environment-agnostic.
 func synth(t *testing.T, c map[string]string) *synthesized {
 	t.Helper()
-	keys := make([]string, 0, len(c))
+	return synthWith(t, c, false)
+}
+
+// synthWith synthesizes once per context; envAware pins account and
+// region as CDK_DEFAULT_* would.
+func synthWith(t *testing.T, c map[string]string, envAware bool) *synthesized {
+	t.Helper()
+	keys := []string{fmt.Sprint(envAware)}
 	for k, v := range c {
 		keys = append(keys, k+"="+v)
 	}
@@ -102,8 +109,14 @@ func synth(t *testing.T, c map[string]string) *synthesized {
 	for k, v := range c {
 		appCtx[k] = v
 	}
+	var env *awscdk.Environment
+	if envAware {
+		env = &awscdk.Environment{Account: jsii.String(testAccount), Region: jsii.String(testRegion)}
+		// What cdk.context.json holds after the CLI's availability zone lookup.
+		appCtx[fmt.Sprintf("availability-zones:account=%s:region=%s", testAccount, testRegion)] = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
+	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: &outdir, Context: &appCtx})
-	stacks, err := FromContext(app, func(k string) (string, bool) { v, ok := c[k]; return v, ok }, nil)
+	stacks, err := FromContext(app, func(k string) (string, bool) { v, ok := c[k]; return v, ok }, env)
 	if err != nil {
 		t.Fatalf("context %v: %v", c, err)
 	}
