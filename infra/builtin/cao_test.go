@@ -56,19 +56,26 @@ func ingressOf(t *testing.T, s *synthesized, stack, group string) []map[string]a
 	return rules
 }
 
-// assertOnlyFrom checks a group has exactly one ingress: tcp port from the source group.
-func assertOnlyFrom(t *testing.T, s *synthesized, stack, group, source string, port float64) {
+// assertOnlyFrom checks a group's ingress is exactly tcp port from the
+// source group and the more groups, one rule each.
+func assertOnlyFrom(t *testing.T, s *synthesized, stack, group, source string, port float64, more ...string) {
 	t.Helper()
+	sources := append([]string{source}, more...)
 	rules := ingressOf(t, s, stack, group)
-	if len(rules) != 1 {
-		t.Fatalf("%d ingress rules, want 1: %s", len(rules), js(rules))
+	if len(rules) != len(sources) {
+		t.Fatalf("%d ingress rules, want %d: %s", len(rules), len(sources), js(rules))
 	}
-	r := rules[0]
-	if r["FromPort"] != port || r["ToPort"] != port || r["IpProtocol"] != "tcp" {
-		t.Errorf("rule = %s, want tcp %v", js(r), port)
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if r["FromPort"] != port || r["ToPort"] != port || r["IpProtocol"] != "tcp" {
+			t.Errorf("rule = %s, want tcp %v", js(r), port)
+		}
+		seen[js(r["SourceSecurityGroupId"])] = true
 	}
-	if js(r["SourceSecurityGroupId"]) != js(getAtt(source, "GroupId")) {
-		t.Errorf("source = %s, want %s", js(r["SourceSecurityGroupId"]), source)
+	for _, src := range sources {
+		if !seen[js(getAtt(src, "GroupId"))] {
+			t.Errorf("no rule from %s: %s", src, js(rules))
+		}
 	}
 }
 

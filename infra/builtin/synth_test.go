@@ -20,7 +20,7 @@ import (
 const (
 	caoDescription       = "../../stevedore.yaml"
 	commanderDescription = "../../examples/commander/stevedore.yaml"
-	shopDescription      = "testdata/shop.yaml"
+	shopDescription      = "../../pipelines/appspec/testdata/shop.yaml"
 
 	testAccount = "123456789012"
 	testRegion  = "us-east-1"
