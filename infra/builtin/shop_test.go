@@ -258,3 +258,21 @@ func TestMissingImagesFailBeforeSynth(t *testing.T) {
 		}
 	}
 }
+
+func TestPinnedZones(t *testing.T) {
+	desc := variant(shopDescription, "  network: {azs: 2, natGateways: 0, cidr: 10.20.0.0/16}", "  network: {zones: [us-east-1a, us-east-1b, us-east-1c], natGateways: 1}")
+	c := ctx(desc, "qa")
+	for _, svc := range []string{"api", "worker", "search"} {
+		c["image."+svc] = testAccount + ".dkr.ecr.us-east-1.amazonaws.com/shop-" + svc + "@sha256:" + strings.Repeat("5", 64)
+	}
+	s := synth(t, c)
+	zones := map[string]bool{}
+	for _, sub := range s.resources(t, "ShopNetworkStack-qa", "AWS::EC2::Subnet") {
+		zones[sub["AvailabilityZone"].(string)] = true
+	}
+	if len(zones) != 3 || !zones["us-east-1c"] {
+		t.Errorf("zones = %v, want the three pinned ones", zones)
+	}
+	s.template(t, "ShopNetworkStack-qa").count("AWS::EC2::NatGateway", 1)
+	s.template(t, "ShopNetworkStack-qa").count("AWS::EC2::VPCEndpoint", 0)
+}

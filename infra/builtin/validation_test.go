@@ -1,4 +1,4 @@
-package stacks
+package builtin
 
 import (
 	"encoding/json"
@@ -39,21 +39,34 @@ func violations(t *testing.T, outdir string) []string {
 	return out
 }
 
-// TestTemplatesPassCloudFormationValidation runs CDK's CloudFormation
-// validation plugin (the rules `cdk synth` applies by default) over the
-// largest configurations: every stack and every switch.
-func TestTemplatesPassCloudFormationValidation(t *testing.T) {
-	tests := []struct {
-		name string
-		ctx  map[string]string
-	}{
-		{"cao", caoContext("prod", append(allFlags, "frontend", "true", "createRepository", "true", "githubRepo", githubRepo)...)},
-		{"commander", commanderContext("staging", append(allFlags, "image.qdrant", cmdQdrantEC, "alarmEmail", "ops@example.com", "githubRepo", githubRepo)...)},
+// synthValidated synthesizes a context with CDK's CloudFormation
+// validation plugin (the rules `cdk synth` applies by default) and
+// returns the cloud assembly directory.
+func synthValidated(t *testing.T, name string, c map[string]string) string {
+	t.Helper()
+	outdir := filepath.Join(synthRoot, "validated-"+name)
+	appCtx := map[string]any{}
+	for k, v := range c {
+		appCtx[k] = v
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := synthWith(t, tt.ctx, synthOptions{validate: true})
-			for _, v := range violations(t, s.outdir) {
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: &outdir, Context: &appCtx})
+	awscdk.Validations_Of(app).AddPlugins(awscdk.NewCloudFormationValidatePlugin(nil))
+	if _, err := FromContext(app, func(k string) (string, bool) { v, ok := c[k]; return v, ok }, nil); err != nil {
+		t.Fatal(err)
+	}
+	app.Synth(nil)
+	return outdir
+}
+
+// TestTemplatesPassCloudFormationValidation runs the validation over the
+// largest descriptions: commander with the deploy role, and the shop.
+func TestTemplatesPassCloudFormationValidation(t *testing.T) {
+	for name, c := range map[string]map[string]string{
+		"commander": commanderContext("prod", "githubRepo", "acme/shop"),
+		"shop":      ctx(shopDescription, "qa"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, v := range violations(t, synthValidated(t, name, c)) {
 				t.Error(v)
 			}
 		})
