@@ -1,6 +1,7 @@
 package appspec
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -186,5 +187,53 @@ func TestBuiltinPlan(t *testing.T) {
 	}
 	if _, err := app.BuiltinPlan("pr-1"); err == nil || !strings.Contains(err.Error(), `unknown environment "pr-1"`) {
 		t.Errorf("undeclared environment: %v", err)
+	}
+}
+
+func TestSummarizeTemplates(t *testing.T) {
+	templates := map[string][]byte{
+		"NetStack-dev":  []byte(`{"Resources":{"Vpc":{"Type":"AWS::EC2::VPC"},"A":{"Type":"AWS::EC2::Subnet"},"B":{"Type":"AWS::EC2::Subnet"}}}`),
+		"DataStack-dev": []byte(`{"Resources":{"Db":{"Type":"AWS::RDS::DBInstance"},"S":{"Type":"AWS::EC2::Subnet"}}}`),
+		"Other":         []byte(`not read`),
+	}
+	s, err := SummarizeTemplates([]string{"NetStack-dev", "DataStack-dev"}, templates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "NetStack-dev: 3 resources (AWS::EC2::Subnet 2, AWS::EC2::VPC 1)\n" +
+		"DataStack-dev: 2 resources (AWS::EC2::Subnet 1, AWS::RDS::DBInstance 1)\n" +
+		"total over 2 stacks: 5 resources (AWS::EC2::Subnet 3, AWS::EC2::VPC 1, AWS::RDS::DBInstance 1)\n"
+	if s.String() != want {
+		t.Errorf("summary =\n%s\nwant\n%s", s, want)
+	}
+	if _, err := SummarizeTemplates([]string{"Missing"}, templates); err == nil || !strings.Contains(err.Error(), "no template") {
+		t.Errorf("missing template: %v", err)
+	}
+	if _, err := SummarizeTemplates([]string{"Other"}, templates); err == nil || !strings.Contains(err.Error(), "template of Other") {
+		t.Errorf("bad template: %v", err)
+	}
+}
+
+func TestReferenceDescriptionsParse(t *testing.T) {
+	for _, p := range []string{"../../stevedore.yaml", "../../examples/commander/stevedore.yaml"} {
+		app, err := Parse(p, mustRead(t, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !app.Builtin() {
+			t.Errorf("%s does not use the built-in infrastructure", p)
+		}
+		// What ci hands the CDK app (Marshal) parses to the same plan.
+		again, err := Parse(p, []byte(app.Marshal()))
+		if err != nil {
+			t.Fatalf("%s after Marshal: %v", p, err)
+		}
+		a, _ := app.BuiltinPlan("prod")
+		b, _ := again.BuiltinPlan("prod")
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if len(a.Resources) == 0 || string(ja) != string(jb) {
+			t.Errorf("%s: the plan changes through Marshal", p)
+		}
 	}
 }
