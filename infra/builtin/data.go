@@ -235,6 +235,10 @@ func (r *Resource) connect(taskRole, execRole awsiam.IRole) (map[string]*string,
 		env[p+"DB_PORT"] = r.Postgres.DbInstanceEndpointPort()
 		env[p+"DB_NAME"] = &pg.Database
 		env[p+"DB_USER"] = &pg.Username
+		if len(pg.Extensions) > 0 {
+			// The migration enables them with CREATE EXTENSION IF NOT EXISTS.
+			env[p+"DB_EXTENSIONS"] = jsii.String(strings.Join(pg.Extensions, ","))
+		}
 		// The password reaches the container only as a secret (read by the execution role).
 		secrets[p+"DB_PASSWORD"] = awsecs.Secret_FromSecretsManager(r.Postgres.Secret(), jsii.String("password"))
 	case r.Redis != nil:

@@ -104,7 +104,7 @@ func TestShopServices(t *testing.T) {
 	env := containerEnv(api)
 	for name, frag := range map[string]string{
 		"DB_HOST": "EndpointAddress", "DB_NAME": "shop", "DB_USER": "shop", "REDIS_URL": "rediss://",
-		"DYNAMODB_TABLE": "Carts", "SEARCH_URL": "http://search.shop-qa.internal:7700", "PORT": "8080",
+		"DYNAMODB_TABLE": "Carts", "DB_EXTENSIONS": "pg_trgm", "SEARCH_URL": "http://search.shop-qa.internal:7700", "PORT": "8080",
 	} {
 		if !strings.Contains(env[name], frag) {
 			t.Errorf("api %s = %s, want it to contain %s", name, env[name], frag)

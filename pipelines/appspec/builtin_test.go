@@ -2,6 +2,8 @@ package appspec
 
 import (
 	"encoding/json"
+	"os"
+	"path"
 	"strings"
 	"testing"
 )
@@ -222,6 +224,17 @@ func TestReferenceDescriptionsParse(t *testing.T) {
 		}
 		if !app.Builtin() {
 			t.Errorf("%s does not use the built-in infrastructure", p)
+		}
+		// Every path it names exists (the sample apps are beside it).
+		err = app.CheckFiles(func(f string, dir bool) (bool, error) {
+			fi, err := os.Stat(path.Join("../..", f))
+			if err != nil {
+				return false, nil
+			}
+			return fi.IsDir() == dir, nil
+		}, DefaultFrontendDF)
+		if err != nil {
+			t.Error(err)
 		}
 		// What ci hands the CDK app (Marshal) parses to the same plan.
 		again, err := Parse(p, []byte(app.Marshal()))

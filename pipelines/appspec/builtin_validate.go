@@ -531,7 +531,7 @@ func (a *App) usedVariables(name string) ([]string, bool) {
 func ResourceVariables(typ string) []string {
 	switch typ {
 	case TypePostgres:
-		return []string{"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"}
+		return []string{"DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_EXTENSIONS"}
 	case TypeRedis:
 		return []string{"REDIS_HOST", "REDIS_PORT", "REDIS_URL"}
 	case TypeDynamoDB:
