@@ -222,9 +222,10 @@ func newCognito(stack awscdk.Stack, plan *appspec.Plan, r appspec.PlanResource) 
 	return pool, client, identity
 }
 
-// connect grants a service's roles least privilege on the resource and
-// returns the variables and secrets that tell it how to connect.
-func (r *Resource) connect(taskRole, execRole awsiam.IRole) (map[string]*string, map[string]awsecs.Secret) {
+// connect grants a service's task role least privilege on the resource and
+// returns the variables and secrets that tell it how to connect (ECS
+// grants the execution role read access to the secrets it injects).
+func (r *Resource) connect(taskRole awsiam.IRole) (map[string]*string, map[string]awsecs.Secret) {
 	p := r.Plan.EnvPrefix
 	env := map[string]*string{}
 	secrets := map[string]awsecs.Secret{}

@@ -211,7 +211,7 @@ func newService(stack awscdk.Stack, plan *appspec.Plan, s appspec.PlanService, d
 	}
 	for _, u := range s.Uses {
 		if r, ok := d.data[u]; ok {
-			e, sec := r.connect(taskRole, execRole)
+			e, sec := r.connect(taskRole)
 			for k, v := range e {
 				env[k] = v
 			}

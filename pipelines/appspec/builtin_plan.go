@@ -447,16 +447,6 @@ func (p *Plan) FrontendBucketName(account, region string) string {
 	return fmt.Sprintf("%s-%s-frontend-%s-%s", p.App, p.Env.Name, account, region)
 }
 
-// Resource returns the named resource of the plan.
-func (p *Plan) Resource(name string) (PlanResource, bool) {
-	for _, r := range p.Resources {
-		if r.Name == name {
-			return r, true
-		}
-	}
-	return PlanResource{}, false
-}
-
 // Stacks lists the plan's stack names in deploy order: network, auth,
 // data, services, frontend, websocket, monitoring.
 func (p *Plan) Stacks() []string {

@@ -174,12 +174,12 @@ func TestBuiltinPlan(t *testing.T) {
 	if api.DesiredCount != 1 || api.Autoscaling.Min != 1 || api.Autoscaling.Max != 2 || api.Autoscaling.CPU != 60 || api.Autoscaling.RequestsPerTarget != 500 {
 		t.Errorf("api in qa = %+v %+v", api, api.Autoscaling)
 	}
-	db, _ := qa.Resource("db")
+	db := planResourceNamed(qa, "db")
 	if db.Postgres.InstanceClass != "t4g.micro" || db.Postgres.Storage != 50 || *db.Postgres.MultiAz || db.Postgres.Database != "shop" || db.Stack != "Database" || db.ID != "Db" {
 		t.Errorf("db in qa = %+v %+v", db, db.Postgres)
 	}
 	prod, _ := app.BuiltinPlan("prod")
-	pdb, _ := prod.Resource("db")
+	pdb := planResourceNamed(prod, "db")
 	papi := prod.Services[1]
 	if pdb.Postgres.InstanceClass != "t4g.medium" || !*pdb.Postgres.MultiAz || papi.DesiredCount != 2 || papi.Autoscaling.Max != 6 || !prod.DeletionProtection {
 		t.Errorf("prod = %+v %+v %+v", prod, pdb.Postgres, papi)
@@ -249,4 +249,13 @@ func TestReferenceDescriptionsParse(t *testing.T) {
 			t.Errorf("%s: the plan changes through Marshal", p)
 		}
 	}
+}
+
+func planResourceNamed(p *Plan, name string) PlanResource {
+	for _, r := range p.Resources {
+		if r.Name == name {
+			return r
+		}
+	}
+	return PlanResource{}
 }
