@@ -27,7 +27,9 @@ const (
 // description is the one stevedore loaded (defaults filled), so the app
 // renders exactly what stevedore validated.
 func (m *Stevedore) builtinInfra(spec *appspec.App) (dir *dagger.Directory, context map[string]string) {
-	src := dag.CurrentModule().Source()
+	// The module's source is ci/; its parent is the repository root as
+	// dagger.json's include list loads it (go.mod, go.sum, pipelines/, infra/).
+	src := dag.CurrentModule().Source().Directory("..")
 	module := dag.Directory().
 		WithFile("go.mod", src.File("go.mod")).
 		WithFile("go.sum", src.File("go.sum")).

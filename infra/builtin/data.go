@@ -99,6 +99,14 @@ func newPostgres(stack awscdk.Stack, plan *appspec.Plan, r appspec.PlanResource,
 		}
 	}
 	db := awsrds.NewDatabaseInstance(stack, &r.ID, props)
+	suppress(db, reasonDefaultPort, "AwsSolutions-RDS11")
+	suppress(db, reasonRotation, "AwsSolutions-SMG4")
+	if !*pg.MultiAz {
+		suppress(db, reasonSingleAZ, "AwsSolutions-RDS3")
+	}
+	if !plan.DeletionProtection {
+		suppress(db, reasonNoProtection, "AwsSolutions-RDS10")
+	}
 	output(stack, r.ID+"Endpoint", db.DbInstanceEndpointAddress(), r.Name+" endpoint")
 	output(stack, r.ID+"SecretArn", db.Secret().SecretArn(), r.Name+" credentials secret")
 	if len(pg.Extensions) > 0 {
@@ -138,6 +146,11 @@ func newRedis(stack awscdk.Stack, plan *appspec.Plan, r appspec.PlanResource, ne
 		SnapshotRetentionLimit:      jsii.Number(float64(*rd.SnapshotDays)),
 	})
 	redis.ApplyRemovalPolicy(removal(plan.DataRemoval), nil)
+	suppress(redis, reasonDefaultPort, "AwsSolutions-AEC5")
+	suppress(redis, reasonRedisAuth, "AwsSolutions-AEC6")
+	if !*rd.Tls {
+		suppress(redis, reasonRedisNoTLS, "AwsSolutions-AEC3")
+	}
 	output(stack, r.ID+"Endpoint", redis.AttrPrimaryEndPointAddress(), r.Name+" primary endpoint")
 	return redis
 }
@@ -192,6 +205,7 @@ func newCognito(stack awscdk.Stack, plan *appspec.Plan, r appspec.PlanResource) 
 		props.StandardThreatProtectionMode = awscognito.StandardThreatProtectionMode_FULL_FUNCTION
 	}
 	pool := awscognito.NewUserPool(stack, &r.ID, props)
+	suppress(pool, reasonMfa, "AwsSolutions-COG2")
 	client := pool.AddClient(jsii.String("Client"), &awscognito.UserPoolClientOptions{
 		GenerateSecret:             jsii.Bool(false),
 		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},

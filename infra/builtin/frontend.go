@@ -56,8 +56,16 @@ func newFrontendSite(stack awscdk.Stack, plan *appspec.Plan) *FrontendSite {
 	if f := plan.Frontend; f.Domain != "" {
 		props.DomainNames = jsii.Strings(f.Domain)
 		props.Certificate = awscertificatemanager.Certificate_FromCertificateArn(c, jsii.String("Certificate"), &f.CertificateArn)
+		props.MinimumProtocolVersion = awscloudfront.SecurityPolicyProtocol_TLS_V1_2_2021
 	}
 	dist := awscloudfront.NewDistribution(c, jsii.String("Distribution"), props)
+	suppress(bucket, reasonSiteLogs, "AwsSolutions-S1")
+	suppress(dist, reasonCloudFrontLogs, "AwsSolutions-CFR3")
+	suppress(dist, reasonGeo, "AwsSolutions-CFR1")
+	suppress(dist, reasonWaf, "AwsSolutions-CFR2")
+	if plan.Frontend.Domain == "" {
+		suppress(dist, reasonDefaultCert, "AwsSolutions-CFR4")
+	}
 	url += *dist.DistributionDomainName()
 	if plan.Frontend.Domain != "" {
 		url = "https://" + plan.Frontend.Domain

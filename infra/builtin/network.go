@@ -3,6 +3,7 @@ package builtin
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
@@ -60,6 +61,15 @@ func newNetwork(stack awscdk.Stack, plan *appspec.Plan) *Network {
 		props.MaxAzs = jsii.Number(float64(n.AZs))
 	}
 	vpc := awsec2.NewVpc(stack, jsii.String("Vpc"), props)
+	flowLogs := awslogs.NewLogGroup(stack, jsii.String("FlowLogs"), &awslogs.LogGroupProps{
+		Retention:     retentionOf(plan.LogRetentionDays),
+		RemovalPolicy: removal(plan.Removal),
+	})
+	flowLog := vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
+		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(flowLogs, nil),
+		TrafficType: awsec2.FlowLogTrafficType_REJECT,
+	})
+	suppress(flowLog, reasonFlowLogRole, "AwsSolutions-IAM5")
 	if n.Endpoints {
 		addEndpoints(vpc, hasType(plan, appspec.TypeDynamoDB))
 	}
@@ -72,6 +82,7 @@ func newNetwork(stack awscdk.Stack, plan *appspec.Plan) *Network {
 	for _, s := range plan.Services {
 		if s.Public && net.Alb == nil {
 			net.Alb = sg("AlbSecurityGroup", plan.App+" load balancer", true)
+			suppress(net.Alb, reasonPublicAlb, "AwsSolutions-EC23")
 			net.Alb.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(80)), jsii.String("HTTP from anywhere"), nil)
 			net.Alb.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS from anywhere"), nil)
 		}
@@ -123,7 +134,8 @@ func addEndpoints(vpc awsec2.Vpc, dynamoDB bool) {
 		"LogsEndpoint":           awsec2.InterfaceVpcEndpointAwsService_CLOUDWATCH_LOGS(),
 		"SecretsManagerEndpoint": awsec2.InterfaceVpcEndpointAwsService_SECRETS_MANAGER(),
 	} {
-		vpc.AddInterfaceEndpoint(jsii.String(id), &awsec2.InterfaceVpcEndpointOptions{Service: svc, Subnets: subnets(PrivateSubnets)})
+		ep := vpc.AddInterfaceEndpoint(jsii.String(id), &awsec2.InterfaceVpcEndpointOptions{Service: svc, Subnets: subnets(PrivateSubnets)})
+		suppress(ep, reasonEndpointSG, "AwsSolutions-EC23", "CdkNagValidationFailure")
 	}
 }
 

@@ -50,6 +50,14 @@ var logRetention = map[int]awslogs.RetentionDays{
 	7: awslogs.RetentionDays_ONE_WEEK, 30: awslogs.RetentionDays_ONE_MONTH, 90: awslogs.RetentionDays_THREE_MONTHS,
 }
 
+// retentionOf is the CloudWatch Logs period of a preset's retention.
+func retentionOf(days int) awslogs.RetentionDays {
+	if r, ok := logRetention[days]; ok {
+		return r
+	}
+	return awslogs.RetentionDays_ONE_MONTH
+}
+
 // renderServices creates the cluster (in the first service's stack), the
 // Cloud Map namespace when a service is internal, the ALB when one is
 // public, and every service in deploy order: internal services first, so
@@ -68,6 +76,7 @@ func (a *App) renderServices(images Images) {
 		Vpc:                            a.Network.Vpc,
 		ClusterName:                    jsii.String(plan.ClusterName()),
 		EnableFargateCapacityProviders: jsii.Bool(spot),
+		ContainerInsightsV2:            awsecs.ContainerInsights_ENABLED,
 	})
 	output(first, contract.OutputCluster, cluster.ClusterName(), "ECS cluster of every service")
 	var namespace awsservicediscovery.PrivateDnsNamespace
@@ -186,13 +195,10 @@ func newService(stack awscdk.Stack, plan *appspec.Plan, s appspec.PlanService, d
 		taskProps.EphemeralStorageGiB = jsii.Number(float64(s.Storage))
 	}
 	taskDef := awsecs.NewFargateTaskDefinition(c, jsii.String("TaskDefinition"), taskProps)
-	retention, ok := logRetention[plan.LogRetentionDays]
-	if !ok {
-		retention = awslogs.RetentionDays_ONE_MONTH
-	}
+	suppress(taskDef, reasonEnvVars, "AwsSolutions-ECS2")
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(fmt.Sprintf("/ecs/%s/%s", s.Repository, plan.Env.Name)),
-		Retention:     retention,
+		Retention:     retentionOf(plan.LogRetentionDays),
 		RemovalPolicy: removal(plan.Removal),
 	})
 
@@ -224,6 +230,7 @@ func newService(stack awscdk.Stack, plan *appspec.Plan, s appspec.PlanService, d
 	}
 
 	image, repo := serviceImage(c, d.image, execRole)
+	suppress(execRole, reasonExecWildcards, "AwsSolutions-IAM5")
 	container := taskDef.AddContainer(jsii.String(s.Container), &awsecs.ContainerDefinitionOptions{
 		Image:        image,
 		Essential:    jsii.Bool(true),
@@ -321,6 +328,7 @@ func newAlb(stack awscdk.Stack, net *Network) *Alb {
 		VpcSubnets:              subnets(PublicSubnets),
 		DropInvalidHeaderFields: jsii.Bool(true),
 	})
+	suppress(lb, reasonAlbLogs, "AwsSolutions-ELB2")
 	listener := lb.AddListener(jsii.String("Http"), &awselasticloadbalancingv2.BaseApplicationListenerProps{
 		Port:     jsii.Number(80),
 		Protocol: awselasticloadbalancingv2.ApplicationProtocol_HTTP,

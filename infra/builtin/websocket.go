@@ -54,9 +54,11 @@ func newWebSocket(stack awscdk.Stack, plan *appspec.Plan, r appspec.PlanResource
 			Target:            jsii.String("integrations/" + *integration.Ref()),
 		})
 		stage.Node().AddDependency(route)
+		suppress(route, reasonWsAuth, "AwsSolutions-APIG4")
 	}
 	callback := fmt.Sprintf("https://%s.execute-api.%s.%s/%s", *api.Ref(), *stack.Region(), *stack.UrlSuffix(), plan.Env.Name)
-	awsiam.NewPolicy(stack, jsii.String(r.ID+"ManageConnections"), &awsiam.PolicyProps{
+	suppress(stage, reasonWsLogs, "AwsSolutions-APIG1")
+	manage := awsiam.NewPolicy(stack, jsii.String(r.ID+"ManageConnections"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{svc.TaskRole},
 		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions: jsii.Strings("execute-api:ManageConnections"),
@@ -67,6 +69,7 @@ func newWebSocket(stack awscdk.Stack, plan *appspec.Plan, r appspec.PlanResource
 			})},
 		})},
 	})
+	suppress(manage, reasonConnections, "AwsSolutions-IAM5")
 	output(stack, r.ID+"Url", jsii.String(*api.AttrApiEndpoint()+"/"+plan.Env.Name), "WebSocket URL clients connect to")
 	output(stack, r.ID+"CallbackUrl", &callback, "@connections endpoint the service pushes messages to")
 	output(stack, r.ID+"ApiId", api.Ref(), "API Gateway WebSocket API ID")
