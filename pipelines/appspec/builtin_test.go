@@ -259,3 +259,32 @@ func planResourceNamed(p *Plan, name string) PlanResource {
 	}
 	return PlanResource{}
 }
+
+func TestLocalResources(t *testing.T) {
+	app, err := Parse("commander", mustRead(t, "../../examples/commander/stevedore.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, missing := app.LocalResources()
+	if len(local) != 2 || local[0].Name != "postgres" || local[1].Name != "redis" {
+		t.Fatalf("local = %+v", local)
+	}
+	pg := local[0]
+	if pg.Env["DB_HOST"] != "res-postgres" || pg.Env["DB_NAME"] != "commander_ai" || pg.Env["DB_USER"] != "commander" || pg.Env["DB_EXTENSIONS"] != "vector" {
+		t.Errorf("postgres env = %v", pg.Env)
+	}
+	if strings.Join(pg.Lacks, ",") != "vector" {
+		t.Errorf("lacks = %v, want vector (bookworm has no pgvector)", pg.Lacks)
+	}
+	if local[1].Env["REDIS_URL"] != "redis://res-redis:6379/0" {
+		t.Errorf("redis env = %v", local[1].Env)
+	}
+	if strings.Join(missing, ",") != "websocket (websocket)" {
+		t.Errorf("not emulated = %v", missing)
+	}
+	shop, _ := Parse("shop", mustRead(t, "testdata/shop.yaml"))
+	sl, sm := shop.LocalResources()
+	if len(sl[1].Lacks) != 0 || strings.Join(sm, ",") != "carts (dynamodb)" {
+		t.Errorf("shop: %+v %v (pg_trgm is in bookworm's contrib)", sl, sm)
+	}
+}

@@ -7,7 +7,8 @@ from app.db import engine
 from app.models import Base
 
 if context.config.config_file_name:
-    fileConfig(context.config.config_file_name)
+    # Keep the loggers the revision scripts created when alembic loaded them.
+    fileConfig(context.config.config_file_name, disable_existing_loggers=False)
 
 with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=Base.metadata)
