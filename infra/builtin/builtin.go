@@ -56,6 +56,10 @@ func ParseImages(plan *appspec.Plan, lookup func(key string) (string, bool)) (Im
 			problems = append(problems, key+": "+err.Error())
 			continue
 		}
+		if plan.Network.Endpoints && !ecrRef.MatchString(img.Repository) {
+			problems = append(problems, fmt.Sprintf("%s %q is not in ECR, but natGateways 0 leaves the tasks no route to other registries: push it to ECR (publish does) or give the network a NAT gateway", key, ref))
+			continue
+		}
 		images[s.Name] = img
 	}
 	if len(problems) > 0 {

@@ -248,11 +248,13 @@ func TestMissingImagesFailBeforeSynth(t *testing.T) {
 	c := ctx(shopDescription, "qa")
 	delete(c, "image.worker")
 	c["image.search"] = "search:latest"
+	c["image.api"] = "docker.io/shop/api@sha256:" + strings.Repeat("6", 64)
 	_, err := FromContext(nil, func(k string) (string, bool) { v, ok := c[k]; return v, ok }, nil)
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, want := range []string{"image.worker is missing: pass -c image.worker=", `image.search: image "search:latest" is not digest-pinned`} {
+	for _, want := range []string{"image.worker is missing: pass -c image.worker=", `image.search: image "search:latest" is not digest-pinned`,
+		`image.api "docker.io/shop/api@sha256:` + strings.Repeat("6", 64) + `" is not in ECR, but natGateways 0 leaves the tasks no route`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
