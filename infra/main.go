@@ -1,8 +1,13 @@
-// Command infra is the CDK app of stevedore's reference deployments: the
-// CAO server (app=cao) and commander.ai (app=commander), per environment
-// (env=dev|staging|prod), with images pinned by digest from the context.
+// Command infra is stevedore's built-in CDK app: it renders the
+// infrastructure a stevedore.yaml describes (no infra.dir) for one
+// environment, with every image pinned by digest from the context. It
+// knows no app by name; the description is the source.
 //
-//	cdk synth -c app=cao -c env=dev -c image.backend=<repo>@sha256:<digest>
+//	cdk synth -c stevedore:description=../stevedore.yaml -c env=dev \
+//	  -c image.backend=<repo>@sha256:<digest>
+//
+// Optional: -c githubRepo=owner/name adds StevedoreGithubDeployStack-<env>,
+// the GitHub OIDC deploy role whose policy is derived from the description.
 package main
 
 import (
@@ -12,27 +17,32 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/stevedore-ci/stevedore/infra/config"
-	"github.com/stevedore-ci/stevedore/infra/stacks"
+	"github.com/stevedore-ci/stevedore/infra/builtin"
 )
+
+// crossStackStrength is the CDK feature flag choosing how stacks reference each other.
+const crossStackStrength = "@aws-cdk/core:defaultCrossStackReferences"
 
 func main() {
 	app := awscdk.NewApp(nil)
-	settings, err := config.Parse(contextLookup(app))
-	if err != nil {
+	// Cross-stack references stay CloudFormation exports (CDK's current
+	// default), stated so the CLI stops warning; -c overrides it.
+	if app.Node().TryGetContext(jsii.String(crossStackStrength)) == nil {
+		app.Node().SetContext(jsii.String(crossStackStrength), "strong")
+	}
+	if _, err := builtin.FromContext(app, contextLookup(app), environment()); err != nil {
 		// Validation happens before any stack exists: nothing half-built is synthesized.
 		fmt.Fprintln(os.Stderr, "error:", err)
 		jsii.Close()
 		os.Exit(1)
 	}
-	stacks.Build(app, settings, environment())
 	app.Synth(nil)
 	jsii.Close()
 }
 
 // contextLookup reads CDK context values (from -c flags and cdk.json) as
 // strings; cdk.json may hold JSON booleans, -c always gives strings.
-func contextLookup(app awscdk.App) config.Lookup {
+func contextLookup(app awscdk.App) builtin.Lookup {
 	return func(key string) (string, bool) {
 		v := app.Node().TryGetContext(&key)
 		if v == nil {

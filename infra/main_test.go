@@ -55,29 +55,31 @@ func runApp(t *testing.T, context map[string]string) (int, string, []string) {
 }
 
 func TestMainRejectsBadContextBeforeSynth(t *testing.T) {
-	code, stderr, templates := runApp(t, map[string]string{"app": "cao", "env": "qa", "image.backend": "cao-server:latest"})
+	code, stderr, templates := runApp(t, map[string]string{"stevedore:description": "../stevedore.yaml", "env": "qa", "image.backend": "cao-server:latest"})
 	if code != 1 {
 		t.Errorf("exit code %d, want 1", code)
 	}
-	for _, want := range []string{`error: invalid CDK context: env "qa" is not valid`, "pass -c image.backend=cao-server@sha256:<64 hex digest>"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr %q does not contain %q", stderr, want)
-		}
+	if want := `error: unknown environment "qa"`; !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q does not contain %q", stderr, want)
 	}
 	if len(templates) != 0 {
 		t.Errorf("templates written despite the error: %v", templates)
 	}
+	code, stderr, _ = runApp(t, map[string]string{"stevedore:description": "../stevedore.yaml", "env": "dev", "image.backend": "cao-server:latest"})
+	if want := `image.backend: image "cao-server:latest" is not digest-pinned`; code != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q does not contain %q", code, stderr, want)
+	}
 }
 
-func TestMainSynthesizesSelectedApp(t *testing.T) {
+func TestMainSynthesizesTheDescription(t *testing.T) {
 	code, stderr, templates := runApp(t, map[string]string{
-		"app": "cao", "env": "dev",
+		"stevedore:description": "../stevedore.yaml", "env": "dev",
 		"image.backend": "123456789012.dkr.ecr.us-east-1.amazonaws.com/cao-server@sha256:" + strings.Repeat("ab", 32),
 	})
 	if code != 0 {
 		t.Fatalf("exit code %d: %s", code, stderr)
 	}
-	want := "CAOAuthStack-dev.template.json,CAOInfrastructureStack-dev.template.json,CAONetworkStack-dev.template.json"
+	want := "CAOAuthStack-dev.template.json,CAOFrontendStack-dev.template.json,CAOInfrastructureStack-dev.template.json,CAONetworkStack-dev.template.json"
 	if got := strings.Join(templates, ","); got != want {
 		t.Errorf("templates = %s, want %s", got, want)
 	}

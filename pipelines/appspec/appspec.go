@@ -65,6 +65,8 @@ type Service struct {
 	Container string `yaml:"container,omitempty" json:"container,omitempty"`
 	// Test describes how to run this service's tests.
 	Test *Test `yaml:"test,omitempty" json:"test,omitempty"`
+	// BuiltinService holds the keys of the built-in infrastructure (builtin.go).
+	BuiltinService `yaml:",inline"`
 }
 
 // Test runs a command in a toolchain image with the context mounted.
@@ -97,6 +99,15 @@ type Infra struct {
 	App string `yaml:"app,omitempty" json:"app,omitempty"`
 	// Context is extra `-c key=value` context for every synth/deploy.
 	Context map[string]string `yaml:"context,omitempty" json:"context,omitempty"`
+
+	// The built-in infrastructure (no Dir), see builtin.go.
+	// StackPrefix starts every stack name (default: the app name in PascalCase).
+	StackPrefix string              `yaml:"stackPrefix,omitempty" json:"stackPrefix,omitempty"`
+	Network     *Network            `yaml:"network,omitempty" json:"network,omitempty"`
+	Resources   Resources           `yaml:"resources,omitempty" json:"resources,omitempty"`
+	Frontend    *InfraFrontend      `yaml:"frontend,omitempty" json:"frontend,omitempty"`
+	Monitoring  *Monitoring         `yaml:"monitoring,omitempty" json:"monitoring,omitempty"`
+	Overrides   map[string]Override `yaml:"overrides,omitempty" json:"overrides,omitempty"`
 }
 
 // Migrate is a pre-rollout one-off task.
@@ -268,14 +279,15 @@ func friendlyYAMLError(err error) string {
 	}{
 		{"appspec.App", "name, services, frontend, infra, migrate, environments"},
 		{"appspec.Environment", "base, protected, account, region, role"},
-		{"appspec.Service", "name, context, dockerfile, target, buildArgs, port, health, env, repository, container, test"},
+		{"appspec.Service", "name, context, dockerfile, target, buildArgs, port, health, env, repository, container, test, " + builtinServiceKeys},
 		{"appspec.Test", "image, command, cache"},
 		{"appspec.Frontend", "dir, image, install, build, test, output, dockerfile, env"},
-		{"appspec.Infra", "dir, app, context"},
+		{"appspec.Infra", "dir, app, context, " + builtinInfraKeys},
 		{"appspec.Migrate", "service, command"},
 	} {
 		msg = strings.ReplaceAll(msg, "in type "+t.typ, "(known keys: "+t.keys+")")
 	}
+	msg = builtinKnownKeys(msg)
 	return strings.ReplaceAll(msg, "\n  ", "; ")
 }
 

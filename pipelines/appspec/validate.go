@@ -111,9 +111,7 @@ func (a *App) problems() []string {
 		}
 	}
 	if in := a.Infra; in != nil {
-		if in.Dir == "" {
-			add("infra.dir", "required: the CDK app directory")
-		} else if msg := checkRel(in.Dir); msg != "" {
+		if msg := checkRel(in.Dir); in.Dir != "" && msg != "" {
 			add("infra.dir", "%s", msg)
 		}
 		for _, k := range slices.Sorted(maps.Keys(in.Context)) {
@@ -134,6 +132,7 @@ func (a *App) problems() []string {
 		}
 	}
 	a.validateEnvironments(add)
+	a.validateBuiltin(add)
 	return errs
 }
 

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"dagger/stevedore/internal/dagger"
+
+	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+)
+
+// The built-in CDK app is stevedore's own infra/ directory. It imports
+// pipelines/appspec and pipelines/contract through `replace => ../` in its
+// go.mod; the directory builtinInfra returns carries a copy of those
+// packages under .stevedore/module and a go.work whose replace points
+// there, so it builds on its own wherever it is mounted (go.work replaces
+// override go.mod ones).
+const (
+	builtinDescription = ".stevedore/description.yaml"
+	builtinModule      = ".stevedore/module"
+	builtinWorkspace   = "go 1.26.0\n\nuse .\n\nreplace github.com/stevedore-ci/stevedore => ./" + builtinModule + "\n"
+)
+
+// builtinInfra returns the built-in CDK app ready to build (`go build .`
+// at its root, like a user's infra.dir) with the description written into
+// it, and the CDK context that points the app at that file. The
+// description is the one stevedore loaded (defaults filled), so the app
+// renders exactly what stevedore validated.
+func (m *Stevedore) builtinInfra(spec *appspec.App) (dir *dagger.Directory, context map[string]string) {
+	// The module's source is ci/; its parent is the repository root as
+	// dagger.json's include list loads it (go.mod, go.sum, pipelines/, infra/).
+	src := dag.CurrentModule().Source().Directory("..")
+	module := dag.Directory().
+		WithFile("go.mod", src.File("go.mod")).
+		WithFile("go.sum", src.File("go.sum")).
+		WithDirectory("pipelines/appspec", src.Directory("pipelines/appspec")).
+		WithDirectory("pipelines/contract", src.Directory("pipelines/contract"))
+	dir = src.Directory("infra").
+		WithDirectory(builtinModule, module).
+		WithNewFile("go.work", builtinWorkspace).
+		WithNewFile(builtinDescription, spec.Marshal())
+	return dir, map[string]string{appspec.ContextDescription: builtinDescription}
+}
+
+// assemblySummary says what a synthesized assembly holds: its stacks in
+// deploy order and their resources per type (appspec.SummarizeTemplates),
+// for synth and plan to print.
+func assemblySummary(ctx context.Context, asm *dagger.Directory, stacks []string) (string, error) {
+	templates := map[string][]byte{}
+	for _, name := range stacks {
+		body, err := asm.File(name + ".template.json").Contents(ctx)
+		if err != nil {
+			return "", fmt.Errorf("reading the template of %s from the assembly: %w", name, err)
+		}
+		templates[name] = []byte(body)
+	}
+	summary, err := appspec.SummarizeTemplates(stacks, templates)
+	if err != nil {
+		return "", err
+	}
+	return summary.String(), nil
+}
+
+// postgresStandIn initializes a PostgreSQL cluster on first start, with
+// the database and owner of the resource, then runs the server.
+const postgresStandIn = `set -e
+PG=$(ls -d /usr/lib/postgresql/*/bin | tail -n 1)
+D=/var/lib/stevedore-pg
+if [ -n "$STANDIN_LACKS" ]; then
+  echo "stevedore: the local postgres lacks the extension(s) $STANDIN_LACKS (Debian bookworm has none of them): CREATE EXTENSION will fail or be skipped" >&2
+fi
+mkdir -p "$D" /var/run/postgresql && chown postgres "$D" /var/run/postgresql
+su postgres -s /bin/sh -c "$PG/initdb -D $D --auth=trust >/dev/null"
+echo "listen_addresses='*'" >> "$D/postgresql.conf"
+echo "host all all 0.0.0.0/0 md5" >> "$D/pg_hba.conf"
+su postgres -s /bin/sh -c "$PG/pg_ctl -D $D -w -l /tmp/pg-init.log start >/dev/null"
+psql -v ON_ERROR_STOP=1 -q -U postgres -h /var/run/postgresql -v u="$STANDIN_USER" -v p="$STANDIN_PASSWORD" -v d="$STANDIN_DB" <<'SQL'
+CREATE USER :"u" PASSWORD :'p';
+CREATE DATABASE :"d" OWNER :"u";
+SQL
+su postgres -s /bin/sh -c "$PG/pg_ctl -D $D -w stop >/dev/null"
+exec su postgres -s /bin/sh -c "exec $PG/postgres -D $D"
+`
+
+// localStandIn is the local target's stand-in for a postgres or redis
+// resource, built from a Debian image (bookworm: PostgreSQL 15 and Redis
+// from apt, the packages cached in the image layers).
+func localStandIn(image string, r appspec.LocalResource) *dagger.Service {
+	base := dag.Container().From(image)
+	if r.Type == appspec.TypePostgres {
+		return base.
+			WithExec([]string{"sh", "-c", "apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null && rm -rf /var/lib/apt/lists/*"}).
+			WithNewFile("/usr/local/bin/stevedore-postgres", postgresStandIn).
+			WithEnvVariable("STANDIN_DB", r.Database).
+			WithEnvVariable("STANDIN_USER", r.User).
+			WithEnvVariable("STANDIN_PASSWORD", r.Password).
+			WithEnvVariable("STANDIN_LACKS", strings.Join(r.Lacks, ",")).
+			WithExposedPort(r.Port).
+			AsService(dagger.ContainerAsServiceOpts{Args: []string{"sh", "/usr/local/bin/stevedore-postgres"}})
+	}
+	return base.
+		WithExec([]string{"sh", "-c", "apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null && rm -rf /var/lib/apt/lists/*"}).
+		WithExposedPort(r.Port).
+		AsService(dagger.ContainerAsServiceOpts{Args: []string{"redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no"}})
+}
+
+// withLocalResources binds the stand-ins of the resources a service uses
+// (appspec.LocalResources) to its container under their host names and
+// sets the same variables the built-in infrastructure sets on AWS. It
+// returns the resources the service uses that have no stand-in, for the
+// report ("not emulated locally").
+func withLocalResources(ctr *dagger.Container, spec *appspec.App, service, image string) (*dagger.Container, []string) {
+	svc, err := spec.Service(service)
+	if err != nil {
+		return ctr, nil
+	}
+	local, notEmulated := spec.LocalResources()
+	var missing []string
+	for _, u := range svc.Uses {
+		for _, r := range local {
+			if r.Name != u {
+				continue
+			}
+			ctr = ctr.WithServiceBinding(r.Host, localStandIn(image, r))
+			for _, k := range slices.Sorted(maps.Keys(r.Env)) {
+				ctr = ctr.WithEnvVariable(k, r.Env[k])
+			}
+		}
+		for _, n := range notEmulated {
+			if strings.HasPrefix(n, u+" (") {
+				missing = append(missing, n)
+			}
+		}
+	}
+	return ctr, missing
+}
