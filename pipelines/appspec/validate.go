@@ -125,6 +125,7 @@ func (a *App) Validate() error {
 		}
 	}
 	a.validateEnvironments(add)
+	a.validateCDKApp(add)
 	if len(errs) == 0 {
 		return nil
 	}
