@@ -48,8 +48,18 @@ func Needs(app *appspec.App) []Need {
 
 // Template is one stack template of a cloud assembly.
 type Template struct {
+	// Stack is the CloudFormation stack name.
 	Stack string
-	Body  []byte
+	// ID is the artifact ID the CDK CLI selects the stack by (default: Stack).
+	ID   string
+	Body []byte
+}
+
+func (t Template) selector() string {
+	if t.ID != "" {
+		return t.ID
+	}
+	return t.Stack
 }
 
 // Check reports, all at once, what the assembly lacks: a service image no
