@@ -318,7 +318,7 @@ func (m *Stevedore) synthesize(in *infraInputs) *dagger.Directory {
 func (m *Stevedore) synthesized(ctx context.Context, in *infraInputs) (*dagger.Directory, error) {
 	asm, err := m.synthesize(in).Sync(ctx)
 	if err != nil {
-		return nil, m.cdkFailure("synthesizing the CDK app in "+in.infra.Dir, err)
+		return nil, m.cdkFailure(fmt.Sprintf("synthesizing the CDK app in %s (%s)", in.infra.Dir, m.describeInfra()), err)
 	}
 	return asm, nil
 }
@@ -338,7 +338,7 @@ func (m *Stevedore) cdkFailure(what string, err error) error {
 	return fmt.Errorf("%s: `%s` failed (exit code %d):\n%s", what, strings.Join(ex.Cmd, " "), ex.ExitCode, tail(out, 30))
 }
 
-// describe says how the CDK app runs, for step summaries.
+// describeInfra says how the CDK app runs, for messages and summaries.
 func (m *Stevedore) describeInfra() string {
 	if m.cdkApp == nil {
 		return "CDK app"

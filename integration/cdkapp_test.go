@@ -188,3 +188,23 @@ func TestCDKAppBundledSourceNeverGoesToAWS(t *testing.T) {
 		assertNotContains(t, "progress", r.stderr, "docker build", "cdk synth")
 	}
 }
+
+// A Python CDK app (virtualenv, pip install -r requirements.txt, the app
+// command) and a prebuilt cloud assembly. The Python app writes its assembly
+// with the standard library: PyPI, and so aws-cdk-lib for Python, is
+// unreachable here.
+func TestCDKAppPythonAndPrebuiltAssembly(t *testing.T) {
+	ref := digestRef("123456789012.dkr.ecr.eu-west-1.amazonaws.com/notes-notes", 44)
+	for _, config := range []string{"stevedore-python.yaml", "stevedore-assembly.yaml"} {
+		t.Run(config, func(t *testing.T) {
+			out := t.TempDir()
+			mustDagger(t, nil, "call", "--source", "examples/other-cdk", "--config", config, "synth", "--env", "dev", "--image", "notes="+ref, "export", "--path", out)
+			assertContains(t, "template", readTemplates(t, out)["NotesStack-dev"], ref)
+		})
+	}
+	// The prebuilt assembly carries one digest: another image is reported,
+	// not deployed silently without it.
+	other := digestRef("123456789012.dkr.ecr.eu-west-1.amazonaws.com/notes-notes", 45)
+	r := dagger(t, nil, "call", "--source", "examples/other-cdk", "--config", "stevedore-assembly.yaml", "synth", "--image", "notes="+other, "entries")
+	assertContains(t, "error", mustFail(t, r), "no stack deploys image "+other+" (context image.notes)")
+}
