@@ -264,7 +264,8 @@ func (m *Stevedore) WithFrontend(
 
 // Set the CDK app of the app description.
 func (m *Stevedore) WithInfra(
-	// CDK app directory (Go), relative to the source directory.
+	// CDK app directory (any CDK language: the directory holding cdk.json),
+	// relative to the source directory.
 	dir string,
 	// Value of the CDK `app` context (default: the app name).
 	// +optional
@@ -272,6 +273,10 @@ func (m *Stevedore) WithInfra(
 	// Extra CDK context as KEY=VALUE.
 	// +optional
 	context []string,
+	// aws-cdk CLI version when the app has no aws-cdk dependency of its own
+	// (default: the pinned 2.1148.1).
+	// +optional
+	cdkVersion string,
 ) (*Stevedore, error) {
 	spec, err := m.app()
 	if err != nil {
@@ -281,7 +286,7 @@ func (m *Stevedore) WithInfra(
 	if err != nil {
 		return nil, err
 	}
-	spec.Infra = &appspec.Infra{Dir: dir, App: app, Context: kv}
+	spec.Infra = &appspec.Infra{Dir: dir, App: app, Context: kv, CDKVersion: cdkVersion}
 	return m.withApp(spec)
 }
 
