@@ -67,8 +67,8 @@ func (m *Stevedore) checkInfraArgs(ctx context.Context, spec *appspec.App, appNa
 		return appspec.Env{}, nil, err
 	}
 	for _, k := range slices.Sorted(maps.Keys(kv)) {
-		if contract.Owned(k) {
-			return appspec.Env{}, nil, fmt.Errorf("--context %s=%s: stevedore sets %q itself (the environment comes from --env, the app from stevedore.yaml, images from the published digests): remove it", k, kv[k], k)
+		if contract.OwnedKey(k) {
+			return appspec.Env{}, nil, fmt.Errorf("--context %s=%s: stevedore sets %q itself (the environment and its base come from --env and stevedore.yaml, the app from stevedore.yaml, images from the published digests): remove it", k, kv[k], k)
 		}
 	}
 	if spec.Infra == nil {
@@ -117,7 +117,7 @@ func (m *Stevedore) infraInputs(ctx context.Context, spec *appspec.App, appName,
 			return nil, fmt.Errorf("missing image reference for service %q: pass --image %s=<repository>@sha256:<digest> (publish prints it)", name, name)
 		}
 	}
-	in.context[contract.ContextApp], in.context[contract.ContextEnv] = in.app, env
+	in.context[contract.ContextApp], in.context[contract.ContextEnv], in.context[contract.ContextEnvBase] = in.app, env, e.Base
 	return in, nil
 }
 

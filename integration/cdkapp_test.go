@@ -171,6 +171,10 @@ func TestCDKAppDestroyPlan(t *testing.T) {
 	if n := strings.Index(r.stdout, "CommanderNetworkStack"); n < strings.Index(r.stdout, "CommanderBackendStack") || n < strings.Index(r.stdout, "CommanderQdrantStack") {
 		t.Errorf("the network stack must be deleted after the stacks using it:\n%s", r.stdout)
 	}
+	// The Go app: its environment stacks hold no ECR repository destroy
+	// would delete (PlanDestroy refuses those).
+	g := mustDagger(t, nil, "call", "destroy", "--env", "dev", "--dry-run")
+	assertContains(t, "Go app plan", g.stdout, "destroy dev: 4 stacks deleted", "  - CAOInfrastructureStack-dev\n", "  - CAONetworkStack-dev\n")
 }
 
 // Without --source, stevedore's own bundled example never goes to AWS; the

@@ -46,6 +46,9 @@ func (a *App) validateCDKApp(add func(field, format string, args ...any)) {
 	if in.CDKVersion != "" && !cdkVersionPattern.MatchString(in.CDKVersion) {
 		add("infra.cdkVersion", "%q must be an exact aws-cdk CLI version (e.g. 2.1148.1)", in.CDKVersion)
 	}
+	if _, ok := in.Context[contract.ContextEnvBase]; ok {
+		add("infra.context", "%q is set by stevedore itself (environments.<name>.base)", contract.ContextEnvBase)
+	}
 	known := a.ContractOutputs()
 	for _, k := range slices.Sorted(maps.Keys(in.Outputs)) {
 		if !slices.Contains(known, k) {

@@ -14,6 +14,7 @@ func TestCDKAppFields(t *testing.T) {
 		{"  cdkVersion: latest\n", `infra.cdkVersion: "latest" must be an exact aws-cdk CLI version`},
 		{"  outputs: {BackendServiceName: X}\n", `infra.outputs: "BackendServiceName" is not an output stevedore reads: use one of ClusterName, HealthUrl, FrontendBucketName, DistributionId, FrontendUrl, NotesServiceName`},
 		{"  outputs: {ClusterName: my-cluster}\n", `infra.outputs.ClusterName: "my-cluster" is not a CloudFormation output name`},
+		{"  context: {envBase: prod}\n", `infra.context: "envBase" is set by stevedore itself`},
 	} {
 		app, err := Parse("stevedore.yaml", []byte(base+tc.yaml))
 		if tc.want == "" {
