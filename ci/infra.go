@@ -295,9 +295,6 @@ func (m *Stevedore) infraSource(infra *appspec.Infra) *dagger.Directory {
 	return m.dir(infra.Dir)
 }
 
-// cdkArgs are the flags every CDK CLI call gets.
-var cdkArgs = []string{"--no-notices", "--no-version-reporting"}
-
 // synthesize runs `cdk synth` and returns the cloud assembly, with
 // stevedore.json recording the env, app and images it was made for.
 func (m *Stevedore) synthesize(in *infraInputs) *dagger.Directory {
@@ -305,11 +302,11 @@ func (m *Stevedore) synthesize(in *infraInputs) *dagger.Directory {
 	if m.cdkApp != nil && m.cdkApp.plan.Kind == cdkapp.Assembly {
 		return m.cdkApp.src.Directory(m.cdkApp.plan.AssemblyDir).WithNewFile(assemblyInputs, string(meta))
 	}
-	args := []string{"cdk", "synth", "--output", cdkAssembly, "--quiet"}
+	binary := ""
 	if m.cdkApp == nil || m.cdkApp.plan.Kind == cdkapp.Go {
-		args = append(args, "--app", "/usr/local/bin/cdk-app")
+		binary = "/usr/local/bin/cdk-app"
 	}
-	args = append(append(args, cdkArgs...), in.args()...)
+	args := append(cdkapp.SynthArgs(cdkAssembly, binary), in.args()...)
 	return m.cdkToolchain(in.infra).WithExec(args).Directory(cdkAssembly).WithNewFile(assemblyInputs, string(meta))
 }
 

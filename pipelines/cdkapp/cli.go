@@ -20,6 +20,16 @@ func OnAssembly(assembly string, cmd ...string) []string {
 	return append(append(append([]string{"cdk"}, cmd...), "--app", assembly), commonFlags...)
 }
 
+// SynthArgs is the CDK CLI command line synthesizing into out; app
+// overrides cdk.json's app command when not empty (a compiled Go app).
+func SynthArgs(out, app string) []string {
+	args := []string{"cdk", "synth", "--output", out, "--quiet"}
+	if app != "" {
+		args = append(args, "--app", app)
+	}
+	return append(args, commonFlags...)
+}
+
 // DeployArgs deploys every stack of the assembly (it holds one
 // environment's stacks only), without an approval prompt.
 func DeployArgs() []string {

@@ -10,6 +10,12 @@ import (
 )
 
 func TestCLIArgs(t *testing.T) {
+	if got, want := strings.Join(SynthArgs("/cdk.out", ""), " "), "cdk synth --output /cdk.out --quiet --no-notices --no-version-reporting"; got != want {
+		t.Errorf("synth = %s\nwant    %s", got, want)
+	}
+	if got, want := strings.Join(SynthArgs("/cdk.out", "/usr/local/bin/cdk-app"), " "), "cdk synth --output /cdk.out --quiet --app /usr/local/bin/cdk-app --no-notices --no-version-reporting"; got != want {
+		t.Errorf("go synth = %s\nwant       %s", got, want)
+	}
 	deploy := strings.Join(OnAssembly("/cdk.out", DeployArgs()...), " ")
 	if want := "cdk deploy --all --require-approval never --progress events --app /cdk.out --no-notices --no-version-reporting"; deploy != want {
 		t.Errorf("deploy = %s\nwant     %s", deploy, want)
