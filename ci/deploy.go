@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"unicode"
 
@@ -39,7 +38,7 @@ func (m *Stevedore) Deploy(
 	// Where to deploy: local or aws.
 	// +default="local"
 	target string,
-	// Environment: dev, staging or prod.
+	// Environment: dev, staging, prod or one declared in stevedore.yaml (e.g. qa, pr-123).
 	// +default="dev"
 	env string,
 	// Git commit SHA to tag images with, e.g. $GITHUB_SHA (default: a tag
@@ -53,7 +52,7 @@ func (m *Stevedore) Deploy(
 	// without side effects.
 	// +optional
 	dryRun bool,
-	// Extra CDK context as KEY=VALUE.
+	// Extra CDK context as KEY=VALUE (env, app and image.* are stevedore's).
 	// +optional
 	context []string,
 	// Report format: text (for a terminal), markdown (a job summary with a
@@ -67,11 +66,11 @@ func (m *Stevedore) Deploy(
 	if target != "local" && target != "aws" {
 		return "", fmt.Errorf("unknown target %q: use local (no AWS account needed) or aws", target)
 	}
-	if !slices.Contains(envNames, env) {
-		return "", fmt.Errorf("unknown env %q: use one of %s", env, strings.Join(envNames, ", "))
-	}
 	app, err := m.load(ctx)
 	if err != nil {
+		return "", err
+	}
+	if err := m.checkDeployArgs(ctx, app, target, env, dryRun, context); err != nil {
 		return "", err
 	}
 	tags, err := m.imageTags(ctx, gitSha, tag)
@@ -142,7 +141,7 @@ func (m *Stevedore) Plan(
 	// Where to deploy: local or aws.
 	// +default="local"
 	target string,
-	// Environment: dev, staging or prod.
+	// Environment: dev, staging, prod or one declared in stevedore.yaml (e.g. qa, pr-123).
 	// +default="dev"
 	env string,
 	// Git commit SHA the images would be tagged with.

@@ -10,6 +10,7 @@ import (
 	"dagger/stevedore/internal/dagger"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
 // The built-in CDK app is stevedore's own infra/ directory. It imports
@@ -42,7 +43,7 @@ func (m *Stevedore) builtinInfra(spec *appspec.App) (dir *dagger.Directory, cont
 		WithDirectory(builtinModule, module).
 		WithNewFile("go.work", builtinWorkspace).
 		WithNewFile(builtinDescription, spec.Marshal())
-	return dir, map[string]string{appspec.ContextDescription: builtinDescription}
+	return dir, map[string]string{contract.ContextDescription: builtinDescription}
 }
 
 // assemblySummary says what a synthesized assembly holds: its stacks in

@@ -23,6 +23,10 @@ import (
 type Stevedore struct {
 	// The repository being shipped.
 	Source *dagger.Directory
+	// Bundled is true when no --source was given: Source is this module's
+	// own repository and its example app, which never goes to AWS.
+	// +private
+	Bundled bool
 	// The app description as JSON (stevedore.yaml plus With* changes).
 	// +private
 	Spec string
@@ -46,15 +50,18 @@ type Stevedore struct {
 	// dirs holds the content-addressed copies made by indexSources, for
 	// this call only.
 	dirs map[string]*dagger.Directory
+	// cdkApp is how this call runs the CDK app (detectInfra).
+	cdkApp *cdkRun
 }
 
 // Load the app description from the repository.
 func New(
 	ctx context.Context,
-	// The repository to ship: the directory holding stevedore.yaml. Defaults
-	// to this module's repository (its examples); pass --source=. for yours.
-	// +defaultPath="/"
-	// +ignore=[".git", "**/node_modules", "**/dist", "**/cdk.out", "**/.dagger", "bench/results"]
+	// The repository to ship: the directory holding stevedore.yaml, e.g.
+	// --source=. for yours. Without it, stevedore runs its own bundled
+	// example app, which deploys locally but never to AWS.
+	// +optional
+	// +ignore=[".git", "**/node_modules", "**/dist", "**/cdk.out", "**/.dagger", "**/.venv", "bench/results"]
 	source *dagger.Directory,
 	// Path of the app description inside source. When the default file is
 	// absent you can describe the app with with-service/with-frontend/with-infra.
@@ -73,10 +80,18 @@ func New(
 	// it defaults to the files shipped with this module.
 	// +defaultPath="/docker"
 	kit *dagger.Directory,
+	// This module's own repository, the source when --source is not given.
+	// Leave unset.
+	// +defaultPath="/"
+	// +ignore=[".git", "**/node_modules", "**/dist", "**/cdk.out", "**/.dagger", "**/.venv", "bench/results"]
+	bundled *dagger.Directory,
 ) (*Stevedore, error) {
 	m := &Stevedore{Source: source, GoImage: goImage, NodeImage: nodeImage, RegistryImage: registryImage, Kit: kit}
+	if source == nil {
+		m.Source, m.Bundled = bundled, true
+	}
 	app := &appspec.App{}
-	data, err := source.File(config).Contents(ctx)
+	data, err := m.Source.File(config).Contents(ctx)
 	switch {
 	case err == nil:
 		if app, err = appspec.Parse(config, []byte(data)); err != nil {
@@ -139,7 +154,23 @@ func (m *Stevedore) load(ctx context.Context) (*appspec.App, error) {
 	if err := m.indexSources(ctx, app); err != nil {
 		return nil, err
 	}
+	if app.Infra != nil {
+		if err := m.detectInfra(ctx, app.Infra); err != nil {
+			return nil, err
+		}
+	}
 	return app, nil
+}
+
+// requireCallerSource refuses a step with side effects in AWS when the
+// source is this module's own bundled example: used as a remote module
+// without --source, stevedore must not ship its example to the caller's
+// account.
+func (m *Stevedore) requireCallerSource(step string) error {
+	if m.Bundled {
+		return fmt.Errorf("%s changes your AWS account, and no --source was given: stevedore would ship its own bundled example app. Pass --source=. (the repository holding your stevedore.yaml), e.g. dagger call --source=. %s", step, step)
+	}
+	return nil
 }
 
 // Print the app description stevedore will use, defaults filled in.
@@ -233,7 +264,8 @@ func (m *Stevedore) WithFrontend(
 
 // Set the CDK app of the app description.
 func (m *Stevedore) WithInfra(
-	// CDK app directory (Go), relative to the source directory.
+	// CDK app directory (any CDK language: the directory holding cdk.json),
+	// relative to the source directory.
 	dir string,
 	// Value of the CDK `app` context (default: the app name).
 	// +optional
@@ -241,6 +273,10 @@ func (m *Stevedore) WithInfra(
 	// Extra CDK context as KEY=VALUE.
 	// +optional
 	context []string,
+	// aws-cdk CLI version when the app has no aws-cdk dependency of its own
+	// (default: the pinned 2.1148.1).
+	// +optional
+	cdkVersion string,
 ) (*Stevedore, error) {
 	spec, err := m.app()
 	if err != nil {
@@ -250,7 +286,7 @@ func (m *Stevedore) WithInfra(
 	if err != nil {
 		return nil, err
 	}
-	spec.Infra = &appspec.Infra{Dir: dir, App: app, Context: kv}
+	spec.Infra = &appspec.Infra{Dir: dir, App: app, Context: kv, CDKVersion: cdkVersion}
 	return m.withApp(spec)
 }
 

@@ -26,13 +26,13 @@ func FromContext(scope constructs.Construct, lookup Lookup, env *awscdk.Environm
 		v, _ := lookup(k)
 		return strings.TrimSpace(v)
 	}
-	path := str(appspec.ContextDescription)
+	path := str(contract.ContextDescription)
 	if path == "" {
-		return nil, fmt.Errorf("%s is missing: pass -c %s=<path to stevedore.yaml> (stevedore does this for you)", appspec.ContextDescription, appspec.ContextDescription)
+		return nil, fmt.Errorf("%s is missing: pass -c %s=<path to stevedore.yaml> (stevedore does this for you)", contract.ContextDescription, contract.ContextDescription)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the description (-c %s): %w", appspec.ContextDescription, err)
+		return nil, fmt.Errorf("reading the description (-c %s): %w", contract.ContextDescription, err)
 	}
 	spec, err := appspec.Parse(path, data)
 	if err != nil {

@@ -99,6 +99,12 @@ type Infra struct {
 	App string `yaml:"app,omitempty" json:"app,omitempty"`
 	// Context is extra `-c key=value` context for every synth/deploy.
 	Context map[string]string `yaml:"context,omitempty" json:"context,omitempty"`
+	// CDKVersion is the aws-cdk CLI version when the app has no aws-cdk
+	// dependency of its own (default: the pinned one).
+	CDKVersion string `yaml:"cdkVersion,omitempty" json:"cdkVersion,omitempty"`
+	// Outputs maps a contract output (e.g. ClusterName) to the name the
+	// CDK app exports it under, when that differs.
+	Outputs map[string]string `yaml:"outputs,omitempty" json:"outputs,omitempty"`
 
 	// The built-in infrastructure (no Dir), see builtin.go.
 	// StackPrefix starts every stack name (default: the app name in PascalCase).
@@ -282,7 +288,7 @@ func friendlyYAMLError(err error) string {
 		{"appspec.Service", "name, context, dockerfile, target, buildArgs, port, health, env, repository, container, test, " + builtinServiceKeys},
 		{"appspec.Test", "image, command, cache"},
 		{"appspec.Frontend", "dir, image, install, build, test, output, dockerfile, env"},
-		{"appspec.Infra", "dir, app, context, " + builtinInfraKeys},
+		{"appspec.Infra", "dir, app, context, cdkVersion, outputs, " + builtinInfraKeys},
 		{"appspec.Migrate", "service, command"},
 	} {
 		msg = strings.ReplaceAll(msg, "in type "+t.typ, "(known keys: "+t.keys+")")

@@ -420,7 +420,3 @@ func yamlKeys(t reflect.Type) []string {
 func (a *App) Builtin() bool {
 	return a.Infra != nil && a.Infra.Dir == ""
 }
-
-// ContextDescription is the CDK context key giving the built-in app the
-// path of the stevedore.yaml to render (relative to the app's directory).
-const ContextDescription = "stevedore:description"

@@ -133,6 +133,7 @@ func (a *App) problems() []string {
 	}
 	a.validateEnvironments(add)
 	a.validateBuiltin(add)
+	a.validateCDKApp(add)
 	return errs
 }
 

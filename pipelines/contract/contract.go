@@ -61,6 +61,13 @@ const (
 	ContextEnv = "env"
 	// ContextApp is the app name of stevedore.yaml.
 	ContextApp = "app"
+	// ContextEnvBase is the preset the environment is based on (dev,
+	// staging or prod; stevedore.yaml environments.<name>.base), so a CDK
+	// app can size pr-123 like dev and eu-prod like prod.
+	ContextEnvBase = "envBase"
+	// ContextDescription gives the built-in app the path of the app
+	// description it renders.
+	ContextDescription = "stevedore:description"
 
 	imageContextPrefix = "image."
 )
@@ -71,7 +78,11 @@ func ImageContextKey(service string) string { return imageContextPrefix + servic
 
 // Owned reports whether stevedore sets the context key itself.
 func Owned(key string) bool {
-	return key == ContextEnv || key == ContextApp || strings.HasPrefix(key, imageContextPrefix)
+	switch key {
+	case ContextEnv, ContextApp, ContextEnvBase, ContextDescription:
+		return true
+	}
+	return strings.HasPrefix(key, imageContextPrefix)
 }
 
 // Presets are the environments stevedore knows without being told: every

@@ -27,7 +27,7 @@ func TestValidateEnv(t *testing.T) {
 }
 
 func TestOwned(t *testing.T) {
-	for k, want := range map[string]bool{"env": true, "app": true, "image.backend": true, "imagex": false, "frontend": false} {
+	for k, want := range map[string]bool{"env": true, "app": true, "envBase": true, "stevedore:description": true, "image.backend": true, "imagex": false, "frontend": false} {
 		if Owned(k) != want {
 			t.Errorf("Owned(%q) = %v", k, !want)
 		}
