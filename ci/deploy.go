@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
@@ -91,12 +91,12 @@ func (m *Stevedore) Deploy(
 		p.Push, p.Release = local, local
 		plan = dryRun
 	case "aws":
-		aws, err := m.newAWSTarget(ctx, app, env, tags, dryRun, synth)
+		aws, err := m.newAWSTarget(ctx, app, env, tags, dryRun, synth, m.Aws.deployTimeout())
 		if err != nil {
 			return "", err
 		}
 		defer aws.close()
-		p.Push, p.Infra, p.Release = aws, aws, aws
+		p.Preflight, p.Push, p.Infra, p.Follow, p.Release = aws, aws, aws, aws, aws
 		if app.Migrate != nil {
 			p.Migrate = app.Migrate.Service
 		}
@@ -204,8 +204,7 @@ type synthStep struct {
 	env    string
 	extra  []string
 	ledger *ledger
-	inputs *infraInputs // set by Synth, read by the AWS deploy
-	stacks []string     // set by Synth, in deploy order
+	inputs *infraInputs // set by Synth: the CDK toolchain the AWS deploy runs in
 }
 
 func (s *synthStep) Prepare(ctx context.Context) (steps.Outcome, error) {
@@ -217,45 +216,34 @@ func (s *synthStep) Prepare(ctx context.Context) (steps.Outcome, error) {
 	})
 }
 
-func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (steps.Outcome, error) {
+// Synth synthesizes the assembly and hands it to the steps after it.
+func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (deploy.Assembly, steps.Outcome, error) {
 	var refs []string
 	for _, img := range images {
 		refs = append(refs, img.Service+"="+img.Ref)
 	}
 	in, err := s.m.infraInputs(ctx, s.app, "", s.env, refs, s.extra)
 	if err != nil {
-		return steps.Outcome{}, err
+		return deploy.Assembly{}, steps.Outcome{}, err
 	}
 	s.inputs = in
-	return s.ledger.track(ctx, deploy.StepSynth, []any{s.m.infraSource(s.app.Infra), strings.Join(in.args(), " ")}, func() (steps.Outcome, error) {
-		stacks, err := s.m.assemblyStacks(ctx, s.m.synthesize(in))
+	var asm deploy.Assembly
+	o, err := s.ledger.track(ctx, deploy.StepSynth, []any{s.m.infraSource(s.app.Infra), strings.Join(in.args(), " ")}, func() (steps.Outcome, error) {
+		dir := s.m.synthesize(in)
+		stacks, err := s.m.assemblyStacks(ctx, dir)
 		if err != nil {
 			return steps.Outcome{}, err
 		}
-		s.stacks = stacks
+		id, err := dir.ID(ctx)
+		if err != nil {
+			return steps.Outcome{}, err
+		}
+		asm = deploy.Assembly{ID: string(id), Stacks: stacks, Env: in.env, Context: maps.Clone(in.context)}
 		out := steps.Outcome{Summary: fmt.Sprintf("%d stacks for %s/%s", len(stacks), in.app, in.env)}
 		for _, st := range stacks {
 			out.Artifacts = append(out.Artifacts, steps.Artifact{Kind: "stack", Name: "stack", Value: st})
 		}
 		return out, nil
 	})
-}
-
-// outputKey is the stack output naming a service's ECS service, e.g.
-// BackendServiceName for "backend" and ApiGatewayServiceName for "api-gateway".
-func outputKey(service, suffix string) string {
-	var b strings.Builder
-	upper := true
-	for _, r := range service {
-		if r == '-' || r == '_' {
-			upper = true
-			continue
-		}
-		if upper {
-			r = unicode.ToUpper(r)
-		}
-		upper = false
-		b.WriteRune(r)
-	}
-	return b.String() + suffix
+	return asm, o, err
 }

@@ -1,0 +1,223 @@
+package awstarget
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
+	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
+	"github.com/stevedore-ci/stevedore/pipelines/cfn"
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
+	"github.com/stevedore-ci/stevedore/pipelines/deploy"
+	"github.com/stevedore-ci/stevedore/pipelines/internal/wait"
+	"github.com/stevedore-ci/stevedore/pipelines/steps"
+)
+
+// Current checks every secret the templates reference by name (read-only)
+// and returns the outputs of the assembly's stacks that already exist:
+// none on a first deploy.
+func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outputs, steps.Outcome, error) {
+	if len(asm.Stacks) == 0 {
+		return nil, steps.Outcome{}, errors.New("the cloud assembly has no stacks: the CDK app must define at least one")
+	}
+	var templates []string
+	for _, st := range asm.Stacks {
+		tpl, err := t.CDK.Template(ctx, asm, st)
+		if err != nil {
+			return nil, steps.Outcome{}, fmt.Errorf("reading the template of %s: %w", st, err)
+		}
+		templates = append(templates, tpl)
+	}
+	var problems Problems
+	secrets := referencedSecrets(templates)
+	for _, name := range secrets {
+		if p := t.secretProblem(ctx, name); p != "" {
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, steps.Outcome{}, problems
+	}
+	out := deploy.Outputs{}
+	var existing []string
+	for _, st := range asm.Stacks {
+		outs, ok, err := t.stackOutputs(ctx, st)
+		if err != nil {
+			return nil, steps.Outcome{}, err
+		}
+		if ok {
+			existing = append(existing, st)
+			for k, v := range outs {
+				out[k] = v
+			}
+		}
+	}
+	summary := fmt.Sprintf("%d of %d stacks exist", len(existing), len(asm.Stacks))
+	if len(existing) == 0 {
+		summary = fmt.Sprintf("first deploy: none of the %d stacks exists yet", len(asm.Stacks))
+	}
+	if len(secrets) > 0 {
+		summary += fmt.Sprintf("; %d referenced secrets exist", len(secrets))
+	}
+	return out, steps.Outcome{Summary: summary}, nil
+}
+
+// stackOutputs reads one stack; ok is false when it does not exist (yet).
+func (t *Target) stackOutputs(ctx context.Context, stack string) (map[string]string, bool, error) {
+	out, err := cloudformation.NewFromConfig(t.AWS).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if hasCode(err, "ValidationError") && strings.Contains(err.Error(), "does not exist") {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, awsconf.Explain("cloudformation:DescribeStacks", fmt.Errorf("reading stack %s: %w", stack, err))
+	}
+	if len(out.Stacks) == 0 {
+		return nil, false, nil
+	}
+	s := out.Stacks[0]
+	switch s.StackStatus {
+	case types.StackStatusReviewInProgress, types.StackStatusDeleteComplete:
+		return nil, false, nil
+	case types.StackStatusRollbackComplete, types.StackStatusRollbackFailed, types.StackStatusDeleteFailed:
+		return nil, false, fmt.Errorf("stack %s is in state %s: delete it (dagger call … destroy, or the CloudFormation console) and deploy again", stack, s.StackStatus)
+	}
+	outs := map[string]string{}
+	for _, o := range s.Outputs {
+		outs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	return outs, true, nil
+}
+
+// DeployInfra runs cdk deploy of every stack (cdk diff in a dry run),
+// within the time limit, printing CloudFormation's progress, and reads
+// back the outputs.
+func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.Outputs, steps.Outcome, error) {
+	if len(asm.Stacks) == 0 {
+		return nil, steps.Outcome{}, errors.New("the cloud assembly has no stacks: the CDK app must define at least one")
+	}
+	if t.DryRun {
+		out, err := t.CDK.Diff(ctx, asm, asm.Stacks)
+		if err != nil {
+			return nil, steps.Outcome{}, err
+		}
+		t.logf("cdk diff %s:\n%s", strings.Join(asm.Stacks, " "), out)
+		// Stacks that do not exist yet have no outputs: the plan says so.
+		current := deploy.Outputs{}
+		for _, st := range asm.Stacks {
+			if outs, ok, err := t.stackOutputs(ctx, st); err == nil && ok {
+				for k, v := range outs {
+					current[k] = v
+				}
+			}
+		}
+		return current, steps.Outcome{Summary: fmt.Sprintf("cdk diff of %d stacks (full diff in the log)", len(asm.Stacks)),
+			Artifacts: []steps.Artifact{{Kind: "diff", Name: "cdk diff", Value: out}}}, nil
+	}
+	limit := orDefault(t.DeployTimeout, DefaultDeployTimeout)
+	dctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	stop := t.watchStacks(dctx, asm.Stacks)
+	start := time.Now()
+	_, err := t.CDK.Deploy(dctx, asm, asm.Stacks)
+	stop()
+	if err != nil {
+		if errors.Is(dctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, steps.Outcome{}, fmt.Errorf("cdk deploy did not finish within %s (CloudFormation goes on, or rolls back, by itself: see the stack events; raise the limit with --deploy-timeout): %w", limit, err)
+		}
+		return nil, steps.Outcome{}, err
+	}
+	outputs, err := cfn.NewReader(t.AWS).Outputs(ctx, asm.Stacks...)
+	if err != nil {
+		return nil, steps.Outcome{}, err
+	}
+	o := steps.Outcome{Summary: fmt.Sprintf("%d stacks deployed in %s", len(asm.Stacks), time.Since(start).Round(time.Second))}
+	for _, k := range []string{contract.OutputHealthURL, contract.OutputFrontendURL} {
+		if v := outputs[k]; v != "" {
+			o.Artifacts = append(o.Artifacts, steps.Artifact{Kind: steps.KindURL, Name: k, Value: v})
+		}
+	}
+	return deploy.Outputs(outputs), o, nil
+}
+
+// watchStacks prints the new CloudFormation events of the stacks, and at
+// least every Progress interval a line per stack, until stop is called:
+// a stuck resource never leaves the log silent.
+func (t *Target) watchStacks(ctx context.Context, stacks []string) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		every := orDefault(t.Progress, DefaultProgress)
+		poll := min(every, orDefault(t.Poll, DefaultPoll))
+		api := cloudformation.NewFromConfig(t.AWS)
+		seen := map[string]bool{}
+		start := time.Now()
+		last := time.Now()
+		for {
+			if wait.Sleep(ctx, poll) != nil {
+				return
+			}
+			printed := false
+			for _, st := range stacks {
+				for _, line := range newEvents(ctx, api, st, seen, start) {
+					t.logf("%s", line)
+					printed = true
+				}
+			}
+			if printed {
+				last = time.Now()
+				continue
+			}
+			if time.Since(last) >= every {
+				last = time.Now()
+				t.logf("cdk deploy still running after %s: %s", time.Since(start).Round(time.Second), strings.Join(stackStates(ctx, api, stacks), ", "))
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+// newEvents returns the stack's events not seen yet, oldest first.
+func newEvents(ctx context.Context, api *cloudformation.Client, stack string, seen map[string]bool, since time.Time) []string {
+	out, err := api.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(stack)})
+	if err != nil {
+		return nil // not created yet, or a transient error: the next poll tries again
+	}
+	var lines []string
+	for _, ev := range out.StackEvents {
+		id := aws.ToString(ev.EventId)
+		if seen[id] || (ev.Timestamp != nil && ev.Timestamp.Before(since.Add(-time.Minute))) {
+			continue
+		}
+		seen[id] = true
+		line := fmt.Sprintf("%s %s %s %s", stack, aws.ToString(ev.LogicalResourceId), aws.ToString(ev.ResourceType), ev.ResourceStatus)
+		if r := aws.ToString(ev.ResourceStatusReason); r != "" {
+			line += ": " + r
+		}
+		lines = append(lines, line)
+	}
+	slices.Reverse(lines) // the API answers newest first
+	return lines
+}
+
+// stackStates says where each stack stands.
+func stackStates(ctx context.Context, api *cloudformation.Client, stacks []string) []string {
+	var out []string
+	for _, st := range stacks {
+		state := "not created yet"
+		if d, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(st)}); err == nil && len(d.Stacks) > 0 {
+			state = string(d.Stacks[0].StackStatus)
+		}
+		out = append(out, st+" "+state)
+	}
+	return out
+}
