@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -86,8 +88,15 @@ type scenario struct {
 	// failOps makes the i-th call of an operation fail with codes[i]
 	// ("" lets that call through).
 	failOps map[string][]string
-	// taskDef is the DescribeTaskDefinition answer (raw JSON).
+	// taskDef is a DescribeTaskDefinition answer (raw JSON): the revision
+	// it describes is served by its ARN, and for any unknown ARN.
 	taskDef string
+	// defs are more revisions, by ARN: container name -> image. Each
+	// container logs with awslogs to group /ecs/<family>, prefix "svc".
+	defs map[string]map[string]string
+	// logs are the CloudWatch Logs streams, by "group|stream": lines,
+	// oldest first. A stream missing here does not exist.
+	logs map[string][]string
 	// stopped are the stopped tasks ListTasks/DescribeTasks report.
 	stopped []map[string]any
 	// run scripts the RunTask task: runFailures, or DescribeTasks answers
@@ -118,12 +127,22 @@ type fakeECS struct {
 	requests map[string][]map[string]any
 	runT0    time.Time
 	srv      *httptest.Server
+	// defs are the task definitions the fake knows, by ARN.
+	defs map[string]*fakeDef
+}
+
+// fakeDef is one registered task-definition revision.
+type fakeDef struct {
+	td   map[string]any
+	tags any
 }
 
 func newFakeECS(t testing.TB, now func() time.Time, scs map[string]*scenario) *fakeECS {
 	f := &fakeECS{t: t, now: now, services: map[string]*script{}, calls: map[string]int{}, requests: map[string][]map[string]any{}}
+	f.defs = map[string]*fakeDef{}
 	for name, sc := range scs {
 		f.services[name] = &script{sc: sc}
+		f.addDefs(sc)
 	}
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
@@ -180,16 +199,20 @@ func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "UpdateService":
 		out = f.updateService(body)
 	case "DescribeTaskDefinition":
-		out = json.RawMessage(f.anyScenario().taskDef)
-	case "RegisterTaskDefinition":
-		td := map[string]any{}
-		for k, v := range body {
-			if k != "tags" {
-				td[k] = v
-			}
+		def := f.lookupDef(body["taskDefinition"].(string))
+		if def == nil {
+			writeAPIError(w, "ClientException", op)
+			return
 		}
-		td["taskDefinitionArn"], td["revision"], td["status"] = tdNew, 8, "ACTIVE"
-		out = map[string]any{"taskDefinition": td, "tags": body["tags"]}
+		out = map[string]any{"taskDefinition": def.td, "tags": def.tags}
+	case "RegisterTaskDefinition":
+		out = f.registerTaskDefinition(body)
+	case "ListTaskDefinitions":
+		out = f.listTaskDefinitions(body)
+	case "DeregisterTaskDefinition":
+		def := f.lookupDef(body["taskDefinition"].(string))
+		def.td["status"] = "INACTIVE"
+		out = map[string]any{"taskDefinition": def.td}
 	case "ListTasks":
 		var arns []any
 		for _, t := range f.anyScenario().stopped {
@@ -227,9 +250,15 @@ func writeAPIError(w http.ResponseWriter, code, op string) {
 	msg := map[string]string{
 		"ThrottlingException":   "Rate exceeded",
 		"AccessDeniedException": "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:" + op,
+		"ServerException":       "Service unavailable, try again later",
+		"ClientException":       "Unable to describe task definition.",
 	}[code]
+	status := http.StatusBadRequest
+	if code == "ServerException" {
+		status = http.StatusInternalServerError
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
 }
 
@@ -453,3 +482,105 @@ func with(s state, events ...string) state {
 }
 
 func deps(ds ...dep) state { return state{deps: ds} }
+
+// addDefs loads a scenario's task definitions.
+func (f *fakeECS) addDefs(sc *scenario) {
+	if sc.taskDef != "" {
+		var described struct {
+			TaskDefinition map[string]any `json:"taskDefinition"`
+			Tags           any            `json:"tags"`
+		}
+		if err := json.Unmarshal([]byte(sc.taskDef), &described); err != nil {
+			f.t.Fatalf("scenario taskDef: %v", err)
+		}
+		f.defs[described.TaskDefinition["taskDefinitionArn"].(string)] = &fakeDef{td: described.TaskDefinition, tags: described.Tags}
+	}
+	for arn, images := range sc.defs {
+		family, rev, _ := splitRevision(arn)
+		var containers []any
+		for _, name := range sortedKeys(images) {
+			containers = append(containers, map[string]any{"name": name, "image": images[name], "essential": true,
+				"logConfiguration": map[string]any{"logDriver": "awslogs", "options": map[string]any{
+					"awslogs-group": "/ecs/" + family, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "svc"}}})
+		}
+		f.defs[arn] = &fakeDef{td: map[string]any{"taskDefinitionArn": arn, "family": family, "revision": rev, "status": "ACTIVE",
+			"containerDefinitions": containers, "cpu": "256", "memory": "512", "networkMode": "awsvpc"}}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// lookupDef finds a revision by ARN or family:revision; unknown ones fall
+// back to a scenario's taskDef.
+func (f *fakeECS) lookupDef(ref string) *fakeDef {
+	for arn, def := range f.defs {
+		if arn == ref || shortName(arn) == ref {
+			return def
+		}
+	}
+	for _, s := range f.services {
+		if s.sc.taskDef != "" {
+			var described struct {
+				TaskDefinition map[string]any `json:"taskDefinition"`
+				Tags           any            `json:"tags"`
+			}
+			json.Unmarshal([]byte(s.sc.taskDef), &described)
+			return &fakeDef{td: described.TaskDefinition, tags: described.Tags}
+		}
+	}
+	return nil
+}
+
+// registerTaskDefinition stores a new revision: the first is tdNew (api:8),
+// then 9, 10, ...
+func (f *fakeECS) registerTaskDefinition(body map[string]any) any {
+	family := body["family"].(string)
+	rev := 8
+	for arn := range f.defs {
+		if fam, r, ok := splitRevision(arn); ok && fam == family && r >= rev {
+			rev = r + 1
+		}
+	}
+	td := map[string]any{}
+	for k, v := range body {
+		if k != "tags" {
+			td[k] = v
+		}
+	}
+	arn := fmt.Sprintf("arn:aws:ecs:us-east-1:123456789012:task-definition/%s:%d", family, rev)
+	td["taskDefinitionArn"], td["revision"], td["status"] = arn, rev, "ACTIVE"
+	f.defs[arn] = &fakeDef{td: td, tags: body["tags"]}
+	return map[string]any{"taskDefinition": td, "tags": body["tags"]}
+}
+
+// listTaskDefinitions answers familyPrefix + status + sort DESC queries.
+func (f *fakeECS) listTaskDefinitions(body map[string]any) any {
+	prefix, _ := body["familyPrefix"].(string)
+	status, _ := body["status"].(string)
+	var arns []string
+	for arn, def := range f.defs {
+		fam, _, _ := splitRevision(arn)
+		if strings.HasPrefix(fam, prefix) && (status == "" || def.td["status"] == status) {
+			arns = append(arns, arn)
+		}
+	}
+	sort.Slice(arns, func(i, j int) bool {
+		_, a, _ := splitRevision(arns[i])
+		_, b, _ := splitRevision(arns[j])
+		return a > b
+	})
+	if body["sort"] != "DESC" {
+		slices.Reverse(arns)
+	}
+	if n, ok := body["maxResults"].(float64); ok && int(n) < len(arns) {
+		arns = arns[:int(n)]
+	}
+	return map[string]any{"taskDefinitionArns": arns}
+}

@@ -2,10 +2,13 @@ package ecs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
@@ -21,6 +24,7 @@ type follower struct {
 	d                *Deployer
 	cluster, service string
 	poll, timeout    time.Duration
+	maxAttempts      int
 	seen             map[string]bool // events already reported or older than the rollout
 	events           []string        // new events, oldest first
 	lastLine         string
@@ -28,48 +32,115 @@ type follower struct {
 }
 
 func (d *Deployer) newFollower(spec Spec, before []types.ServiceEvent) *follower {
-	f := &follower{d: d, cluster: spec.Cluster, service: spec.Service, poll: spec.poll(), timeout: spec.timeout(), seen: map[string]bool{}}
+	f := &follower{d: d, cluster: spec.Cluster, service: spec.Service, poll: spec.poll(), timeout: spec.timeout(), maxAttempts: attempts(spec.MaxAttempts), seen: map[string]bool{}}
 	for _, ev := range before {
 		f.seen[eventKey(ev)] = true
 	}
 	return f
 }
 
+// maxBackoff caps the wait between polls that keep failing.
+const maxBackoff = time.Minute
+
+// step judges one DescribeServices answer; it may read more (task
+// definitions) and returns the tracking to report progress against.
+type step func(ctx context.Context, out *ecs.DescribeServicesOutput) (verdict, tracking, error)
+
 // run polls until the tracked deployment succeeds, fails or times out.
 func (f *follower) run(ctx context.Context, t tracking) verdict {
+	v, _ := f.loop(ctx, t, func(_ context.Context, out *ecs.DescribeServicesOutput) (verdict, tracking, error) {
+		return judge(out, t), t, nil
+	}, func(v verdict, t tracking) string {
+		return fmt.Sprintf("deployment %s of %s did not complete within %s (last state: %s)", t.id, shortName(t.taskDef), f.timeout, progress(v, t))
+	})
+	return v
+}
+
+// loop polls DescribeServices every poll interval and hands each answer to
+// judgeStep until it decides or the timeout passes (then timeoutReason
+// says why). Throttling, 5xx and network errors that outlast the SDK's
+// retries are tried again, with growing pauses, until the timeout; other
+// errors end the watch at once.
+func (f *follower) loop(ctx context.Context, t tracking, judgeStep step, timeoutReason func(verdict, tracking) string) (verdict, tracking) {
 	deadline := f.d.clock.Now().Add(f.timeout)
+	failures := 0
 	for {
-		out, err := f.d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: optString(f.cluster), Services: []string{f.service}})
+		var v verdict
+		out, err := f.d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: optString(f.cluster), Services: []string{f.service}}, withAttempts(f.maxAttempts))
 		if err != nil {
-			return f.pollError(ctx, t, err)
+			err = awsconf.Explain("ecs:DescribeServices", err)
+		} else {
+			v, t, err = judgeStep(ctx, out)
 		}
-		v := judge(out, t)
+		left := deadline.Sub(f.d.clock.Now())
+		if err != nil {
+			if ctx.Err() != nil || !transient(err) || left <= 0 {
+				return f.pollError(ctx, t, err, failures), t
+			}
+			failures++
+			pause := min(backoff(f.poll, failures), left)
+			f.d.logf("%s: the ECS API failed (%v); polling again in %s, until the %s timeout", f.service, err, pause, f.timeout)
+			if err := f.d.clock.Sleep(ctx, pause); err != nil {
+				return f.pollError(ctx, t, err, failures), t
+			}
+			continue
+		}
+		failures = 0
 		if v.svc != nil {
 			f.observe(v, t)
 		}
 		if v.done || v.kind != "" {
-			return v
+			return v, t
 		}
-		left := deadline.Sub(f.d.clock.Now())
 		if left <= 0 {
 			v.kind = KindTimeout
-			v.reason = fmt.Sprintf("deployment %s of %s did not complete within %s (last state: %s)", t.id, shortName(t.taskDef), f.timeout, progress(v, t))
-			return v
+			v.reason = timeoutReason(v, t)
+			return v, t
 		}
 		if err := f.d.clock.Sleep(ctx, min(f.poll, left)); err != nil {
-			return f.pollError(ctx, t, err)
+			return f.pollError(ctx, t, err, failures), t
 		}
 	}
 }
 
+// backoff doubles the poll interval for each failed poll in a row.
+func backoff(poll time.Duration, failures int) time.Duration {
+	d := poll
+	for i := 1; i < failures && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, max(poll, maxBackoff))
+}
+
+// transient: an error that says nothing about the deployment and may pass
+// (throttling, 5xx, network), including one the SDK's retries ran out on.
+func transient(err error) bool {
+	var exhausted *retry.MaxAttemptsError
+	var quota ratelimit.QuotaExceededError
+	return errors.As(err, &exhausted) || errors.As(err, &quota) ||
+		retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// withAttempts sets the SDK's retry budget for one call.
+func withAttempts(n int) func(*ecs.Options) {
+	return func(o *ecs.Options) { o.RetryMaxAttempts = n }
+}
+
 // pollError: we no longer know how the deployment is doing, which is not
 // the same as knowing it failed, and the message says so.
-func (f *follower) pollError(ctx context.Context, t tracking, err error) verdict {
-	if ctx.Err() != nil {
-		return verdict{kind: KindPollError, err: ctx.Err(), reason: fmt.Sprintf("stopped waiting for deployment %s (%v); it may still be running in ECS", t.id, ctx.Err())}
+func (f *follower) pollError(ctx context.Context, t tracking, err error, failures int) verdict {
+	what := "the deployment of " + f.service
+	if t.id != "" {
+		what = "deployment " + t.id
 	}
-	err = awsconf.Explain("ecs:DescribeServices", err)
-	return verdict{kind: KindPollError, err: err, reason: fmt.Sprintf("lost track of deployment %s, which may still be running: %v", t.id, err)}
+	if ctx.Err() != nil {
+		return verdict{kind: KindPollError, err: ctx.Err(), reason: fmt.Sprintf("stopped waiting for %s (%v); it may still be running in ECS", what, ctx.Err())}
+	}
+	reason := fmt.Sprintf("lost track of %s, which may still be running: %v", what, err)
+	if failures > 0 {
+		reason = fmt.Sprintf("lost track of %s, which may still be running: the ECS API kept failing for %d polls in a row until the %s timeout: %v", what, failures+1, f.timeout, err)
+	}
+	return verdict{kind: KindPollError, err: err, reason: reason}
 }
 
 // observe logs each new service event once and a progress line whenever
@@ -97,6 +168,13 @@ func (f *follower) observe(v verdict, t tracking) {
 // progress summarises our deployment: counts, rollout state and reason.
 func progress(v verdict, t tracking) string {
 	d := v.ours
+	if t.id == "" {
+		line := "no deployment of the new images yet"
+		if p := v.primary; p != nil {
+			line += fmt.Sprintf("; PRIMARY is deployment %s (%s) %s", aws.ToString(p.Id), shortName(aws.ToString(p.TaskDefinition)), orDefault(string(p.RolloutState), aws.ToString(p.Status)))
+		}
+		return line
+	}
 	if d == nil {
 		return fmt.Sprintf("deployment %s not listed", t.id)
 	}

@@ -33,6 +33,11 @@ const (
 	KindTimeout FailureKind = "timeout"
 	// KindPollError: DescribeServices itself failed, so the outcome is unknown.
 	KindPollError FailureKind = "poll-error"
+	// KindNoDeployment: no deployment of the wanted images appeared (Follow).
+	KindNoDeployment FailureKind = "no-deployment"
+	// KindWrongRevision: the deployment followed is not of the revision the
+	// rollout registered or forced.
+	KindWrongRevision FailureKind = "wrong-revision"
 )
 
 // tracking identifies the deployment a follower watches.
@@ -72,6 +77,9 @@ func judge(out *ecs.DescribeServicesOutput, t tracking) verdict {
 	case v.ours == nil:
 		// No PRIMARY at all: a transient answer; the timeout bounds it.
 		return v
+	case !sameRevision(aws.ToString(v.ours.TaskDefinition), t.taskDef):
+		v.kind = KindWrongRevision
+		v.reason = fmt.Sprintf("deployment %s runs %s, not %s that this rollout deploys: someone else changed the service at the same time", t.id, shortName(aws.ToString(v.ours.TaskDefinition)), shortName(t.taskDef))
 	case v.ours.RolloutState == types.DeploymentRolloutStateFailed:
 		v.kind = KindFailed
 		v.reason = fmt.Sprintf("deployment %s of %s failed: %s", t.id, shortName(t.taskDef), orDefault(aws.ToString(v.ours.RolloutStateReason), "rolloutState FAILED"))
@@ -155,4 +163,81 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// followState is what Follow knows between polls.
+type followState struct {
+	want  map[string]string // container -> image of the release
+	start time.Time         // when Follow began
+	first bool              // the next answer is the first one
+	t     tracking          // the release's deployment; id "" until found
+}
+
+// judgeFollow decides, from one DescribeServices answer and the images of
+// the task definitions it lists (ARN -> container -> image), how a release
+// started by someone else is doing. Until a deployment of the wanted images
+// appears it only waits (the timeout bounds that); once one does, it is
+// tracked and judged by judge's rules. A service found on the first answer
+// already steady on those images, alone, with a deployment created before
+// Follow began, is unchanged: nothing was deployed and nothing is awaited.
+func judgeFollow(out *ecs.DescribeServicesOutput, images map[string]map[string]string, st followState) (verdict, followState, bool) {
+	first := st.first
+	st.first = false
+	if kind, msg := serviceProblem(out, st.t.cluster, st.t.service); msg != "" {
+		return verdict{kind: kind, reason: msg}, st, false
+	}
+	svc := &out.Services[0]
+	if st.t.id == "" {
+		primary := primaryDeployment(svc.Deployments)
+		rel := releaseDeployment(svc.Deployments, st.want, images)
+		if rel == nil {
+			if primary != nil {
+				st.t.previous = aws.ToString(primary.TaskDefinition)
+			}
+			return verdict{svc: svc, primary: primary}, st, false
+		}
+		if primary != nil && primary != rel {
+			st.t.previous = aws.ToString(primary.TaskDefinition)
+		}
+		st.t.id, st.t.taskDef, st.t.created = aws.ToString(rel.Id), aws.ToString(rel.TaskDefinition), aws.ToTime(rel.CreatedAt)
+		if first && rel == primary && finished(svc, rel) && !createdAfter(rel, st.start) {
+			return verdict{done: true, svc: svc, ours: rel, primary: primary}, st, true
+		}
+	}
+	return judge(out, st.t), st, false
+}
+
+// releaseDeployment is the newest deployment whose task definition runs
+// every wanted image in its named container.
+func releaseDeployment(ds []types.Deployment, want map[string]string, images map[string]map[string]string) *types.Deployment {
+	var best *types.Deployment
+	for i := range ds {
+		have, ok := images[aws.ToString(ds[i].TaskDefinition)]
+		if !ok || !carries(have, want) {
+			continue
+		}
+		if best == nil || aws.ToTime(ds[i].CreatedAt).After(aws.ToTime(best.CreatedAt)) {
+			best = &ds[i]
+		}
+	}
+	return best
+}
+
+func carries(have, want map[string]string) bool {
+	for name, ref := range want {
+		if have[name] != ref {
+			return false
+		}
+	}
+	return true
+}
+
+// sameRevision: the deployed task-definition ARN is the wanted one, which
+// may be given as an ARN, family:revision or a family (its latest).
+func sameRevision(deployed, wanted string) bool {
+	if deployed == wanted || shortName(deployed) == wanted {
+		return true
+	}
+	fam, _, ok := splitRevision(deployed)
+	return ok && !strings.Contains(wanted, ":") && fam == wanted
 }

@@ -6,6 +6,10 @@ import "time"
 const (
 	DefaultPoll    = 5 * time.Second
 	DefaultTimeout = 15 * time.Minute
+	// DefaultMaxAttempts is the attempts per ECS API call (the first
+	// included) that the SDK makes, with exponential backoff, on
+	// throttling, 5xx and network errors.
+	DefaultMaxAttempts = 5
 )
 
 // Spec says what to roll out to one service.
@@ -36,22 +40,82 @@ type Spec struct {
 	// Poll is the DescribeServices interval; 0 means DefaultPoll.
 	Poll time.Duration
 	// Timeout bounds the wait for the deployment (and, separately, for a
-	// rollback); 0 means DefaultTimeout.
+	// rollback, and for a deployment already in flight to finish before
+	// this one starts); 0 means DefaultTimeout.
 	Timeout time.Duration
+	// MaxAttempts is the retry budget of each ECS API call; 0 means
+	// DefaultMaxAttempts. While following a deployment, a poll that still
+	// fails with throttling or a 5xx is tried again, with backoff, until
+	// Timeout: a noisy API never fails a deployment by itself.
+	MaxAttempts int
 }
 
-func (s Spec) poll() time.Duration {
-	if s.Poll > 0 {
-		return s.Poll
+func (s Spec) poll() time.Duration { return orDuration(s.Poll, DefaultPoll) }
+
+func (s Spec) timeout() time.Duration { return orDuration(s.Timeout, DefaultTimeout) }
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
 	}
-	return DefaultPoll
+	return def
 }
 
-func (s Spec) timeout() time.Duration {
-	if s.Timeout > 0 {
-		return s.Timeout
+func attempts(n int) int {
+	if n > 0 {
+		return n
 	}
-	return DefaultTimeout
+	return DefaultMaxAttempts
+}
+
+// FollowSpec says which deployment Follow waits for: the one, started by
+// someone else (CloudFormation during cdk deploy), whose task definition
+// runs Images.
+type FollowSpec struct {
+	// Cluster name or ARN; empty means the "default" cluster.
+	Cluster string
+	// Service name or ARN. Required.
+	Service string
+	// Images maps container name to the digest-pinned image the release
+	// runs. Required.
+	Images map[string]string
+	// Timeout bounds the wait for the deployment to appear and complete;
+	// 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Poll is the DescribeServices interval; 0 means DefaultPoll.
+	Poll time.Duration
+	// MaxAttempts is the retry budget of each ECS API call, as in Spec.
+	MaxAttempts int
+}
+
+// Outcome says how a followed release ended.
+type Outcome string
+
+// Outcomes of Follow.
+const (
+	// OutcomeCompleted: the deployment of the new images completed.
+	OutcomeCompleted Outcome = "completed"
+	// OutcomeUnchanged: the service already ran the images, steadily, with
+	// nothing in flight; nothing was deployed.
+	OutcomeUnchanged Outcome = "unchanged"
+)
+
+// FollowResult describes a followed release; on failure it holds what was
+// known.
+type FollowResult struct {
+	// Service and Cluster are as given in the FollowSpec.
+	Service string
+	Cluster string // see Service
+	// Outcome is set on success.
+	Outcome Outcome
+	// TaskDefinition is the revision running the images.
+	TaskDefinition string
+	// DeploymentID is the deployment that was followed.
+	DeploymentID string
+	// Elapsed from the call to the verdict.
+	Elapsed time.Duration
+	// Events are the service events seen while following, oldest first.
+	Events []string
 }
 
 // Mode says what a rollout did.

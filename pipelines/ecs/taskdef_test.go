@@ -87,9 +87,14 @@ func TestRolloutNewImageChangesOnlyThatImage(t *testing.T) {
 	// Container cpu is a plain int32 in the SDK, so a 0 ("no reservation",
 	// the API's default) is not sent: same meaning, not a dropped field.
 	delete(app, "cpu")
-	want["tags"] = []any{map[string]any{"key": "team", "value": "backend"}}
-
 	got := h.fake.bodies("RegisterTaskDefinition")[0]
+	// The user's tags are kept, aws:* dropped, and the image set recorded.
+	tags, _ := got["tags"].([]any)
+	if len(tags) != 2 || tags[1].(map[string]any)["key"] != ImagesTag || len(tags[1].(map[string]any)["value"].(string)) != 64 {
+		t.Errorf("tags = %v, want team plus %s=<sha256 hex>", got["tags"], ImagesTag)
+	}
+	want["tags"] = []any{map[string]any{"key": "team", "value": "backend"}, tags[len(tags)-1]}
+
 	if !reflect.DeepEqual(got, want) {
 		g, _ := json.MarshalIndent(got, "", " ")
 		w, _ := json.MarshalIndent(want, "", " ")

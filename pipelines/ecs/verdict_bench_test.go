@@ -23,12 +23,18 @@ package ecs
 //
 // Run: go test -run '^$' -bench VerdictDelay ./pipelines/ecs/
 // Each sub-benchmark prints fake-s-delay (mean), fake-s-max-delay and
-// verdict-correct (fraction of runs with the right success/failure verdict).
+// verdict-correct (fraction of runs with the right success/failure verdict,
+// given no earlier than the decisive state: a verdict before it judged some
+// other state of the service). The follow-* cases are the release model:
+// CloudFormation starts the deployment a minute and a half after the
+// follower began, so the service first looks stable on its old revision,
+// which the waiter takes for success (a negative delay).
 // The waiter's "correct" failure verdict for a FAILED rollout is only its
 // max-wait timeout, as its delay shows: it does not look at rolloutState.
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -46,6 +52,10 @@ type benchCase struct {
 	states      []state
 	decisive    int // index of the first state that decides the verdict
 	wantSuccess bool
+	// follow: someone else (CloudFormation) starts the deployment; the
+	// script begins at rest on the old revision and stevedore runs Follow
+	// instead of Rollout.
+	follow bool
 }
 
 func benchCases() []benchCase {
@@ -77,11 +87,26 @@ func benchCases() []benchCase {
 			deps(failing, old("ACTIVE", 2)),
 			deps(failed, old("ACTIVE", 2)),
 		}},
+		// The release model: cdk deploy moves the service a while after
+		// the follower started; the service looks stable until then.
+		{name: "follow-success", decisive: 3, wantSuccess: true, follow: true, states: []state{
+			steady(old("PRIMARY", 2)),
+			inProgress,
+			deps(ours(tdNew, "PRIMARY", "IN_PROGRESS", 2), old("ACTIVE", 0)),
+			deps(ours(tdNew, "PRIMARY", "COMPLETED", 2)),
+		}},
+		{name: "follow-circuit-breaker", decisive: 3, follow: true, states: []state{
+			steady(old("PRIMARY", 2)),
+			inProgress,
+			deps(failing, old("ACTIVE", 2)),
+			deps(failedActive, back, old("ACTIVE", 0)),
+			deps(backDone),
+		}},
 	}
 }
 
 func (c benchCase) scenario(offset time.Duration) *scenario {
-	return &scenario{before: steady(old("PRIMARY", 2)), states: c.states, step: benchStep, offset: offset}
+	return &scenario{before: steady(old("PRIMARY", 2)), states: c.states, step: benchStep, offset: offset, defs: releaseDefs()}
 }
 
 // changeAt is when the decisive state begins, after the script's start.
@@ -98,12 +123,20 @@ func benchOffsets(n int) []time.Duration {
 	return out
 }
 
-// followerRun returns our follower's verdict delay and whether it was right.
+// followerRun returns our follower's verdict delay and whether it was
+// right: a verdict before the decisive state judged something else.
 func followerRun(tb testing.TB, c benchCase, offset time.Duration) (time.Duration, bool) {
 	h := newHarness(tb, map[string]*scenario{"api": c.scenario(offset)})
 	defer h.fake.srv.Close()
-	_, err := h.d.Rollout(context.Background(), Spec{Cluster: "prod", Service: "api", TaskDefinition: tdNew, Poll: 5 * time.Second})
-	return h.elapsed() - c.changeAt(offset), (err == nil) == c.wantSuccess
+	var err error
+	if c.follow {
+		h.fake.startScript("api")
+		_, err = h.d.Follow(context.Background(), FollowSpec{Cluster: "prod", Service: "api", Images: map[string]string{"app": digestB}, Poll: 5 * time.Second})
+	} else {
+		_, err = h.d.Rollout(context.Background(), Spec{Cluster: "prod", Service: "api", TaskDefinition: tdNew, Poll: 5 * time.Second})
+	}
+	delay := h.elapsed() - c.changeAt(offset)
+	return delay, (err == nil) == c.wantSuccess && delay >= 0
 }
 
 // waiterRun returns the SDK waiter's verdict delay and whether it was right.
@@ -118,7 +151,8 @@ func waiterRun(tb testing.TB, c benchCase, offset time.Duration) (time.Duration,
 		o.MaxDelay /= waiterScale
 	})
 	err := w.Wait(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}}, DefaultTimeout/waiterScale)
-	return now().Sub(base) - c.changeAt(offset), (err == nil) == c.wantSuccess
+	delay := now().Sub(base) - c.changeAt(offset)
+	return delay, (err == nil) == c.wantSuccess && delay >= 0
 }
 
 func BenchmarkVerdictDelay(b *testing.B) {
@@ -129,7 +163,8 @@ func BenchmarkVerdictDelay(b *testing.B) {
 }
 
 func measure(b *testing.B, c benchCase, runs int, run func(testing.TB, benchCase, time.Duration) (time.Duration, bool)) {
-	var sum, worst time.Duration
+	var sum time.Duration
+	worst := time.Duration(math.MinInt64)
 	correct, n := 0, 0
 	for i := 0; i < b.N; i++ {
 		for _, off := range benchOffsets(runs) {
