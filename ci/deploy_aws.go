@@ -11,8 +11,6 @@ import (
 
 	"dagger/stevedore/internal/dagger"
 
-	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
-
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/awstarget"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
@@ -49,7 +47,7 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, app *appspec.App, env stri
 		App: app, Env: env, DryRun: dryRun, AWS: cfg,
 		CDK:          &cdkRunner{m: m, synth: synth},
 		Images:       images,
-		ECS:          ecsFollower{d: ecs.New(cfg, ecs.WithLog(func(s string) { log("%s", s) })), api: awsecs.NewFromConfig(cfg)},
+		ECS:          ecs.New(cfg, ecs.WithLog(func(s string) { log("%s", s) })),
 		RegistryHost: acct.RegistryAddress, HealthURL: acct.HealthURL,
 		DeployTimeout: deployTimeout,
 		Log:           func(s string) { log("%s", s) },
@@ -181,62 +179,4 @@ type siteExport struct {
 func (s siteExport) Export(ctx context.Context, dir string) error {
 	_, err := s.m.frontendDist(s.fe).Export(ctx, dir)
 	return err
-}
-
-// ecsFollower maps awstarget's ECS interface onto pipelines/ecs.
-//
-// Until pipelines/ecs has MigrationRevision and Follow (branch ecsfollow),
-// the migration revision is registered with RegisterRevision, and Follow
-// waits until CloudFormation gave the service a task definition with the
-// images, then lets Rollout judge it (which reports "unchanged" and checks
-// the deployment is steady): it never starts a deployment itself.
-type ecsFollower struct {
-	d   *ecs.Deployer
-	api *awsecs.Client
-}
-
-func (e ecsFollower) MigrationRevision(ctx context.Context, cluster, service string, images map[string]string) (awstarget.Revision, error) {
-	rev, err := e.d.RegisterRevision(ctx, cluster, service, images, false)
-	return awstarget.Revision{ARN: rev.ARN, Reused: !rev.Changed}, err
-}
-
-func (e ecsFollower) RunTask(ctx context.Context, spec ecs.TaskSpec) (ecs.TaskResult, error) {
-	return e.d.RunTask(ctx, spec)
-}
-
-func (e ecsFollower) Follow(ctx context.Context, spec awstarget.FollowSpec) (awstarget.FollowResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, spec.Timeout)
-	defer cancel()
-	for !e.carries(ctx, spec) {
-		select {
-		case <-ctx.Done():
-			return awstarget.FollowResult{}, fmt.Errorf("service %s was not moved to %v: %w", spec.Service, spec.Images, context.Cause(ctx))
-		case <-time.After(spec.Poll):
-		}
-	}
-	res, err := e.d.Rollout(ctx, ecs.Spec{Cluster: spec.Cluster, Service: spec.Service, Images: spec.Images, Poll: spec.Poll, Timeout: spec.Timeout})
-	outcome := "completed"
-	if res.Mode == ecs.ModeUnchanged {
-		outcome = "unchanged"
-	}
-	return awstarget.FollowResult{Outcome: outcome, TaskDefinition: res.TaskDefinition, DeploymentID: res.DeploymentID, Elapsed: res.Duration}, err
-}
-
-// carries reports whether the service's task definition has the images.
-func (e ecsFollower) carries(ctx context.Context, spec awstarget.FollowSpec) bool {
-	svc, err := e.api.DescribeServices(ctx, &awsecs.DescribeServicesInput{Cluster: &spec.Cluster, Services: []string{spec.Service}})
-	if err != nil || len(svc.Services) == 0 {
-		return false
-	}
-	td, err := e.api.DescribeTaskDefinition(ctx, &awsecs.DescribeTaskDefinitionInput{TaskDefinition: svc.Services[0].TaskDefinition})
-	if err != nil {
-		return false
-	}
-	found := 0
-	for _, c := range td.TaskDefinition.ContainerDefinitions {
-		if ref, ok := spec.Images[*c.Name]; ok && c.Image != nil && *c.Image == ref {
-			found++
-		}
-	}
-	return found == len(spec.Images)
 }

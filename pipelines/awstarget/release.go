@@ -173,7 +173,7 @@ func (t *Target) follow(ctx context.Context, s *appspec.Service, image deploy.Im
 	if t.DryRun {
 		return steps.Outcome{Summary: fmt.Sprintf("would follow the deployment of %s that deploy-infra starts in %s/%s", image.Ref, cluster, svc)}, nil
 	}
-	res, err := t.ECS.Follow(ctx, FollowSpec{
+	res, err := t.ECS.Follow(ctx, ecs.FollowSpec{
 		Cluster: cluster, Service: svc, Images: map[string]string{s.Container: image.Ref},
 		Timeout: orDefault(t.FollowTimeout, DefaultFollowTimeout), Poll: orDefault(t.Poll, DefaultPoll),
 	})
@@ -181,7 +181,7 @@ func (t *Target) follow(ctx context.Context, s *appspec.Service, image deploy.Im
 		return steps.Outcome{}, err
 	}
 	summary := fmt.Sprintf("%s: deployment %s of %s in %s", res.Outcome, res.DeploymentID, shortArn(res.TaskDefinition), res.Elapsed.Round(time.Second))
-	if res.Outcome == "unchanged" {
+	if res.Outcome == ecs.OutcomeUnchanged {
 		summary = fmt.Sprintf("unchanged: %s already runs %s, nothing deployed", svc, digestOf(image.Ref))
 	}
 	return steps.Outcome{Summary: summary, Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: s.Name, Value: image.Ref}}}, nil

@@ -63,42 +63,16 @@ type Site interface {
 	Export(ctx context.Context, dir string) error
 }
 
-// Revision is the one-off task definition a migration runs.
-type Revision struct {
-	ARN string
-	// Reused is true when a revision with exactly these images existed:
-	// nothing was registered.
-	Reused bool
-}
-
-// FollowSpec says which service to follow and which images its new
-// deployment must carry.
-type FollowSpec struct {
-	Cluster, Service string
-	// Images maps container name to digest-pinned reference.
-	Images  map[string]string
-	Timeout time.Duration
-	Poll    time.Duration
-}
-
-// FollowResult is the verdict of a deployment someone else started.
-type FollowResult struct {
-	// Outcome is "completed" or "unchanged" (already on the images,
-	// steady, nothing deployed).
-	Outcome        string
-	TaskDefinition string
-	DeploymentID   string
-	Elapsed        time.Duration
-}
-
 // ECS registers and runs the migration and follows deployments (see
 // pipelines/ecs). Errors of Follow are *ecs.RolloutError with the service
 // events and stopped tasks' reasons.
 type ECS interface {
-	MigrationRevision(ctx context.Context, cluster, service string, images map[string]string) (Revision, error)
+	MigrationRevision(ctx context.Context, cluster, service string, images map[string]string) (ecs.Revision, error)
 	RunTask(ctx context.Context, spec ecs.TaskSpec) (ecs.TaskResult, error)
-	Follow(ctx context.Context, spec FollowSpec) (FollowResult, error)
+	Follow(ctx context.Context, spec ecs.FollowSpec) (ecs.FollowResult, error)
 }
+
+var _ ECS = (*ecs.Deployer)(nil)
 
 // Defaults of the time limits.
 const (
