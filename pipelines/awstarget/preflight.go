@@ -120,7 +120,7 @@ func hasCode(err error, codes ...string) bool {
 var (
 	// secretArn matches a Secrets Manager secret named in a template, as
 	// fromSecretNameV2 and hand-written ARNs write it.
-	secretArn = regexp.MustCompile(`:secret:([A-Za-z0-9/_+=.@-]+)`)
+	secretArn = regexp.MustCompile(`:secret:([A-Za-z0-9/_+=.@?-]+)`)
 	// secretResolve matches a dynamic reference {{resolve:secretsmanager:NAME…}}.
 	secretResolve = regexp.MustCompile(`\{\{resolve:secretsmanager:([A-Za-z0-9/_+=.@-]+)`)
 	// secretResource matches the Name of a secret the templates create.

@@ -33,7 +33,8 @@ func ecsTarget(out deploy.Outputs, service string) (cluster, ecsService string, 
 // Migrate runs the migration command as a one-off task from the service's
 // current task definition with only the new image swapped in, before any
 // service moves to it. It is skipped when the service already runs the
-// new image: the migration ran when that image was released.
+// new image: the migration ran when that image was released (except right
+// after a first deploy, when the services started with it).
 func (t *Target) Migrate(ctx context.Context, image deploy.Image, out deploy.Outputs) (steps.Outcome, error) {
 	s, err := t.service(image.Service)
 	if err != nil {
@@ -54,7 +55,7 @@ func (t *Target) Migrate(ctx context.Context, image deploy.Image, out deploy.Out
 	if err != nil {
 		return steps.Outcome{}, err
 	}
-	if sameDigest(running, image.Ref) {
+	if sameDigest(running, image.Ref) && !deploy.FirstDeploy(ctx) {
 		return steps.Outcome{Summary: fmt.Sprintf("skipped: %s already runs %s, migrated when it was released", svc, digestOf(image.Ref))}, nil
 	}
 	if t.DryRun {

@@ -286,7 +286,7 @@ func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (
 			if !p.FirstDeploy() {
 				return steps.Outcome{Summary: "not a first deploy: the migration ran before deploy-infra"}, nil
 			}
-			return p.Release.Migrate(ctx, p.image(p.Migrate), p.Outputs())
+			return p.Release.Migrate(context.WithValue(ctx, firstDeployKey{}, true), p.image(p.Migrate), p.Outputs())
 		})
 		after = []string{StepMigrateFirst}
 	}
@@ -447,6 +447,16 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+type firstDeployKey struct{}
+
+// FirstDeploy reports whether a Releaser's Migrate runs after the first
+// deploy-infra of an environment: the services already run the new image
+// (they started with it), and the migration must run all the same.
+func FirstDeploy(ctx context.Context) bool {
+	v, _ := ctx.Value(firstDeployKey{}).(bool)
+	return v
 }
 
 // InfraRun is the infrastructure deploy as the followers see it while it

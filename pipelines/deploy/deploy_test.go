@@ -81,6 +81,9 @@ func (f *fake) Follow(ctx context.Context, img Image, run *InfraRun) (steps.Outc
 	return steps.Outcome{}, f.record(fmt.Sprintf("rollout:%s %s cluster=%s", img.Service, img.Ref, cur["ClusterName"]))
 }
 func (f *fake) Migrate(ctx context.Context, img Image, out Outputs) (steps.Outcome, error) {
+	if f.first != FirstDeploy(ctx) {
+		return steps.Outcome{}, fmt.Errorf("FirstDeploy(ctx) = %v on a first deploy = %v", FirstDeploy(ctx), f.first)
+	}
 	return steps.Outcome{}, f.record(fmt.Sprintf("migrate %s cluster=%s", img.Ref, out["ClusterName"]))
 }
 func (f *fake) Rollout(ctx context.Context, img Image, out Outputs) (steps.Outcome, error) {
