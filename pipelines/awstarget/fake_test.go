@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -49,6 +51,7 @@ type world struct {
 	cdkHangs      bool   // cdk deploy waits for its context (CloudFormation rolling back)
 	cdkFails      string // cdk deploy fails with this output
 	pushFails     string
+	haveImage     bool // ECR already has the new digest
 
 	health *httptest.Server
 	srv    *httptest.Server
@@ -90,6 +93,9 @@ func (w *world) appOutputs() map[string]string {
 		contract.ServiceOutput("backend"): "shop-backend",
 		contract.ServiceOutput("worker"):  "shop-worker",
 		contract.OutputHealthURL:          w.health.URL + "/health",
+		contract.OutputFrontendBucket:     "site-bucket",
+		contract.OutputDistribution:       "E1",
+		contract.OutputFrontendURL:        w.health.URL + "/",
 	}
 }
 
@@ -143,6 +149,22 @@ func (w *world) serve(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_ = json.NewEncoder(rw).Encode(out)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/site-bucket") {
+		w.call("S3 " + r.Method + " " + r.URL.Path)
+		if r.Method == http.MethodGet {
+			fmt.Fprint(rw, `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>site-bucket</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>`)
+			return
+		}
+		rw.Header().Set("ETag", `"etag"`)
+		return
+	}
+	if strings.Contains(r.URL.Path, "/distribution/") {
+		w.call("CreateInvalidation " + r.URL.Path)
+		rw.Header().Set("Location", "https://cloudfront/"+r.URL.Path+"/I1")
+		rw.WriteHeader(http.StatusCreated)
+		fmt.Fprint(rw, `<Invalidation xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Id>I1</Id><Status>Completed</Status><CreateTime>2026-01-01T00:00:00Z</CreateTime><InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>/*</Path></Items></Paths><CallerReference>x</CallerReference></InvalidationBatch></Invalidation>`)
 		return
 	}
 	form := parseForm(string(body))
@@ -208,6 +230,9 @@ func (w *world) json(op string, in map[string]any) (any, string) {
 	case "DescribeRepositories":
 		return map[string]any{"repositories": []any{}}, "RepositoryNotFoundException"
 	case "DescribeImages":
+		if w.haveImage {
+			return map[string]any{"imageDetails": []any{map[string]any{"imageDigest": newDigest}}}, ""
+		}
 		return nil, "ImageNotFoundException"
 	case "GetAuthorizationToken":
 		return map[string]any{"authorizationData": []any{map[string]any{
@@ -360,6 +385,14 @@ func (e fakeECS) Follow(ctx context.Context, spec ecs.FollowSpec) (ecs.FollowRes
 
 // --- the deploy graph over the target ---
 
+// fakeSite is the built frontend: one page.
+type fakeSite struct{ w *world }
+
+func (s fakeSite) Export(ctx context.Context, dir string) error {
+	s.w.call("export site")
+	return os.WriteFile(filepath.Join(dir, "index.html"), []byte("<h1>shop</h1>"), 0o644)
+}
+
 type fakeBuild struct{}
 
 func (fakeBuild) BuildImage(ctx context.Context, s string) (steps.Outcome, error) {
@@ -389,7 +422,8 @@ func testApp() *appspec.App {
 			{Name: "backend", Repository: "shop-backend", Container: "app"},
 			{Name: "worker", Repository: "shop-worker", Container: "worker"},
 		},
-		Migrate: &appspec.Migrate{Service: "backend", Command: []string{"alembic", "upgrade", "head"}},
+		Migrate:  &appspec.Migrate{Service: "backend", Command: []string{"alembic", "upgrade", "head"}},
+		Frontend: &appspec.Frontend{Dir: "web"},
 	}
 }
 
@@ -398,7 +432,7 @@ func (w *world) target() *Target {
 	var mu sync.Mutex
 	t := &Target{
 		App: testApp(), Env: "dev", AWS: awstest.Config(w.srv.URL),
-		CDK: fakeCDK{w}, Images: fakeImages{w}, ECS: fakeECS{w},
+		CDK: fakeCDK{w}, Images: fakeImages{w}, ECS: fakeECS{w}, Site: fakeSite{w},
 		Secrets: []string{"shop/jwt"}, Poll: 5 * time.Millisecond, Progress: 10 * time.Millisecond,
 		VerifyTimeout: time.Second,
 		Log: func(s string) {
@@ -415,7 +449,7 @@ func (w *world) target() *Target {
 
 func (w *world) run(t *Target) (*steps.Report, error) {
 	p := &deploy.Pipeline{
-		Services: t.App.ServiceNames(), Migrate: t.App.Migrate.Service,
+		Services: t.App.ServiceNames(), Migrate: t.App.Migrate.Service, Frontend: t.App.Frontend != nil,
 		Build: fakeBuild{}, Preflight: t, Push: t, Synth: fakeSynth{w}, Infra: t, Follow: t, Release: t,
 	}
 	return p.Run(context.Background(), steps.Options{})

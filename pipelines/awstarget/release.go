@@ -208,6 +208,8 @@ func (t *Target) PublishFrontend(ctx context.Context, out deploy.Outputs) (steps
 	}
 	sum, err := s3site.Publish(ctx, dir, s3site.Options{
 		AWS: t.AWS, Bucket: bucket, DistributionID: out[contract.OutputDistribution], DryRun: t.DryRun, Log: t.Log,
+		// Emulators and gateways behind an endpoint have no per-bucket host names.
+		PathStyle: t.AWS.BaseEndpoint != nil,
 	})
 	if err != nil {
 		return steps.Outcome{}, err

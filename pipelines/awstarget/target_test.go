@@ -58,6 +58,9 @@ func TestReleaseOrderAndDigests(t *testing.T) {
 	w.before("RunTask", "cdk deploy ShopApp")
 	w.before("RunTask", "UpdateService")
 	w.before("UpdateService shop-backend "+ref("shop-backend", newDigest), "GET /health")
+	w.before("cdk deploy ShopApp", "S3 PUT /site-bucket/index.html")
+	w.before("S3 PUT /site-bucket/index.html", "CreateInvalidation /2020-05-31/distribution/E1/invalidation")
+	w.before("CreateInvalidation", "GET /")
 	if got := w.image("shop-backend", "app"); got != ref("shop-backend", newDigest) {
 		t.Fatalf("backend runs %s", got)
 	}
@@ -154,7 +157,7 @@ func TestDryRunMakesNoMutatingCall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, rep.Text())
 	}
-	w.never("push:", "RegisterTaskDefinition", "RunTask", "UpdateService", "ExecuteChangeSet", "cdk deploy", "GET /health")
+	w.never("push:", "RegisterTaskDefinition", "RunTask", "UpdateService", "ExecuteChangeSet", "cdk deploy", "GET /health", "S3 PUT", "CreateInvalidation")
 	if w.index("cdk diff ShopApp") < 0 || w.index("DescribeImages") < 0 {
 		t.Fatalf("the dry run did not diff or look up the digests: %v", w.calls())
 	}
@@ -212,7 +215,10 @@ func TestFailureStopsDependents(t *testing.T) {
 	}{
 		{"push", func(w *world, _ *Target) { w.pushFails = "denied: not authorized" }, "push:backend", []string{"synth", "RunTask", "cdk deploy"}},
 		{"deploy-infra", func(w *world, _ *Target) { w.cdkFails = "cdk deploy failed: UPDATE_ROLLBACK_COMPLETE" }, deploy.StepDeployInfra, []string{"GET /health"}},
-		{"verify", func(w *world, t *Target) { t.HealthURL = w.health.URL + "/missing"; w.health.Config.Handler = http.NotFoundHandler() }, deploy.StepVerify, nil},
+		{"verify", func(w *world, t *Target) {
+			t.HealthURL = w.health.URL + "/missing"
+			w.health.Config.Handler = http.NotFoundHandler()
+		}, deploy.StepVerify, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
@@ -332,5 +338,59 @@ func TestCheck(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not say %q", err, want)
 		}
+	}
+}
+
+// Rollout judges a service against outputs already known; without the
+// service outputs it says which output is missing.
+func TestRolloutAndMissingOutputs(t *testing.T) {
+	w := newWorld(t)
+	w.services["shop-backend"]["app"] = ref("shop-backend", newDigest)
+	tg := w.target()
+	img := deploy.Image{Service: "backend", Ref: ref("shop-backend", newDigest)}
+	o, err := tg.Rollout(context.Background(), img, deploy.Outputs(w.appOutputs()))
+	if err != nil || !strings.HasPrefix(o.Summary, "unchanged: shop-backend already runs "+newDigest) {
+		t.Fatalf("rollout = %+v, %v", o, err)
+	}
+	_, err = tg.Rollout(context.Background(), img, deploy.Outputs{contract.OutputCluster: "shop"})
+	if !errors.Is(err, deploy.ErrNoOutput) || !strings.Contains(err.Error(), "BackendServiceName") {
+		t.Fatalf("error = %v", err)
+	}
+	if _, err := tg.PublishFrontend(context.Background(), deploy.Outputs{}); !errors.Is(err, deploy.ErrNoOutput) {
+		t.Fatalf("publish without bucket: %v", err)
+	}
+	if _, err := tg.Migrate(context.Background(), img, deploy.Outputs{}); !errors.Is(err, deploy.ErrNoOutput) {
+		t.Fatalf("migrate without cluster: %v", err)
+	}
+	if _, err := tg.Migrate(context.Background(), deploy.Image{Service: "nope"}, deploy.Outputs{}); err == nil {
+		t.Fatal("migrate of an unknown service succeeded")
+	}
+	tg.DryRun = true
+	if o, err := tg.PublishFrontend(context.Background(), deploy.Outputs{}); err != nil || !strings.Contains(o.Summary, "once the frontend stack exists") {
+		t.Fatalf("dry-run publish = %+v, %v", o, err)
+	}
+}
+
+// A dry run on a first deploy describes what would happen once the stacks
+// exist; a digest ECR already has is not pushed again.
+func TestDryRunFirstDeploy(t *testing.T) {
+	w := newWorld(t)
+	w.stacks = map[string]map[string]string{}
+	w.haveImage = true
+	tg := w.target()
+	tg.DryRun, tg.RegistryHost = true, "gateway.local:4566"
+	rep, err := w.run(tg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	w.never("GetAuthorizationToken", "push:", "cdk deploy")
+	if got := summary(t, rep, deploy.PushStep("worker")); got != "already in ECR, would skip the push" {
+		t.Errorf("push says %q", got)
+	}
+	if got := summary(t, rep, deploy.RolloutStep("worker")); !strings.HasPrefix(got, "would follow the first deployment of gateway.local:4566/shop-worker@"+newDigest) {
+		t.Errorf("rollout says %q", got)
+	}
+	if got := summary(t, rep, deploy.StepVerify); !strings.HasPrefix(got, "would check the health and frontend URLs once the stacks exist") {
+		t.Errorf("verify says %q", got)
 	}
 }
