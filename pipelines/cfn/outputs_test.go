@@ -6,18 +6,20 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
 )
 
-var deployed = map[string]fakeStack{
-	"commander-backend": {status: "UPDATE_COMPLETE", outputs: [][2]string{
-		{"BackendUrl", "http://commander-alb-123.eu-west-3.elb.amazonaws.com"}, {"Region", "eu-west-3"}}},
-	"commander-frontend": {status: "CREATE_COMPLETE", outputs: [][2]string{
-		{"CloudFrontUrl", "d111111abcdef8.cloudfront.net"}, {"BucketName", "commander-site"}, {"Region", "us-east-1"}}},
-	"commander-empty":   {status: "CREATE_COMPLETE"},
-	"commander-rolled":  {status: "ROLLBACK_COMPLETE", reason: "The following resource(s) failed to create: [Distribution]."},
-	"commander-stuck":   {status: "UPDATE_ROLLBACK_FAILED", reason: "Resource Bucket failed to update"},
-	"commander-old":     {status: "UPDATE_ROLLBACK_COMPLETE", outputs: [][2]string{{"BackendUrl", "http://old"}}},
-	"commander-deleted": {status: "DELETE_COMPLETE"},
+var deployed = []fakeaws.StackSeed{
+	{Name: "commander-backend", Status: "UPDATE_COMPLETE", Outputs: map[string]string{
+		"BackendUrl": "http://commander-alb-123.eu-west-3.elb.amazonaws.com", "Region": "eu-west-3"}},
+	{Name: "commander-frontend", Status: "CREATE_COMPLETE", Outputs: map[string]string{
+		"CloudFrontUrl": "d111111abcdef8.cloudfront.net", "BucketName": "commander-site", "Region": "us-east-1"}},
+	{Name: "commander-empty", Status: "CREATE_COMPLETE"},
+	{Name: "commander-rolled", Status: "ROLLBACK_COMPLETE", Reason: "The following resource(s) failed to create: [Distribution]."},
+	{Name: "commander-stuck", Status: "UPDATE_ROLLBACK_FAILED", Reason: "Resource Bucket failed to update"},
+	{Name: "commander-old", Status: "UPDATE_ROLLBACK_COMPLETE", Outputs: map[string]string{"BackendUrl": "http://old"}},
+	{Name: "commander-deleted", Status: "DELETE_COMPLETE"},
 }
 
 func TestStackOutputs(t *testing.T) {

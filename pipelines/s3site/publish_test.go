@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
 )
 
 const (
@@ -278,7 +280,7 @@ func TestPublishComparesObjectsWithoutMetadata(t *testing.T) {
 		}, false},
 		{"multipart ETag", func(f *fakeAWS) {
 			f.put(testBucket, "styles.css", siteFiles["styles.css"], "text/css; charset=utf-8", CacheShort, nil)
-			f.buckets[testBucket]["styles.css"].etag = "9b2cf535f27731c974343645a3985328-2"
+			f.setETag(testBucket, "styles.css", "9b2cf535f27731c974343645a3985328-2")
 		}, true},
 		{"same content, old content type", func(f *fakeAWS) {
 			f.put(testBucket, "styles.css", siteFiles["styles.css"], "binary/octet-stream", CacheShort, nil)
@@ -306,7 +308,7 @@ func TestPublishThresholdInvalidatesEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(sum.Paths, []string{"/*"}) || !reflect.DeepEqual(f.invalidations["I1EXAMPLE"].paths, []string{"/*"}) {
+	if !reflect.DeepEqual(sum.Paths, []string{"/*"}) || !reflect.DeepEqual(f.aws.Invalidations(testDist)[0], []string{"/*"}) {
 		t.Errorf("paths %v", sum.Paths)
 	}
 }
@@ -367,10 +369,10 @@ func TestPublishBucketProblems(t *testing.T) {
 		setup func(f *fakeAWS)
 		want  []string
 	}{
-		{"missing", func(f *fakeAWS) { delete(f.buckets, testBucket) }, []string{"bucket commander-site does not exist"}},
+		{"missing", func(f *fakeAWS) { f.aws.DeleteBucket(testBucket) }, []string{"bucket commander-site does not exist"}},
 		{"forbidden", func(f *fakeAWS) { f.fail("HeadBucket", http.StatusForbidden, "", -1) },
 			[]string{"access denied to bucket commander-site", "s3:ListBucket", "s3:PutObject"}},
-		{"other region", func(f *fakeAWS) { f.movedTo = "eu-west-3" }, []string{"is in region eu-west-3, not us-east-1"}},
+		{"other region", func(f *fakeAWS) { f.aws.MoveBucket(testBucket, "eu-west-3") }, []string{"is in region eu-west-3, not us-east-1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAWS(t, testBucket)
@@ -430,7 +432,7 @@ func TestPublishDryRunWritesNothing(t *testing.T) {
 func TestPublishDeleteErrorsPerKey(t *testing.T) {
 	f, dir := published(t)
 	os.Remove(filepath.Join(dir, "404.html"))
-	f.deleteDenied["404.html"] = true
+	f.aws.DenyDelete(testBucket, "404.html")
 	_, err := Publish(context.Background(), dir, f.options(func(o *Options) { o.Delete = true }))
 	if err == nil || !strings.Contains(err.Error(), "s3:DeleteObject permission") || !strings.Contains(err.Error(), "404.html") {
 		t.Fatalf("got %v", err)
@@ -451,8 +453,7 @@ func TestPublishWaitsForInvalidation(t *testing.T) {
 		{"times out", 100, 4, "still InProgress after 40s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeAWS(t, testBucket)
-			f.completeAfter = tc.completeAfter
+			f := newFakeAWS(t, testBucket, fakeaws.WithInvalidationPolls(tc.completeAfter))
 			dir := writeSite(t, map[string]string{"index.html": "x"})
 			var slept []time.Duration
 			sum, err := Publish(context.Background(), dir, f.options(func(o *Options) {

@@ -1,0 +1,144 @@
+// Package fakeaws is one fake AWS for tests: a small stateful simulator of
+// the services stevedore calls, behind a single httptest endpoint, so a
+// test drives the real AWS SDK v2 clients (serializers, retryer, error
+// decoding) against it and asserts on what happened.
+//
+//	a := fakeaws.New(t)                        // stops when the test ends
+//	cfg := a.Config()                          // aws.Config aimed at a.URL
+//	a.SeedService("prod", "api", map[string]string{"api": "repo/api@sha256:…"})
+//	... run the code under test with cfg ...
+//	a.Ops()      // ["ecs:DescribeServices", "ecs:RegisterTaskDefinition", …] in order
+//	a.Mutating() // what was not a Describe/List/Get/Head: empty for a dry run
+//
+// The exported API (New, the With* options, Config, Calls/Ops/CallsTo/
+// Mutating/ResetCalls, Fail and the Fault values, the Seed*/Put*/Create*
+// helpers and the state readers) is stable: other branches build on it.
+//
+// # Routing
+//
+// Every SDK client given the same BaseEndpoint reaches the one server. A
+// request is routed by the service name in its SigV4 credential scope
+// (".../<region>/<service>/aws4_request"); unsigned /v2/ requests go to the
+// container registry. JSON services (ECR, ECS, SSM, Secrets Manager, Logs,
+// DynamoDB) share one JSON-protocol layer keyed by X-Amz-Target; query
+// services (CloudFormation, STS) share one form/XML layer; S3 and
+// CloudFront speak REST-XML. An operation the fake does not simulate fails
+// the test (t.Errorf) and answers NotImplemented, so a gap never passes
+// for success.
+//
+// # What each service supports
+//
+//   - STS: GetCallerIdentity (WithAccount, WithCallerARN).
+//   - ECR: CreateRepository, DescribeRepositories, PutLifecyclePolicy,
+//     GetLifecyclePolicy, PutImageTagMutability, GetAuthorizationToken,
+//     DescribeImages, BatchGetImage, PutImage, DescribeImageScanFindings
+//     (always COMPLETE, no findings). Repository URIs are a.Host/<name>.
+//   - Registry: the OCI distribution API on the same host, with ECR's auth
+//     (basic, user AWS, a password GetAuthorizationToken issued) and ECR's
+//     rules: a push to a repository not created through the API is
+//     NAME_UNKNOWN, an immutable tag cannot move. Pushed manifests show in
+//     DescribeImages/BatchGetImage, and PutImage tags are seen by the
+//     registry. ocipush.Push works against it unchanged.
+//   - ECS: CreateCluster, DescribeClusters, RegisterTaskDefinition (tags
+//     kept), DescribeTaskDefinition (include TAGS), ListTaskDefinitions
+//     (familyPrefix, status, sort), DeregisterTaskDefinition, TagResource,
+//     ListTagsForResource, CreateService, UpdateService, DeleteService,
+//     DescribeServices, ListServices, RunTask, DescribeTasks, ListTasks
+//     (family, serviceName, startedBy, desiredStatus), StopTask. Services
+//     have deployments as ECS shows them: UpdateService with a new revision
+//     (or forceNewDeployment) adds a PRIMARY IN_PROGRESS deployment, the
+//     old one turns ACTIVE; after WithSettlePolls DescribeServices calls
+//     (default 2) it is COMPLETED and the old one drained, with the events
+//     "(deployment …) deployment completed." and "has reached a steady
+//     state." (newest first).
+//   - CloudFormation: CreateChangeSet (CREATE puts a new stack in
+//     REVIEW_IN_PROGRESS; TemplateBody, or TemplateURL read from the fake
+//     S3), DescribeChangeSet (Add/Modify/Remove with Replacement and
+//     Details, "didn't contain changes" as FAILED), ExecuteChangeSet,
+//     DeleteChangeSet, ListChangeSets, CreateStack, UpdateStack,
+//     DescribeStacks (Outputs, Parameters), DescribeStackEvents,
+//     GetTemplate, DeleteStack, ListStacks. Executing a change set applies
+//     its template (see below); the stack stays *_IN_PROGRESS until the ECS
+//     services it changed settle, then is *_COMPLETE, or, when one of them
+//     failed, UPDATE_ROLLBACK_COMPLETE (ROLLBACK_COMPLETE on a create) with
+//     an UPDATE_FAILED event for the service ("ECS Deployment Circuit
+//     Breaker was triggered") and the previous template and outputs back.
+//   - S3: HeadBucket (301 with the region after MoveBucket),
+//     ListObjectsV2 (paged by WithS3PageSize), HeadObject, GetObject,
+//     PutObject (metadata, Content-Type, Cache-Control), DeleteObjects
+//     (per-key AccessDenied after DenyDelete); path-style or
+//     virtual-hosted.
+//   - CloudFront: CreateInvalidation, GetInvalidation (InProgress for
+//     WithInvalidationPolls polls, then Completed).
+//   - SSM: GetParameter, GetParameters, PutParameter (Overwrite),
+//     GetParametersByPath (Recursive), DeleteParameter.
+//   - Secrets Manager: CreateSecret, DescribeSecret, GetSecretValue,
+//     ListSecrets; SecretId by name, ARN or partial ARN.
+//   - CloudWatch Logs: GetLogEvents, FilterLogEvents (substring pattern,
+//     time range, stream names) over lines seeded with LogLines.
+//   - DynamoDB: CreateTable, PutItem, GetItem, DeleteItem with the
+//     ConditionExpression a lock needs (attribute_exists,
+//     attribute_not_exists, = and <>, joined by AND).
+//
+// # The template applier
+//
+// Executing a change set (or ApplyTemplate, which does it the way `cdk
+// deploy` does and waits for the stack to settle) resolves the template's
+// parameters (defaults, given values, SSM-typed ones such as the CDK's
+// BootstrapVersion from the fake SSM), checks its Rules, and evaluates Ref,
+// Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select, Fn::Split, Fn::ImportValue,
+// Fn::If, Fn::FindInMap, Fn::Base64, Fn::GetAZs and the pseudo parameters.
+// Resources are applied in dependency order and only when their resolved
+// properties changed, so a re-run of the same template registers nothing:
+//
+//   - AWS::ECS::Cluster creates the cluster (Ref = name).
+//   - AWS::ECS::TaskDefinition registers a revision, PascalCase properties
+//     turned into the API's camelCase (Ref = task definition ARN).
+//   - AWS::ECS::Service creates the service, or updates it when its
+//     properties changed; a new task definition starts a deployment
+//     exactly as UpdateService does (Ref = service ARN as in real
+//     CloudFormation; Fn::GetAtt Name = service name). Removed services are
+//     deleted.
+//   - AWS::S3::Bucket, AWS::CloudFront::Distribution, AWS::SSM::Parameter
+//     and AWS::SecretsManager::Secret create the bucket, distribution,
+//     parameter and secret in the fake; load balancers get a DNSName.
+//     Other types only get a generated physical ID.
+//
+// Outputs are resolved into the stack's Outputs. In DescribeChangeSet a
+// change of a property that forces replacement (any change of a task
+// definition; names and keys of databases, tables, user pools, buckets,
+// caches and secrets) shows Replacement True, a resource that refers to a
+// replaced one a Dynamic detail; a removed resource shows Action Remove.
+//
+// # Scripting a scenario
+//
+//   - Bad image: a.BadImage(image, reason). A deployment whose task
+//     definition runs it FAILS after the settle polls ("ECS deployment
+//     circuit breaker: tasks failed to start."), two STOPPED tasks carry
+//     reason as stoppedReason, and with the circuit breaker's rollback on
+//     (the default for new services) a rollback deployment of the last
+//     COMPLETED revision becomes PRIMARY ("…rolling back to deploymentId
+//     …") and completes after the settle polls.
+//   - Migration exit code: a.ExitCode("alembic upgrade head", 3). A
+//     RunTask whose container command override (or task definition
+//     command, or first image) matches exits with that code; others exit
+//     0. A task is RUNNING at its first DescribeTasks and STOPPED after
+//     the settle polls.
+//   - Faults: a.Fail("DescribeServices", fakeaws.Throttling, 2) answers the
+//     next 2 calls of the operation with the fault (use "ecs:Op" to pick a
+//     service). Throttling, ServerError, AccessDenied and Validation(msg)
+//     are ready-made; the SDK retries the first two up to 3 attempts in
+//     all, so 2 are absorbed and 3 surface.
+//   - Starting state: SeedService (a steady service with one COMPLETED
+//     deployment), SeedStack (a stack with outputs and a status),
+//     ApplyTemplate (a stack deployed from a template, services included),
+//     CreateRepository, CreateBucket/PutObject, CreateDistribution,
+//     PutParameter (e.g. "/cdk-bootstrap/hnb659fds/version" = "21"),
+//     PutSecret, LogLines, CreateTable.
+//   - Reading the outcome: Calls, Ops, CallsTo, Mutating, Service,
+//     TaskDefinitions, StackStatus, Images, Objects, Invalidations,
+//     Parameter, Item.
+//
+// Times come from a fake clock that starts at 2025-01-02T03:04:05Z and
+// moves one second per event, so answers are deterministic.
+package fakeaws
