@@ -60,6 +60,7 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 			}
 		}
 	}
+	t.recordImages(ctx, out)
 	summary := fmt.Sprintf("%d of %d stacks exist", len(existing), len(asm.Stacks))
 	if len(existing) == 0 {
 		summary = fmt.Sprintf("first deploy: none of the %d stacks exists yet", len(asm.Stacks))
@@ -166,20 +167,23 @@ func (t *Target) watchStacks(ctx context.Context, stacks []string) (stop func())
 			if wait.Sleep(ctx, poll) != nil {
 				return
 			}
+			// A read in flight finishes when the deploy ends: the poll
+			// stops between calls, never in the middle of one.
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			printed := false
 			for _, st := range stacks {
-				for _, line := range newEvents(ctx, api, st, seen, start) {
+				for _, line := range newEvents(rctx, api, st, seen, start) {
 					t.logf("%s", line)
 					printed = true
 				}
 			}
+			if !printed && time.Since(last) >= every {
+				t.logf("cdk deploy still running after %s: %s", time.Since(start).Round(time.Second), strings.Join(stackStates(rctx, api, stacks), ", "))
+				printed = true
+			}
+			rcancel()
 			if printed {
 				last = time.Now()
-				continue
-			}
-			if time.Since(last) >= every {
-				last = time.Now()
-				t.logf("cdk deploy still running after %s: %s", time.Since(start).Round(time.Second), strings.Join(stackStates(ctx, api, stacks), ", "))
 			}
 		}
 	}()
@@ -220,4 +224,30 @@ func stackStates(ctx context.Context, api *cloudformation.Client, stacks []strin
 		out = append(out, st+" "+state)
 	}
 	return out
+}
+
+// recordImages remembers what each existing service runs before the
+// deploy, so a follower that comes late to a finished deployment still
+// reports it as one. A service that cannot be read is left out: its
+// follower reads it itself.
+func (t *Target) recordImages(ctx context.Context, out deploy.Outputs) {
+	before := map[string]string{}
+	for _, s := range t.App.Services {
+		cluster, svc, err := ecsTarget(out, s.Name)
+		if err != nil {
+			continue
+		}
+		if img, err := t.runningImage(ctx, cluster, svc, s.Container); err == nil {
+			before[s.Name] = img
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.before = before
+}
+
+func (t *Target) imageBefore(service string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.before[service]
 }

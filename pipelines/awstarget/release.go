@@ -116,11 +116,19 @@ func digestOf(ref string) string {
 	return ref
 }
 
+// followGrace is how many polls a follower goes on after deploy-infra
+// failed, to report the ECS deployment's own verdict.
+const followGrace = 3
+
+// minFollowGrace bounds that time from below: a poll is a round trip or
+// two, slower than its interval when the interval is short.
+const minFollowGrace = time.Second
+
 // Follow judges the ECS deployment that deploy-infra starts for the
 // service: the one whose task definition carries the new image. Before a
 // first deploy the service does not exist yet, so it waits for
 // deploy-infra's outputs. If deploy-infra fails without the deployment
-// ever finishing, the follower stops one poll later.
+// ever finishing, the follower stops a few polls later.
 func (t *Target) Follow(ctx context.Context, image deploy.Image, run *deploy.InfraRun) (steps.Outcome, error) {
 	s, err := t.service(image.Service)
 	if err != nil {
@@ -144,7 +152,9 @@ func (t *Target) Follow(ctx context.Context, image deploy.Image, run *deploy.Inf
 		case <-fctx.Done():
 			return
 		}
-		if _, err := run.Wait(fctx); err != nil && wait.Sleep(fctx, orDefault(t.Poll, DefaultPoll)) == nil {
+		// The ECS verdict (events, stopped tasks) says more than the
+		// stack's failure: give the follower a few polls to reach it.
+		if _, err := run.Wait(fctx); err != nil && wait.Sleep(fctx, max(followGrace*orDefault(t.Poll, DefaultPoll), minFollowGrace)) == nil {
 			cancel(fmt.Errorf("deploy-infra failed before the deployment of %s finished: %w", s.Name, err))
 		}
 	}()
@@ -184,6 +194,9 @@ func (t *Target) follow(ctx context.Context, s *appspec.Service, image deploy.Im
 	summary := fmt.Sprintf("%s: deployment %s of %s in %s", res.Outcome, res.DeploymentID, shortArn(res.TaskDefinition), res.Elapsed.Round(time.Second))
 	if res.Outcome == ecs.OutcomeUnchanged {
 		summary = fmt.Sprintf("unchanged: %s already runs %s, nothing deployed", svc, digestOf(image.Ref))
+		if prev := t.imageBefore(s.Name); prev != "" && !sameDigest(prev, image.Ref) {
+			summary = fmt.Sprintf("completed: %s moved from %s to %s (the deployment had finished when it was first looked at)", svc, digestOf(prev), digestOf(image.Ref))
+		}
 	}
 	return steps.Outcome{Summary: summary, Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: s.Name, Value: image.Ref}}}, nil
 }

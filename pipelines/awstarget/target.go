@@ -131,6 +131,9 @@ type Target struct {
 	hostOnce sync.Once
 	host     string
 	hostErr  error
+
+	mu     sync.Mutex
+	before map[string]string // service -> image it ran before deploy-infra
 }
 
 var (

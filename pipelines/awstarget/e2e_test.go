@@ -1,0 +1,433 @@
+package awstarget
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
+	"github.com/stevedore-ci/stevedore/pipelines/deploy"
+	"github.com/stevedore-ci/stevedore/pipelines/ecr"
+	"github.com/stevedore-ci/stevedore/pipelines/ecs"
+	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/ocipush"
+	"github.com/stevedore-ci/stevedore/pipelines/ocipush/ocitest"
+	"github.com/stevedore-ci/stevedore/pipelines/steps"
+)
+
+// These tests run the AWS target through the deploy graph against the one
+// fake AWS (pipelines/internal/fakeaws), with the real pipelines/ecs
+// Deployer, real pushes to the fake ECR registry, and a CDK runner that
+// deploys the synthesized template through CloudFormation change sets the
+// way `cdk deploy` does, so the fake ECS services move as real
+// CloudFormation would move them.
+
+const stack = "ShopApp"
+
+// cfnPoll is how often the fake cdk deploy polls the stack (the followers
+// poll every 2 ms).
+const cfnPoll = 30 * time.Millisecond
+
+// shopTemplate is a CDK-like template for the app: a cluster, one task
+// definition and service per app service, the JWT secret by name, the
+// bootstrap version check, outputs under the contract's keys.
+func shopTemplate(images map[string]string, health string) string {
+	resources := map[string]any{
+		"Cluster": map[string]any{"Type": "AWS::ECS::Cluster", "Properties": map[string]any{"ClusterName": "shop"}},
+	}
+	outputs := map[string]any{
+		contract.OutputCluster:   map[string]any{"Value": map[string]any{"Ref": "Cluster"}},
+		contract.OutputHealthURL: map[string]any{"Value": health},
+	}
+	for _, svc := range []struct{ name, container string }{{"backend", "app"}, {"worker", "worker"}} {
+		td, sv := svc.name+"TaskDef", svc.name+"Service"
+		resources[td] = map[string]any{"Type": "AWS::ECS::TaskDefinition", "Properties": map[string]any{
+			"Family": "shop-" + svc.name, "Cpu": "256", "Memory": "512", "NetworkMode": "awsvpc",
+			"ContainerDefinitions": []any{map[string]any{"Name": svc.container, "Image": images[svc.name], "Essential": true,
+				"Secrets": []any{map[string]any{"Name": "JWT", "ValueFrom": map[string]any{"Fn::Join": []any{"", []any{
+					"arn:", map[string]any{"Ref": "AWS::Partition"}, ":secretsmanager:", map[string]any{"Ref": "AWS::Region"}, ":",
+					map[string]any{"Ref": "AWS::AccountId"}, ":secret:shop/jwt"}}}}}}},
+		}}
+		resources[sv] = map[string]any{"Type": "AWS::ECS::Service", "Properties": map[string]any{
+			"ServiceName": "shop-" + svc.name, "Cluster": map[string]any{"Ref": "Cluster"},
+			"TaskDefinition": map[string]any{"Ref": td}, "DesiredCount": 2,
+			"DeploymentConfiguration": map[string]any{"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true}},
+		}}
+		outputs[contract.ServiceOutput(svc.name)] = map[string]any{"Value": map[string]any{"Fn::GetAtt": []any{sv, "Name"}}}
+	}
+	b, _ := json.Marshal(map[string]any{
+		"Parameters": map[string]any{"BootstrapVersion": map[string]any{"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/cdk-bootstrap/hnb659fds/version"}},
+		"Resources":  resources,
+		"Outputs":    outputs,
+	})
+	return string(b)
+}
+
+// e2e is one fake account with the app deployed on old images.
+type e2e struct {
+	t      *testing.T
+	a      *fakeaws.AWS
+	health *httptest.Server
+	tars   map[string]string // service -> OCI tarball of its new image
+	newRef map[string]string // service -> the reference a push gives it
+
+	mu     sync.Mutex
+	pushes []string
+	cdk    []string
+}
+
+func newE2E(t *testing.T, firstDeploy bool) *e2e {
+	a := fakeaws.New(t)
+	a.PutParameter("/cdk-bootstrap/hnb659fds/version", "28")
+	a.PutSecret("shop/jwt", "s3cret")
+	e := &e2e{t: t, a: a, tars: map[string]string{}, newRef: map[string]string{}}
+	e.health = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { fmt.Fprintln(rw, "ok") }))
+	t.Cleanup(e.health.Close)
+	for svc, platform := range map[string]string{"backend": "linux/amd64", "worker": "linux/arm64"} {
+		e.tars[svc] = ocitest.ImageTar(t, ocitest.Image(t, platform))
+		d, err := ocipush.LocalDigest(e.tars[svc])
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.newRef[svc] = a.RepositoryURI("shop-"+svc) + "@" + d
+	}
+	if !firstDeploy {
+		old := map[string]string{"backend": a.RepositoryURI("shop-backend") + "@" + oldDigest, "worker": a.RepositoryURI("shop-worker") + "@" + oldDigest}
+		if err := a.ApplyTemplate(stack, shopTemplate(old, e.health.URL+"/health")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.ResetCalls()
+	return e
+}
+
+func (e *e2e) target() *Target {
+	cfg := e.a.Config()
+	t := &Target{
+		App: testApp(), Env: "dev", AWS: cfg,
+		CDK: &cfnCDK{e: e}, Images: &registryImages{e: e}, ECS: ecs.New(cfg),
+		Secrets: []string{"shop/jwt"}, Poll: 2 * time.Millisecond, Progress: 20 * time.Millisecond,
+		VerifyTimeout: time.Second, FollowTimeout: 10 * time.Second,
+	}
+	t.App.Frontend = nil
+	if err := t.Check(); err != nil {
+		e.t.Fatal(err)
+	}
+	return t
+}
+
+func (e *e2e) run(t *Target) (*steps.Report, error) {
+	p := &deploy.Pipeline{
+		Services: t.App.ServiceNames(), Migrate: t.App.Migrate.Service,
+		Build: fakeBuild{}, Preflight: t, Push: t, Synth: e2eSynth{}, Infra: t, Follow: t, Release: t,
+	}
+	return p.Run(context.Background(), steps.Options{})
+}
+
+// op is the position of the first call "service:Op" in the fake's log.
+func (e *e2e) op(name string) int { return slices.Index(e.a.Ops(), name) }
+
+func (e *e2e) images() map[string]string {
+	out := map[string]string{}
+	for svc, ctr := range map[string]string{"backend": "app", "worker": "worker"} {
+		st, ok := e.a.Service("shop", "shop-"+svc)
+		if ok {
+			out[svc] = st.Images[ctr]
+		}
+	}
+	return out
+}
+
+// e2eSynth puts the pushed digests into the assembly's context.
+type e2eSynth struct{}
+
+func (e2eSynth) Prepare(ctx context.Context) (steps.Outcome, error) { return steps.Outcome{}, nil }
+func (e2eSynth) Synth(ctx context.Context, images []deploy.Image) (deploy.Assembly, steps.Outcome, error) {
+	asm := deploy.Assembly{ID: "cdk.out", Stacks: []string{stack}, Env: "dev", Context: map[string]string{}}
+	for _, img := range images {
+		asm.Context[contract.ImageContextKey(img.Service)] = img.Ref
+	}
+	return asm, steps.Outcome{}, nil
+}
+
+// registryImages pushes the OCI tarballs to the fake ECR the way the
+// engine-side pusher does: repository ensured, ECR login, ocipush.
+type registryImages struct{ e *e2e }
+
+func (r *registryImages) Push(ctx context.Context, service string) (deploy.Image, steps.Outcome, error) {
+	e := r.e
+	e.mu.Lock()
+	e.pushes = append(e.pushes, service)
+	e.mu.Unlock()
+	c := ecr.New(e.a.Config())
+	if _, err := c.EnsureRepository(ctx, "shop-"+service, ecr.RepositoryPolicy{}); err != nil {
+		return deploy.Image{}, steps.Outcome{}, err
+	}
+	reg, err := c.Login(ctx)
+	if err != nil {
+		return deploy.Image{}, steps.Outcome{}, err
+	}
+	res, err := ocipush.Push(ctx, e.tars[service], ocipush.PushOptions{Repository: reg.Host + "/shop-" + service, Tags: []string{"c0ffee"}, Username: reg.Username, Password: reg.Password, Insecure: true})
+	if err != nil {
+		return deploy.Image{}, steps.Outcome{}, err
+	}
+	return deploy.Image{Service: service, Ref: res.Ref, Pushed: res.Pushed}, steps.Outcome{Summary: "pushed"}, nil
+}
+
+func (r *registryImages) Digest(ctx context.Context, service string) (string, error) {
+	return ocipush.LocalDigest(r.e.tars[service])
+}
+
+// cfnCDK deploys the assembly's template like `cdk deploy`: a change set
+// per stack (deleted when it has no changes), executed, then DescribeStacks
+// until the stack settled; a rolled-back stack fails the deploy.
+type cfnCDK struct{ e *e2e }
+
+func (c *cfnCDK) Template(ctx context.Context, asm deploy.Assembly, st string) (string, error) {
+	images := map[string]string{}
+	for _, s := range []string{"backend", "worker"} {
+		images[s] = asm.Context[contract.ImageContextKey(s)]
+	}
+	return shopTemplate(images, c.e.health.URL+"/health"), nil
+}
+
+func (c *cfnCDK) Diff(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
+	c.e.mu.Lock()
+	c.e.cdk = append(c.e.cdk, "diff "+strings.Join(stacks, " "))
+	c.e.mu.Unlock()
+	return "Stack " + strings.Join(stacks, " "), nil
+}
+
+func (c *cfnCDK) Deploy(cctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
+	// Like a killed cdk process, a cancelled deploy stops between calls.
+	ctx := context.WithoutCancel(cctx)
+	c.e.mu.Lock()
+	c.e.cdk = append(c.e.cdk, "deploy "+strings.Join(stacks, " "))
+	c.e.mu.Unlock()
+	api := cloudformation.NewFromConfig(c.e.a.Config())
+	for _, st := range stacks {
+		tpl, _ := c.Template(ctx, asm, st)
+		typ := cfntypes.ChangeSetTypeUpdate
+		if _, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(st)}); err != nil {
+			typ = cfntypes.ChangeSetTypeCreate
+		}
+		name := aws.String(fmt.Sprintf("cdk-deploy-%d", time.Now().UnixNano()))
+		if _, err := api.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String(st), ChangeSetName: name, ChangeSetType: typ, TemplateBody: aws.String(tpl)}); err != nil {
+			return "", err
+		}
+		cs, err := api.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(st), ChangeSetName: name})
+		if err != nil {
+			return "", err
+		}
+		if cs.Status == cfntypes.ChangeSetStatusFailed {
+			if strings.Contains(aws.ToString(cs.StatusReason), "didn't contain changes") {
+				_, _ = api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(st), ChangeSetName: name})
+				continue
+			}
+			return "", errors.New(aws.ToString(cs.StatusReason))
+		}
+		if _, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(st), ChangeSetName: name}); err != nil {
+			return "", err
+		}
+		for {
+			out, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(st)})
+			if err != nil {
+				return "", err
+			}
+			status := string(out.Stacks[0].StackStatus)
+			if !strings.HasSuffix(status, "_IN_PROGRESS") {
+				if strings.Contains(status, "ROLLBACK") || strings.HasSuffix(status, "FAILED") {
+					return "", fmt.Errorf("❌  %s failed: %s: %s", st, status, aws.ToString(out.Stacks[0].StackStatusReason))
+				}
+				break
+			}
+			// CloudFormation notices a failed ECS deployment well after ECS
+			// reports it: it polls slower than the followers.
+			select {
+			case <-cctx.Done():
+				return "", cctx.Err()
+			case <-time.After(cfnPoll):
+			}
+		}
+	}
+	return "✅  " + strings.Join(stacks, " "), nil
+}
+
+// The release against the fake account: preflight before the first push,
+// the migration (new digest) as a one-off task before the change set that
+// moves the services, the followers' verdicts, the services on the pushed
+// digests.
+func TestE2EReleaseOrder(t *testing.T) {
+	e := newE2E(t, false)
+	rep, err := e.run(e.target())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	ops := e.a.Ops()
+	for _, pair := range [][2]string{
+		{"ssm:GetParameter", "ecr:CreateRepository"},
+		{"secretsmanager:DescribeSecret", "ecr:CreateRepository"},
+		{"ecr:CreateRepository", "registry:PutManifest"},
+		{"registry:PutManifest", "ecs:RegisterTaskDefinition"},
+		{"ecs:RegisterTaskDefinition", "ecs:RunTask"},
+		{"ecs:RunTask", "cloudformation:ExecuteChangeSet"},
+	} {
+		i, j := e.op(pair[0]), e.op(pair[1])
+		if i < 0 || j < 0 || i >= j {
+			t.Fatalf("%s (at %d) must come before %s (at %d): %v", pair[0], i, pair[1], j, ops)
+		}
+	}
+	reg := e.a.CallsTo("RegisterTaskDefinition")
+	if len(reg) != 1 || !strings.Contains(fmt.Sprint(reg[0].Body), e.newRef["backend"]) {
+		t.Fatalf("migration revision: %v", reg)
+	}
+	run := e.a.CallsTo("RunTask")
+	if len(run) != 1 || !strings.Contains(fmt.Sprint(run[0].Body), "alembic upgrade head") {
+		t.Fatalf("migration task: %v", run)
+	}
+	if got := e.images(); got["backend"] != e.newRef["backend"] || got["worker"] != e.newRef["worker"] {
+		t.Fatalf("services run %v, want %v", got, e.newRef)
+	}
+	for _, s := range []string{"backend", "worker"} {
+		if got := summary(t, rep, deploy.RolloutStep(s)); !strings.HasPrefix(got, "completed: ") {
+			t.Errorf("rollout:%s says %q", s, got)
+		}
+	}
+	if got := e.a.StackStatus(stack); got != "UPDATE_COMPLETE" {
+		t.Errorf("stack is %s", got)
+	}
+}
+
+// A second run of the same commit: no revision registered, no migration
+// task, no change set executed, no service update; the report says so.
+func TestE2ERerunIsANoop(t *testing.T) {
+	e := newE2E(t, false)
+	if rep, err := e.run(e.target()); err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	e.a.ResetCalls()
+	rep, err := e.run(e.target())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	for _, op := range []string{"ecs:RegisterTaskDefinition", "ecs:RunTask", "ecs:UpdateService", "cloudformation:ExecuteChangeSet", "registry:PutManifest"} {
+		if e.op(op) >= 0 {
+			t.Errorf("the re-run called %s: %v", op, e.a.Mutating())
+		}
+	}
+	if got := summary(t, rep, deploy.StepMigrate); !strings.HasPrefix(got, "skipped: shop-backend already runs") {
+		t.Errorf("migrate says %q", got)
+	}
+	for _, s := range []string{"backend", "worker"} {
+		if got := summary(t, rep, deploy.RolloutStep(s)); !strings.HasPrefix(got, "unchanged: shop-"+s+" already runs") {
+			t.Errorf("rollout:%s says %q", s, got)
+		}
+	}
+}
+
+// A failed migration: no change set executed, every service on its old
+// image.
+func TestE2EFailedMigrationLeavesServicesUntouched(t *testing.T) {
+	e := newE2E(t, false)
+	e.a.ExitCode("alembic upgrade head", 3)
+	before := e.images()
+	_, err := e.run(e.target())
+	if err == nil || !strings.Contains(err.Error(), "step migrate failed") {
+		t.Fatalf("error = %v", err)
+	}
+	if e.op("cloudformation:ExecuteChangeSet") >= 0 || e.op("cloudformation:CreateChangeSet") >= 0 {
+		t.Fatalf("the stack was changed after a failed migration: %v", e.a.Mutating())
+	}
+	if got := e.images(); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Fatalf("services moved from %v to %v", before, got)
+	}
+}
+
+// A bad image: the circuit breaker rolls the deployment back; the follower
+// fails the deploy with the ECS events and the stopped tasks' reason, and
+// the service is back on its old image.
+func TestE2ECircuitBreakerRollback(t *testing.T) {
+	e := newE2E(t, false)
+	e.a.BadImage(e.newRef["worker"], "CannotPullContainerError: pull access denied")
+	before := e.images()["worker"]
+	rep, err := e.run(e.target())
+	if err == nil {
+		t.Fatalf("the deploy succeeded:\n%s", rep.Text())
+	}
+	st, _ := rep.Step(deploy.RolloutStep("worker"))
+	if st.Status != steps.StatusFailed || !strings.Contains(st.Err, "circuit breaker") || !strings.Contains(st.Err, "CannotPullContainerError") {
+		t.Fatalf("rollout:worker = %+v\n%v", st, e.a.Ops())
+	}
+	if ds, _ := rep.Step(deploy.StepDeployInfra); ds.Status != steps.StatusFailed {
+		t.Fatalf("deploy-infra = %s", ds.Status)
+	}
+	if s, _ := rep.Step(deploy.StepVerify); s.Status != steps.StatusSkipped {
+		t.Fatalf("verify = %s", s.Status)
+	}
+	if got := e.images()["worker"]; got != before {
+		t.Fatalf("worker runs %s after the rollback, want %s", got, before)
+	}
+}
+
+// A dry run makes no mutating call on the account.
+func TestE2EDryRunMakesNoMutatingCall(t *testing.T) {
+	e := newE2E(t, false)
+	tg := e.target()
+	tg.DryRun = true
+	rep, err := e.run(tg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	if m := e.a.Mutating(); len(m) != 0 {
+		t.Fatalf("a dry run called %v", m)
+	}
+	if len(e.pushes) != 0 || !slices.Equal(e.cdk, []string{"diff " + stack}) {
+		t.Fatalf("pushes %v, cdk %v", e.pushes, e.cdk)
+	}
+}
+
+// An unbootstrapped account and a missing secret are reported together
+// before any push or any other change.
+func TestE2EPreflightBeforeAnyPush(t *testing.T) {
+	a := fakeaws.New(t)
+	e := &e2e{t: t, a: a, tars: map[string]string{}, newRef: map[string]string{}}
+	e.health = httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(e.health.Close)
+	_, err := e.run(e.target())
+	var p Problems
+	if !errors.As(err, &p) || len(p) != 2 || !strings.Contains(err.Error(), "not bootstrapped") || !strings.Contains(err.Error(), "secret shop/jwt does not exist") {
+		t.Fatalf("error = %v", err)
+	}
+	if m := a.Mutating(); len(m) != 0 || len(e.pushes) != 0 {
+		t.Fatalf("changed %v, pushed %v after a failed preflight", m, e.pushes)
+	}
+}
+
+// The first deploy: no stacks, so the migration runs right after
+// deploy-infra created them; the followers wait for the new outputs.
+func TestE2EFirstDeploy(t *testing.T) {
+	e := newE2E(t, true)
+	rep, err := e.run(e.target())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	i, j := e.op("cloudformation:ExecuteChangeSet"), e.op("ecs:RunTask")
+	if i < 0 || j < i {
+		t.Fatalf("migration at %d, change set at %d: %v", j, i, e.a.Ops())
+	}
+	if got := e.images(); got["backend"] != e.newRef["backend"] {
+		t.Fatalf("services run %v", got)
+	}
+}
