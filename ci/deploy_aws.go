@@ -146,6 +146,7 @@ func (c *cdkRunner) run(ctx context.Context, asm deploy.Assembly, cmd ...string)
 		return "", err
 	}
 	ctr = ctr.WithDirectory(cdkAssembly, dag.LoadDirectoryFromID(dagger.DirectoryID(asm.ID))).
+		WithEnvVariable("FORCE_COLOR", "0"). // plain text in logs and the report
 		WithEnvVariable("STEVEDORE_RUN", time.Now().UTC().Format(time.RFC3339Nano))
 	args := append(append([]string{"cdk"}, cmd...), "--app", cdkAssembly, "--no-notices", "--no-version-reporting")
 	out, err := ctr.WithExec(args).CombinedOutput(ctx)
