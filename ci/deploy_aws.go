@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/awstarget"
+	"github.com/stevedore-ci/stevedore/pipelines/cfn"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/ecr"
 	"github.com/stevedore-ci/stevedore/pipelines/ecs"
@@ -130,12 +132,58 @@ func (e *engineImages) Digest(ctx context.Context, service string) (string, erro
 type cdkRunner struct {
 	m     *Stevedore
 	synth *synthStep
+
+	once   sync.Once
+	stacks map[string]cfn.Stack // by CloudFormation stack name
+	err    error
 }
 
-func (c *cdkRunner) run(ctx context.Context, asm deploy.Assembly, cmd ...string) (string, error) {
+// stack finds a stack of the assembly by its CloudFormation name.
+func (c *cdkRunner) stack(ctx context.Context, asm deploy.Assembly, name string) (cfn.Stack, error) {
+	c.once.Do(func() {
+		manifest, err := dag.LoadDirectoryFromID(dagger.DirectoryID(asm.ID)).File("manifest.json").Contents(ctx)
+		if err != nil {
+			c.err = fmt.Errorf("reading the cloud assembly: %w", err)
+			return
+		}
+		stacks, err := cfn.StacksFromAssembly([]byte(manifest))
+		c.stacks, c.err = map[string]cfn.Stack{}, err
+		for _, s := range stacks {
+			c.stacks[s.StackName] = s
+		}
+	})
+	if c.err != nil {
+		return cfn.Stack{}, c.err
+	}
+	s, ok := c.stacks[name]
+	if !ok {
+		return cfn.Stack{}, fmt.Errorf("stack %s is not in the cloud assembly", name)
+	}
+	return s, nil
+}
+
+// selectors are the names the CDK CLI selects the stacks by: their
+// display names (construct paths), not their CloudFormation names.
+func (c *cdkRunner) selectors(ctx context.Context, asm deploy.Assembly, stacks []string) ([]string, error) {
+	var out []string
+	for _, name := range stacks {
+		s, err := c.stack(ctx, asm, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cmp.Or(s.DisplayName, s.ID))
+	}
+	return out, nil
+}
+
+func (c *cdkRunner) run(ctx context.Context, asm deploy.Assembly, stacks []string, cmd ...string) (string, error) {
 	in := c.synth.inputs
 	if in == nil || asm.ID == "" {
 		return "", errors.New("no synthesized assembly: synth must run first")
+	}
+	sel, err := c.selectors(ctx, asm, stacks)
+	if err != nil {
+		return "", err
 	}
 	acct, err := c.m.requireAws("deploy")
 	if err != nil {
@@ -148,7 +196,7 @@ func (c *cdkRunner) run(ctx context.Context, asm deploy.Assembly, cmd ...string)
 	ctr = ctr.WithDirectory(cdkAssembly, dag.LoadDirectoryFromID(dagger.DirectoryID(asm.ID))).
 		WithEnvVariable("FORCE_COLOR", "0"). // plain text in logs and the report
 		WithEnvVariable("STEVEDORE_RUN", time.Now().UTC().Format(time.RFC3339Nano))
-	args := append(append([]string{"cdk"}, cmd...), "--app", cdkAssembly, "--no-notices", "--no-version-reporting")
+	args := append(append(append([]string{"cdk"}, cmd...), sel...), "--app", cdkAssembly, "--no-notices", "--no-version-reporting")
 	out, err := ctr.WithExec(args).CombinedOutput(ctx)
 	if err != nil {
 		return "", fmt.Errorf("cdk %s failed: %w", cmd[0], err)
@@ -158,17 +206,21 @@ func (c *cdkRunner) run(ctx context.Context, asm deploy.Assembly, cmd ...string)
 
 // Deploy runs cdk deploy of exactly these stacks, without prompts.
 func (c *cdkRunner) Deploy(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
-	return c.run(ctx, asm, append([]string{"deploy", "--require-approval", "never", "--progress", "events", "--exclusively"}, stacks...)...)
+	return c.run(ctx, asm, stacks, "deploy", "--require-approval", "never", "--progress", "events", "--exclusively")
 }
 
 // Diff runs cdk diff of the stacks: the CLI takes stack names, not --all.
 func (c *cdkRunner) Diff(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
-	return c.run(ctx, asm, append([]string{"diff"}, stacks...)...)
+	return c.run(ctx, asm, stacks, "diff")
 }
 
 // Template reads a stack's template from the assembly.
 func (c *cdkRunner) Template(ctx context.Context, asm deploy.Assembly, stack string) (string, error) {
-	return dag.LoadDirectoryFromID(dagger.DirectoryID(asm.ID)).File(stack + ".template.json").Contents(ctx)
+	s, err := c.stack(ctx, asm, stack)
+	if err != nil {
+		return "", err
+	}
+	return dag.LoadDirectoryFromID(dagger.DirectoryID(asm.ID)).File(s.ID + ".template.json").Contents(ctx)
 }
 
 // siteExport writes the built frontend to a local directory.
