@@ -431,3 +431,46 @@ func TestE2EFirstDeploy(t *testing.T) {
 		t.Fatalf("services run %v", got)
 	}
 }
+
+// A failure at each step, injected in the fake account, fails that step
+// and stops every step that depends on it.
+func TestE2EFailureStopsDependents(t *testing.T) {
+	for _, tc := range []struct {
+		op     string
+		fault  fakeaws.Fault
+		n      int
+		step   string
+		never  []string // operations that must not have been called
+		denied []string // steps that must be skipped
+	}{
+		{"secretsmanager:DescribeSecret", fakeaws.AccessDenied, 1, deploy.StepPreflight,
+			[]string{"ecr:CreateRepository", "registry:PutManifest"}, []string{deploy.PushStep("backend"), deploy.StepSynth}},
+		{"ecr:CreateRepository", fakeaws.AccessDenied, 1, deploy.PushStep("backend"),
+			[]string{"ecs:RunTask", "cloudformation:CreateChangeSet"}, []string{deploy.StepSynth, deploy.StepMigrate, deploy.StepDeployInfra}},
+		{"cloudformation:DescribeStacks", fakeaws.ServerError, 3, deploy.StepCheckStacks,
+			[]string{"ecs:RunTask", "cloudformation:CreateChangeSet"}, []string{deploy.StepMigrate, deploy.StepDeployInfra, deploy.RolloutStep("worker")}},
+		{"ecs:RunTask", fakeaws.AccessDenied, 1, deploy.StepMigrate,
+			[]string{"cloudformation:CreateChangeSet"}, []string{deploy.StepDeployInfra, deploy.RolloutStep("backend"), deploy.StepVerify}},
+		{"cloudformation:ExecuteChangeSet", fakeaws.Validation("Template error: unresolved resource dependencies"), 1, deploy.StepDeployInfra,
+			nil, []string{deploy.StepVerify}},
+	} {
+		t.Run(tc.op, func(t *testing.T) {
+			e := newE2E(t, false)
+			e.a.Fail(tc.op, tc.fault, tc.n)
+			rep, err := e.run(e.target())
+			if err == nil || !strings.Contains(err.Error(), "step "+tc.step+" failed") {
+				t.Fatalf("error = %v", err)
+			}
+			for _, op := range tc.never {
+				if e.op(op) >= 0 {
+					t.Errorf("%s was called after %s failed", op, tc.step)
+				}
+			}
+			for _, s := range tc.denied {
+				if st, _ := rep.Step(s); st.Status != steps.StatusSkipped && st.Status != steps.StatusFailed {
+					t.Errorf("%s = %s after %s failed", s, st.Status, tc.step)
+				}
+			}
+		})
+	}
+}
