@@ -69,6 +69,11 @@ func (m *Stevedore) WithAws(
 	// Account id for the CDK CLI (default: asked from STS when an endpoint is set).
 	// +optional
 	account string,
+	// Stateful resources (logical or physical ids, e.g. Database) that
+	// deploy --target aws may replace or delete; any other such change is
+	// refused before it is executed.
+	// +optional
+	allowReplace []string,
 ) (*Stevedore, error) {
 	if err := awsconf.ValidateRegion(region); err != nil {
 		return nil, err
@@ -104,7 +109,7 @@ func (m *Stevedore) WithAws(
 		Region: region, AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey, SessionToken: sessionToken,
 		Config: config, Credentials: credentials, Profile: profile, Endpoint: endpoint,
 		EndpointService: endpointService, RegistryAddress: strings.TrimSuffix(registryAddress, "/"),
-		HealthURL: healthUrl, DeployTimeout: deployTimeout, Account: account,
+		HealthURL: healthUrl, DeployTimeout: deployTimeout, Account: account, AllowReplace: allowReplace,
 	}
 	return &c, nil
 }
@@ -232,6 +237,8 @@ type AwsAccount struct {
 	DeployTimeout string
 	// +private
 	Account string
+	// +private
+	AllowReplace []string
 }
 
 // requireAws fails clearly when an AWS step runs without with-aws.

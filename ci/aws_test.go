@@ -45,7 +45,7 @@ func TestWithAwsRejectsBadOverrides(t *testing.T) {
 		{timeout: "-5m", want: "--deploy-timeout"},
 		{timeout: "60m", account: "12345", want: "12-digit"},
 	} {
-		_, err := m.WithAws("eu-west-1", nil, nil, nil, nil, nil, "", tc.endpoint, nil, tc.registry, tc.health, tc.timeout, tc.account)
+		_, err := m.WithAws("eu-west-1", nil, nil, nil, nil, nil, "", tc.endpoint, nil, tc.registry, tc.health, tc.timeout, tc.account, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want %q", tc, err, tc.want)
 		}

@@ -50,7 +50,7 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, app *appspec.App, env stri
 		CDK:          &cdkRunner{m: m, synth: synth},
 		Images:       images,
 		ECS:          ecs.New(cfg, ecs.WithLog(func(s string) { log("%s", s) })),
-		RegistryHost: acct.RegistryAddress, HealthURL: acct.HealthURL,
+		RegistryHost: acct.RegistryAddress, HealthURL: acct.HealthURL, AllowReplace: acct.AllowReplace,
 		DeployTimeout: deployTimeout,
 		Log:           func(s string) { log("%s", s) },
 	}
@@ -207,6 +207,12 @@ func (c *cdkRunner) run(ctx context.Context, asm deploy.Assembly, stacks []strin
 // Deploy runs cdk deploy of exactly these stacks, without prompts.
 func (c *cdkRunner) Deploy(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
 	return c.run(ctx, asm, stacks, "deploy", "--require-approval", "never", "--progress", "events", "--exclusively")
+}
+
+// Prepare leaves a change set for one stack, not executed (cdk deploy
+// --method=prepare-change-set publishes the assets first).
+func (c *cdkRunner) Prepare(ctx context.Context, asm deploy.Assembly, stack, name string) (string, error) {
+	return c.run(ctx, asm, []string{stack}, "deploy", "--method=prepare-change-set", "--change-set-name", name, "--require-approval", "never", "--progress", "events", "--exclusively")
 }
 
 // Diff runs cdk diff of the stacks: the CLI takes stack names, not --all.

@@ -43,9 +43,10 @@ const cfnPoll = 30 * time.Millisecond
 // shopTemplate is a CDK-like template for the app: a cluster, one task
 // definition and service per app service, the JWT secret by name, the
 // bootstrap version check, outputs under the contract's keys.
-func shopTemplate(images map[string]string, health string) string {
+func shopTemplate(images map[string]string, health, dbName string) string {
 	resources := map[string]any{
-		"Cluster": map[string]any{"Type": "AWS::ECS::Cluster", "Properties": map[string]any{"ClusterName": "shop"}},
+		"Cluster":  map[string]any{"Type": "AWS::ECS::Cluster", "Properties": map[string]any{"ClusterName": "shop"}},
+		"Database": map[string]any{"Type": "AWS::RDS::DBInstance", "Properties": map[string]any{"DBName": dbName, "Engine": "postgres"}},
 	}
 	outputs := map[string]any{
 		contract.OutputCluster:   map[string]any{"Value": map[string]any{"Ref": "Cluster"}},
@@ -83,6 +84,8 @@ type e2e struct {
 	tars   map[string]string // service -> OCI tarball of its new image
 	newRef map[string]string // service -> the reference a push gives it
 
+	dbName string // the database name the new template asks for
+
 	mu     sync.Mutex
 	pushes []string
 	cdk    []string
@@ -92,7 +95,7 @@ func newE2E(t *testing.T, firstDeploy bool) *e2e {
 	a := fakeaws.New(t)
 	a.PutParameter("/cdk-bootstrap/hnb659fds/version", "28")
 	a.PutSecret("shop/jwt", "s3cret")
-	e := &e2e{t: t, a: a, tars: map[string]string{}, newRef: map[string]string{}}
+	e := &e2e{t: t, a: a, tars: map[string]string{}, newRef: map[string]string{}, dbName: "shop"}
 	e.health = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { fmt.Fprintln(rw, "ok") }))
 	t.Cleanup(e.health.Close)
 	for svc, platform := range map[string]string{"backend": "linux/amd64", "worker": "linux/arm64"} {
@@ -105,7 +108,7 @@ func newE2E(t *testing.T, firstDeploy bool) *e2e {
 	}
 	if !firstDeploy {
 		old := map[string]string{"backend": a.RepositoryURI("shop-backend") + "@" + oldDigest, "worker": a.RepositoryURI("shop-worker") + "@" + oldDigest}
-		if err := a.ApplyTemplate(stack, shopTemplate(old, e.health.URL+"/health")); err != nil {
+		if err := a.ApplyTemplate(stack, shopTemplate(old, e.health.URL+"/health", "shop")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,7 +203,7 @@ func (c *cfnCDK) Template(ctx context.Context, asm deploy.Assembly, st string) (
 	for _, s := range []string{"backend", "worker"} {
 		images[s] = asm.Context[contract.ImageContextKey(s)]
 	}
-	return shopTemplate(images, c.e.health.URL+"/health"), nil
+	return shopTemplate(images, c.e.health.URL+"/health", c.e.dbName), nil
 }
 
 func (c *cfnCDK) Diff(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
@@ -210,59 +213,36 @@ func (c *cfnCDK) Diff(ctx context.Context, asm deploy.Assembly, stacks []string)
 	return "Stack " + strings.Join(stacks, " "), nil
 }
 
-func (c *cfnCDK) Deploy(cctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
-	// Like a killed cdk process, a cancelled deploy stops between calls.
-	ctx := context.WithoutCancel(cctx)
+// Prepare creates the change set like cdk deploy --method=prepare-change-set:
+// one with no changes is deleted.
+func (c *cfnCDK) Prepare(ctx context.Context, asm deploy.Assembly, st, name string) (string, error) {
 	c.e.mu.Lock()
-	c.e.cdk = append(c.e.cdk, "deploy "+strings.Join(stacks, " "))
+	c.e.cdk = append(c.e.cdk, "prepare "+st)
 	c.e.mu.Unlock()
 	api := cloudformation.NewFromConfig(c.e.a.Config())
-	for _, st := range stacks {
-		tpl, _ := c.Template(ctx, asm, st)
-		typ := cfntypes.ChangeSetTypeUpdate
-		if _, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(st)}); err != nil {
-			typ = cfntypes.ChangeSetTypeCreate
-		}
-		name := aws.String(fmt.Sprintf("cdk-deploy-%d", time.Now().UnixNano()))
-		if _, err := api.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String(st), ChangeSetName: name, ChangeSetType: typ, TemplateBody: aws.String(tpl)}); err != nil {
-			return "", err
-		}
-		cs, err := api.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(st), ChangeSetName: name})
-		if err != nil {
-			return "", err
-		}
-		if cs.Status == cfntypes.ChangeSetStatusFailed {
-			if strings.Contains(aws.ToString(cs.StatusReason), "didn't contain changes") {
-				_, _ = api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(st), ChangeSetName: name})
-				continue
-			}
-			return "", errors.New(aws.ToString(cs.StatusReason))
-		}
-		if _, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(st), ChangeSetName: name}); err != nil {
-			return "", err
-		}
-		for {
-			out, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(st)})
-			if err != nil {
-				return "", err
-			}
-			status := string(out.Stacks[0].StackStatus)
-			if !strings.HasSuffix(status, "_IN_PROGRESS") {
-				if strings.Contains(status, "ROLLBACK") || strings.HasSuffix(status, "FAILED") {
-					return "", fmt.Errorf("❌  %s failed: %s: %s", st, status, aws.ToString(out.Stacks[0].StackStatusReason))
-				}
-				break
-			}
-			// CloudFormation notices a failed ECS deployment well after ECS
-			// reports it: it polls slower than the followers.
-			select {
-			case <-cctx.Done():
-				return "", cctx.Err()
-			case <-time.After(cfnPoll):
-			}
-		}
+	tpl, _ := c.Template(ctx, asm, st)
+	typ := cfntypes.ChangeSetTypeUpdate
+	if _, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(st)}); err != nil {
+		typ = cfntypes.ChangeSetTypeCreate
 	}
-	return "✅  " + strings.Join(stacks, " "), nil
+	if _, err := api.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(name), ChangeSetType: typ, TemplateBody: aws.String(tpl)}); err != nil {
+		return "", err
+	}
+	cs, err := api.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(name)})
+	if err != nil {
+		return "", err
+	}
+	if cs.Status == cfntypes.ChangeSetStatusFailed && strings.Contains(aws.ToString(cs.StatusReason), "didn't contain changes") {
+		_, err = api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(name)})
+		return st + " (no changes)", err
+	}
+	return "changeset " + name + " created", nil
+}
+
+// Deploy is cdk deploy: prepare, execute, wait (unused by the target,
+// which prepares and executes itself, but part of the CDK interface).
+func (c *cfnCDK) Deploy(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
+	return "", errors.New("the target must deploy through reviewed change sets")
 }
 
 // The release against the fake account: preflight before the first push,
@@ -445,7 +425,7 @@ func TestE2EFailureStopsDependents(t *testing.T) {
 	}{
 		{"secretsmanager:DescribeSecret", fakeaws.AccessDenied, 1, deploy.StepPreflight,
 			[]string{"ecr:CreateRepository", "registry:PutManifest"}, []string{deploy.PushStep("backend"), deploy.StepSynth}},
-		{"ecr:CreateRepository", fakeaws.AccessDenied, 1, deploy.PushStep("backend"),
+		{"ecr:CreateRepository", fakeaws.AccessDenied, 1, "push:", // whichever push runs first
 			[]string{"ecs:RunTask", "cloudformation:CreateChangeSet"}, []string{deploy.StepSynth, deploy.StepMigrate, deploy.StepDeployInfra}},
 		{"cloudformation:DescribeStacks", fakeaws.ServerError, 3, deploy.StepCheckStacks,
 			[]string{"ecs:RunTask", "cloudformation:CreateChangeSet"}, []string{deploy.StepMigrate, deploy.StepDeployInfra, deploy.RolloutStep("worker")}},
@@ -458,7 +438,7 @@ func TestE2EFailureStopsDependents(t *testing.T) {
 			e := newE2E(t, false)
 			e.a.Fail(tc.op, tc.fault, tc.n)
 			rep, err := e.run(e.target())
-			if err == nil || !strings.Contains(err.Error(), "step "+tc.step+" failed") {
+			if err == nil || !strings.Contains(err.Error(), "step "+tc.step) || !strings.Contains(err.Error(), " failed") {
 				t.Fatalf("error = %v", err)
 			}
 			for _, op := range tc.never {
@@ -472,5 +452,33 @@ func TestE2EFailureStopsDependents(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A change set that replaces the database is refused before anything is
+// executed, unless the database is acknowledged by name.
+func TestE2EReplacedDatabaseRefused(t *testing.T) {
+	e := newE2E(t, false)
+	e.dbName = "shop_v2"
+	before := e.images()
+	rep, err := e.run(e.target())
+	if err == nil || !strings.Contains(err.Error(), "AWS::RDS::DBInstance Database") || !strings.Contains(err.Error(), "--allow-replace Database") {
+		t.Fatalf("error = %v\n%s", err, rep.Text())
+	}
+	if e.op("cloudformation:ExecuteChangeSet") >= 0 {
+		t.Fatalf("a change set was executed: %v", e.a.Mutating())
+	}
+	if got := e.images(); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Fatalf("services moved to %v", got)
+	}
+
+	e.a.ResetCalls()
+	tg := e.target()
+	tg.AllowReplace = []string{"Database"}
+	if rep, err := e.run(tg); err != nil {
+		t.Fatalf("acknowledged replacement: %v\n%s", err, rep.Text())
+	}
+	if e.op("cloudformation:ExecuteChangeSet") < 0 {
+		t.Fatal("the acknowledged change set was not executed")
 	}
 }

@@ -127,7 +127,13 @@ func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.O
 	defer cancel()
 	stop := t.watchStacks(dctx, asm.Stacks)
 	start := time.Now()
-	_, err := t.CDK.Deploy(dctx, asm, asm.Stacks)
+	changed := -1 // cdk deploy does not say
+	var err error
+	if p, ok := t.CDK.(ChangeSetPreparer); ok {
+		changed, err = t.deployChangeSets(dctx, p, asm)
+	} else {
+		_, err = t.CDK.Deploy(dctx, asm, asm.Stacks)
+	}
 	stop()
 	if err != nil {
 		if errors.Is(dctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
@@ -139,7 +145,13 @@ func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.O
 	if err != nil {
 		return nil, steps.Outcome{}, err
 	}
-	o := steps.Outcome{Summary: fmt.Sprintf("%d stacks deployed in %s", len(asm.Stacks), time.Since(start).Round(time.Second))}
+	o := steps.Outcome{Summary: fmt.Sprintf("%d of %d stacks changed in %s", changed, len(asm.Stacks), time.Since(start).Round(time.Second))}
+	switch changed {
+	case 0:
+		o.Summary = fmt.Sprintf("no changes in the %d stacks", len(asm.Stacks))
+	case -1:
+		o.Summary = fmt.Sprintf("%d stacks deployed in %s", len(asm.Stacks), time.Since(start).Round(time.Second))
+	}
 	for _, k := range []string{contract.OutputHealthURL, contract.OutputFrontendURL} {
 		if v := outputs[k]; v != "" {
 			o.Artifacts = append(o.Artifacts, steps.Artifact{Kind: steps.KindURL, Name: k, Value: v})

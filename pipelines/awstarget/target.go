@@ -110,6 +110,10 @@ type Target struct {
 	Secrets []string
 	// Qualifier is the CDK bootstrap qualifier (default hnb659fds).
 	Qualifier string
+	// AllowReplace names (logical or physical ids) the stateful resources
+	// a deploy may replace or delete; any other such change is refused
+	// before it is executed (when the CDK runner prepares change sets).
+	AllowReplace []string
 
 	// DeployTimeout bounds cdk deploy (default DefaultDeployTimeout).
 	DeployTimeout time.Duration
