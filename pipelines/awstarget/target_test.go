@@ -2,6 +2,10 @@ package awstarget
 
 import (
 	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -392,5 +396,29 @@ func TestDryRunFirstDeploy(t *testing.T) {
 	}
 	if got := summary(t, rep, deploy.StepVerify); !strings.HasPrefix(got, "would check the health and frontend URLs once the stacks exist") {
 		t.Errorf("verify says %q", got)
+	}
+}
+
+func TestReviewChanges(t *testing.T) {
+	rc := func(typ, logical, physical string, action cfntypes.ChangeAction, repl cfntypes.Replacement) cfntypes.ResourceChange {
+		return cfntypes.ResourceChange{ResourceType: aws.String(typ), LogicalResourceId: aws.String(logical), PhysicalResourceId: aws.String(physical), Action: action, Replacement: repl}
+	}
+	cs := changes{
+		rc("AWS::ECS::TaskDefinition", "Task", "td", cfntypes.ChangeActionModify, cfntypes.ReplacementTrue),
+		rc("AWS::S3::Bucket", "Assets", "shop-assets", cfntypes.ChangeActionRemove, ""),
+		rc("AWS::DynamoDB::Table", "Orders", "orders", cfntypes.ChangeActionModify, cfntypes.ReplacementConditional),
+		rc("AWS::RDS::DBInstance", "Database", "db-1", cfntypes.ChangeActionModify, cfntypes.ReplacementFalse),
+	}
+	err := (&Target{}).reviewChanges("App", cs)
+	for _, want := range []string{"AWS::S3::Bucket Assets (shop-assets) would be deleted", "AWS::DynamoDB::Table Orders (orders) may be replaced", "--allow-replace Assets"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+	if err != nil && (strings.Contains(err.Error(), "Task") || strings.Contains(err.Error(), "Database")) {
+		t.Errorf("a stateless replacement or an in-place update was refused: %v", err)
+	}
+	if err := (&Target{AllowReplace: []string{"shop-assets", "Orders"}}).reviewChanges("App", cs); err != nil {
+		t.Errorf("acknowledged by physical and logical name: %v", err)
 	}
 }
