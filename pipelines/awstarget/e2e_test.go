@@ -36,10 +36,6 @@ import (
 
 const stack = "ShopApp"
 
-// cfnPoll is how often the fake cdk deploy polls the stack (the followers
-// poll every 2 ms).
-const cfnPoll = 30 * time.Millisecond
-
 // shopTemplate is a CDK-like template for the app: a cluster, one task
 // definition and service per app service, the JWT secret by name, the
 // bootstrap version check, outputs under the contract's keys.
