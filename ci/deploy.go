@@ -21,10 +21,11 @@ import (
 // against those digests, the services started from the pushed digests and
 // the frontend image, then /health and the index page checked.
 //
-// --target aws (see with-aws): tests must pass before anything is pushed;
-// images to ECR, cdk deploy pinned to their digests, the migration task,
-// then the ECS rollouts and the frontend publish in parallel, then the
-// health check through the stack outputs.
+// --target aws (see with-aws): tests and a read-only preflight of the
+// account must pass before anything is pushed; images to ECR, synth pinned
+// to their digests, the migration task with the new image, then the stacks
+// through reviewed change sets while each ECS deployment they start is
+// followed, then the frontend publish and the health check.
 //
 // A failed step stops the steps that depend on it; the error names it.
 // With --dry-run, nothing leaves the machine: see plan. Never cached.
