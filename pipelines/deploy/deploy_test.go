@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
@@ -59,7 +60,7 @@ func (f *fake) Current(ctx context.Context, asm Assembly) (Outputs, steps.Outcom
 	if f.first {
 		return Outputs{}, steps.Outcome{}, err
 	}
-	return Outputs{"ClusterName": "c0"}, steps.Outcome{}, err
+	return Outputs{contract.OutputCluster: "c0"}, steps.Outcome{}, err
 }
 func (f *fake) DeployInfra(ctx context.Context, asm Assembly) (Outputs, steps.Outcome, error) {
 	err := f.record(fmt.Sprintf("deploy-infra %s %v", asm.ID, asm.Stacks))
@@ -67,7 +68,7 @@ func (f *fake) DeployInfra(ctx context.Context, asm Assembly) (Outputs, steps.Ou
 		<-ctx.Done()
 		return nil, steps.Outcome{}, ctx.Err()
 	}
-	return Outputs{"ClusterName": "c1", "HealthUrl": "http://lb/health"}, steps.Outcome{}, err
+	return Outputs{contract.OutputCluster: "c1", contract.OutputHealthURL: "http://lb/health"}, steps.Outcome{}, err
 }
 func (f *fake) Follow(ctx context.Context, img Image, run *InfraRun) (steps.Outcome, error) {
 	cur := run.Current()
@@ -78,22 +79,22 @@ func (f *fake) Follow(ctx context.Context, img Image, run *InfraRun) (steps.Outc
 		}
 		cur = out
 	}
-	return steps.Outcome{}, f.record(fmt.Sprintf("rollout:%s %s cluster=%s", img.Service, img.Ref, cur["ClusterName"]))
+	return steps.Outcome{}, f.record(fmt.Sprintf("rollout:%s %s cluster=%s", img.Service, img.Ref, cur[contract.OutputCluster]))
 }
 func (f *fake) Migrate(ctx context.Context, img Image, out Outputs) (steps.Outcome, error) {
 	if f.first != FirstDeploy(ctx) {
 		return steps.Outcome{}, fmt.Errorf("FirstDeploy(ctx) = %v on a first deploy = %v", FirstDeploy(ctx), f.first)
 	}
-	return steps.Outcome{}, f.record(fmt.Sprintf("migrate %s cluster=%s", img.Ref, out["ClusterName"]))
+	return steps.Outcome{}, f.record(fmt.Sprintf("migrate %s cluster=%s", img.Ref, out[contract.OutputCluster]))
 }
 func (f *fake) Rollout(ctx context.Context, img Image, out Outputs) (steps.Outcome, error) {
-	return steps.Outcome{}, f.record(fmt.Sprintf("rollout:%s %s cluster=%s", img.Service, img.Ref, out["ClusterName"]))
+	return steps.Outcome{}, f.record(fmt.Sprintf("rollout:%s %s cluster=%s", img.Service, img.Ref, out[contract.OutputCluster]))
 }
 func (f *fake) PublishFrontend(ctx context.Context, out Outputs) (steps.Outcome, error) {
-	return steps.Outcome{}, f.record("publish:frontend cluster=" + out["ClusterName"])
+	return steps.Outcome{}, f.record("publish:frontend cluster=" + out[contract.OutputCluster])
 }
 func (f *fake) Verify(ctx context.Context, images []Image, out Outputs) (steps.Outcome, error) {
-	return steps.Outcome{}, f.record("verify " + refs(images) + " " + out["HealthUrl"])
+	return steps.Outcome{}, f.record("verify " + refs(images) + " " + out[contract.OutputHealthURL])
 }
 
 func digestOf(s string) string {
@@ -403,8 +404,8 @@ func TestInvalidPipeline(t *testing.T) {
 }
 
 func TestOutputsRequire(t *testing.T) {
-	out := Outputs{"ClusterName": "c"}
-	if v, err := out.Require("ClusterName"); err != nil || v != "c" {
+	out := Outputs{contract.OutputCluster: "c"}
+	if v, err := out.Require(contract.OutputCluster); err != nil || v != "c" {
 		t.Fatalf("got %q, %v", v, err)
 	}
 	_, err := out.Require("BackendServiceName")
