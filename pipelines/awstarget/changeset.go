@@ -2,7 +2,12 @@ package awstarget
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -197,4 +202,124 @@ func failedResources(ctx context.Context, api *cloudformation.Client, stack stri
 	}
 	slices.Reverse(lines)
 	return "\n  - " + strings.Join(lines, "\n  - ")
+}
+
+// planPrefix names the change sets a plan leaves, stevedore-plan-<id>.
+const planPrefix = "stevedore-plan-"
+
+// planID identifies what an assembly would deploy: the environment, the
+// stacks and the CDK context (image digests included). A plan and the
+// deploy that applies it compute the same id only from the same build.
+func planID(asm deploy.Assembly) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", asm.Env, strings.Join(asm.Stacks, ","))
+	for _, k := range slices.Sorted(maps.Keys(asm.Context)) {
+		fmt.Fprintf(h, "%s=%s\x00", k, asm.Context[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// leavePlan prepares one change set per stack and leaves it for `deploy
+// --plan ID`: nothing is executed. A stack without changes gets none.
+func (t *Target) leavePlan(ctx context.Context, p ChangeSetPreparer, asm deploy.Assembly) (string, []string, error) {
+	api := cloudformation.NewFromConfig(t.AWS)
+	id := planID(asm)
+	name := planPrefix + id
+	var lines []string
+	for _, st := range asm.Stacks {
+		// A plan made again from the same build replaces its change set.
+		_, _ = api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(name)})
+		if _, err := p.Prepare(ctx, asm, st, name); err != nil {
+			return "", nil, err
+		}
+		cs, err := t.describeChangeSet(ctx, api, st, name)
+		if err != nil {
+			return "", nil, err
+		}
+		switch {
+		case cs == nil:
+			lines = append(lines, st+": no changes")
+		default:
+			line := fmt.Sprintf("%s: change set %s, %d changes", st, name, len(cs))
+			if err := t.reviewChanges(st, cs); err != nil {
+				line += " (deploy would refuse it: " + err.Error() + ")"
+			}
+			lines = append(lines, line)
+		}
+	}
+	return id, lines, nil
+}
+
+// applyPlan executes exactly the change sets plan id left, after checking
+// every stack first: the plan is of this build, every change set is still
+// executable (the stack did not change since), a stack the plan found
+// unchanged still is, and no stateful resource is replaced unacknowledged.
+func (t *Target) applyPlan(ctx context.Context, asm deploy.Assembly, id string) (int, error) {
+	if got := planID(asm); got != id {
+		return 0, fmt.Errorf("plan %s was made from another build (this one is plan %s: other images, context or stacks): run plan again and deploy its id", id, got)
+	}
+	api := cloudformation.NewFromConfig(t.AWS)
+	name := planPrefix + id
+	var execute []string
+	var problems Problems
+	for _, st := range asm.Stacks {
+		want, err := t.CDK.Template(ctx, asm, st)
+		if err != nil {
+			return 0, err
+		}
+		cs, err := api.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(name)})
+		if hasCode(err, "ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError") {
+			// The plan found no changes here: the stack must still match.
+			tpl, err := api.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String(st)})
+			if err != nil || !sameJSON(aws.ToString(tpl.TemplateBody), want) {
+				problems = append(problems, fmt.Sprintf("stack %s has no change set of plan %s but its template differs from this build: run plan again", st, id))
+			}
+			continue
+		}
+		if err != nil {
+			return 0, awsconf.Explain("cloudformation:DescribeChangeSet", fmt.Errorf("stack %s: %w", st, err))
+		}
+		if cs.Status != types.ChangeSetStatusCreateComplete || cs.ExecutionStatus != types.ExecutionStatusAvailable {
+			problems = append(problems, fmt.Sprintf("change set %s of stack %s can no longer be executed (%s/%s: the stack changed since the plan): run plan again", name, st, cs.Status, cs.ExecutionStatus))
+			continue
+		}
+		tpl, err := api.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String(st), ChangeSetName: aws.String(name)})
+		if err != nil {
+			return 0, awsconf.Explain("cloudformation:GetTemplate", fmt.Errorf("stack %s: %w", st, err))
+		}
+		if !sameJSON(aws.ToString(tpl.TemplateBody), want) {
+			problems = append(problems, fmt.Sprintf("change set %s of stack %s holds another template than this build: run plan again", name, st))
+			continue
+		}
+		all, err := t.describeChangeSet(ctx, api, st, name)
+		if err != nil {
+			return 0, err
+		}
+		if err := t.reviewChanges(st, all); err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		execute = append(execute, st)
+	}
+	if len(problems) > 0 {
+		return 0, fmt.Errorf("deploy --plan %s: %w", id, problems)
+	}
+	for i, st := range execute {
+		if _, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(name)}); err != nil {
+			return i, awsconf.Explain("cloudformation:ExecuteChangeSet", fmt.Errorf("stack %s: %w", st, err))
+		}
+		if err := t.waitStack(ctx, api, st); err != nil {
+			return i + 1, err
+		}
+	}
+	return len(execute), nil
+}
+
+// sameJSON compares two templates as JSON values.
+func sameJSON(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return a == b
+	}
+	return reflect.DeepEqual(x, y)
 }

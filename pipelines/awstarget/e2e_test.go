@@ -478,3 +478,95 @@ func TestE2EReplacedDatabaseRefused(t *testing.T) {
 		t.Fatal("the acknowledged change set was not executed")
 	}
 }
+
+func planOf(t *testing.T, rep *steps.Report) string {
+	t.Helper()
+	st, _ := rep.Step(deploy.StepDeployInfra)
+	for _, a := range st.Artifacts {
+		if a.Name == "plan id" {
+			return a.Value
+		}
+	}
+	t.Fatalf("no plan id in %+v", st)
+	return ""
+}
+
+// plan leaves change sets and executes nothing; deploy --plan executes
+// exactly those and creates none of its own.
+func TestE2EPlanThenDeploy(t *testing.T) {
+	e := newE2E(t, false)
+	tg := e.target()
+	tg.DryRun, tg.LeavePlan = true, true
+	rep, err := e.run(tg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	id := planOf(t, rep)
+	if e.op("cloudformation:CreateChangeSet") < 0 || e.op("cloudformation:ExecuteChangeSet") >= 0 || e.op("ecs:RunTask") >= 0 {
+		t.Fatalf("plan: %v", e.a.Mutating())
+	}
+	e.a.ResetCalls()
+	tg = e.target()
+	tg.Plan = id
+	if rep, err := e.run(tg); err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	exec := e.a.CallsTo("ExecuteChangeSet")
+	if len(exec) != 1 || exec[0].Body["ChangeSetName"] != planPrefix+id {
+		t.Fatalf("executed %v, want the plan's change set", exec)
+	}
+	if n := len(e.a.CallsTo("CreateChangeSet")); n != 0 {
+		t.Fatalf("deploy --plan created %d change sets of its own", n)
+	}
+	if got := e.images(); got["backend"] != e.newRef["backend"] {
+		t.Fatalf("services run %v", got)
+	}
+}
+
+// deploy --plan refuses, having changed nothing, when the stack changed
+// since the plan, when the build is another one, or when the plan
+// replaces a database nobody acknowledged.
+func TestE2EPlanRefusals(t *testing.T) {
+	plan := func(e *e2e) string {
+		tg := e.target()
+		tg.DryRun, tg.LeavePlan = true, true
+		rep, err := e.run(tg)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, rep.Text())
+		}
+		return planOf(t, rep)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(e *e2e, id string) string // returns the id to deploy
+		want  string
+	}{
+		{"stack changed since", func(e *e2e, id string) string {
+			old := map[string]string{"backend": e.a.RepositoryURI("shop-backend") + "@" + newDigest, "worker": e.a.RepositoryURI("shop-worker") + "@" + oldDigest}
+			if err := e.a.ApplyTemplate(stack, shopTemplate(old, e.health.URL+"/health", "shop")); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}, "can no longer be executed"},
+		{"another build", func(e *e2e, id string) string { return "0123456789ab" }, "was made from another build"},
+		{"replaced database", func(e *e2e, id string) string { return id }, "--allow-replace Database"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newE2E(t, false)
+			if tc.name == "replaced database" {
+				e.dbName = "shop_v2"
+			}
+			id := tc.setup(e, plan(e))
+			e.a.ResetCalls()
+			tg := e.target()
+			tg.Plan = id
+			_, err := e.run(tg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v", err)
+			}
+			if e.op("cloudformation:ExecuteChangeSet") >= 0 {
+				t.Fatalf("executed a change set: %v", e.a.Mutating())
+			}
+		})
+	}
+}

@@ -110,6 +110,18 @@ func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.O
 			return nil, steps.Outcome{}, err
 		}
 		t.logf("cdk diff %s:\n%s", strings.Join(asm.Stacks, " "), out)
+		var plan []steps.Artifact
+		if t.LeavePlan {
+			p, ok := t.CDK.(ChangeSetPreparer)
+			if !ok {
+				return nil, steps.Outcome{}, errors.New("the CDK runner cannot prepare change sets for a plan")
+			}
+			id, lines, err := t.leavePlan(ctx, p, asm)
+			if err != nil {
+				return nil, steps.Outcome{}, err
+			}
+			plan = append(plan, steps.Artifact{Kind: "plan", Name: "plan id", Value: id}, steps.Artifact{Kind: "plan", Name: "change sets", Value: strings.Join(lines, "\n")})
+		}
 		// Stacks that do not exist yet have no outputs: the plan says so.
 		current := deploy.Outputs{}
 		for _, st := range asm.Stacks {
@@ -119,8 +131,12 @@ func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.O
 				}
 			}
 		}
-		return current, steps.Outcome{Summary: fmt.Sprintf("cdk diff of %d stacks (full diff in the log)", len(asm.Stacks)),
-			Artifacts: []steps.Artifact{{Kind: "diff", Name: "cdk diff", Value: out}}}, nil
+		o := steps.Outcome{Summary: fmt.Sprintf("cdk diff of %d stacks", len(asm.Stacks)),
+			Artifacts: append([]steps.Artifact{{Kind: "diff", Name: "cdk diff", Value: out}}, plan...)}
+		if t.LeavePlan {
+			o.Summary += fmt.Sprintf("; change sets left for deploy --plan %s", plan[0].Value)
+		}
+		return current, o, nil
 	}
 	limit := orDefault(t.DeployTimeout, DefaultDeployTimeout)
 	dctx, cancel := context.WithTimeout(ctx, limit)
@@ -129,7 +145,9 @@ func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.O
 	start := time.Now()
 	changed := -1 // cdk deploy does not say
 	var err error
-	if p, ok := t.CDK.(ChangeSetPreparer); ok {
+	if p, ok := t.CDK.(ChangeSetPreparer); t.Plan != "" {
+		changed, err = t.applyPlan(dctx, asm, t.Plan)
+	} else if ok {
 		changed, err = t.deployChangeSets(dctx, p, asm)
 	} else {
 		_, err = t.CDK.Deploy(dctx, asm, asm.Stacks)

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sync"
 	"time"
 
@@ -114,6 +115,14 @@ type Target struct {
 	// a deploy may replace or delete; any other such change is refused
 	// before it is executed (when the CDK runner prepares change sets).
 	AllowReplace []string
+	// LeavePlan, in a dry run, leaves one change set per stack (not
+	// executed) for a later deploy with Plan: the plan's id is in the
+	// deploy-infra outcome.
+	LeavePlan bool
+	// Plan is the id of a plan whose change sets deploy-infra executes,
+	// exactly those, refusing when the stacks changed since or the build
+	// differs.
+	Plan string
 
 	// DeployTimeout bounds cdk deploy (default DefaultDeployTimeout).
 	DeployTimeout time.Duration
@@ -168,6 +177,12 @@ func (t *Target) Check() error {
 			errs = append(errs, fmt.Errorf("health URL %q is not an http(s) URL, e.g. http://localhost:8080/health", t.HealthURL))
 		}
 	}
+	if t.LeavePlan && !t.DryRun {
+		errs = append(errs, errors.New("a plan that leaves change sets is a dry run"))
+	}
+	if t.Plan != "" && (t.DryRun || !planIDPattern.MatchString(t.Plan)) {
+		errs = append(errs, fmt.Errorf("--plan %q: give the 12-character id plan printed, without --dry-run", t.Plan))
+	}
 	for _, d := range []time.Duration{t.DeployTimeout, t.Progress, t.VerifyTimeout, t.Poll, t.FollowTimeout} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("negative time limit %s", d))
@@ -178,6 +193,8 @@ func (t *Target) Check() error {
 	}
 	return nil
 }
+
+var planIDPattern = regexp.MustCompile(`^[0-9a-f]{12}$`)
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d > 0 {
