@@ -62,7 +62,16 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, app *appspec.App, env stri
 		return nil, err
 	}
 	images.target = t
-	return &awsTarget{Target: t, cleanup: func() { images.close(); cleanup() }}, nil
+	return &awsTarget{Target: t, cleanup: func() {
+		// A deploy stopped before deploy-infra leaves no change set behind.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := t.Discard(ctx); err != nil {
+			log("could not delete the unexecuted change sets: %v", err)
+		}
+		images.close()
+		cleanup()
+	}}, nil
 }
 
 func (a *awsTarget) close() { a.cleanup() }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -38,38 +39,65 @@ var statefulTypes = []string{
 	"AWS::EFS::FileSystem", "AWS::OpenSearchService::Domain",
 }
 
-// deployChangeSets applies each stack in order through a reviewed change
-// set: prepared by the CDK CLI, refused when it replaces or removes a
-// stateful resource that AllowReplace does not name, else executed and
-// followed until the stack settles.
-func (t *Target) deployChangeSets(ctx context.Context, p ChangeSetPreparer, asm deploy.Assembly) (changed int, err error) {
+// release is the change sets check-stacks prepared, or the plan it
+// verified, for deploy-infra to execute in stack order.
+type release struct {
+	name   string
+	stacks []string // the stacks with changes
+	plan   bool     // the change sets belong to a plan: never discarded
+}
+
+// prepareRelease has the CDK CLI prepare one change set per stack and
+// reviews each: a replacement or removal of a stateful resource that
+// AllowReplace does not name is refused, and every change set of the
+// release is deleted again: nothing is executed.
+func (t *Target) prepareRelease(ctx context.Context, p ChangeSetPreparer, asm deploy.Assembly) (release, error) {
 	api := cloudformation.NewFromConfig(t.AWS)
-	name := fmt.Sprintf("stevedore-%d", time.Now().UnixNano())
-	for _, st := range asm.Stacks {
-		if _, err := p.Prepare(ctx, asm, st, name); err != nil {
-			return changed, err
+	r := release{name: fmt.Sprintf("stevedore-%s-%d", planID(asm), time.Now().UnixNano())}
+	discard := func() {
+		for _, st := range r.stacks {
+			_, _ = api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(r.name)})
 		}
-		cs, err := t.describeChangeSet(ctx, api, st, name)
+	}
+	for _, st := range asm.Stacks {
+		if _, err := p.Prepare(ctx, asm, st, r.name); err != nil {
+			discard()
+			return release{}, err
+		}
+		cs, err := t.describeChangeSet(ctx, api, st, r.name)
 		if err != nil {
-			return changed, err
+			discard()
+			return release{}, err
 		}
 		if cs == nil {
 			t.logf("%s: no changes", st)
 			continue
 		}
+		r.stacks = append(r.stacks, st)
 		if err := t.reviewChanges(st, cs); err != nil {
-			_, _ = api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(name)})
-			return changed, err
-		}
-		if _, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(name)}); err != nil {
-			return changed, awsconf.Explain("cloudformation:ExecuteChangeSet", fmt.Errorf("stack %s: %w", st, err))
-		}
-		changed++
-		if err := t.waitStack(ctx, api, st); err != nil {
-			return changed, err
+			discard()
+			return release{}, err
 		}
 	}
-	return changed, nil
+	return r, nil
+}
+
+// executeRelease executes the change sets in order, following each stack
+// until it settles.
+func (t *Target) executeRelease(ctx context.Context, r release) (int, error) {
+	t.mu.Lock()
+	t.release = nil // from here on the change sets are the deploy's
+	t.mu.Unlock()
+	api := cloudformation.NewFromConfig(t.AWS)
+	for i, st := range r.stacks {
+		if _, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(r.name)}); err != nil {
+			return i, awsconf.Explain("cloudformation:ExecuteChangeSet", fmt.Errorf("stack %s: %w", st, err))
+		}
+		if err := t.waitStack(ctx, api, st); err != nil {
+			return i + 1, err
+		}
+	}
+	return len(r.stacks), nil
 }
 
 // changes is what a change set would do, read in full.
@@ -250,22 +278,22 @@ func (t *Target) leavePlan(ctx context.Context, p ChangeSetPreparer, asm deploy.
 	return id, lines, nil
 }
 
-// applyPlan executes exactly the change sets plan id left, after checking
-// every stack first: the plan is of this build, every change set is still
-// executable (the stack did not change since), a stack the plan found
-// unchanged still is, and no stateful resource is replaced unacknowledged.
-func (t *Target) applyPlan(ctx context.Context, asm deploy.Assembly, id string) (int, error) {
+// verifyPlan checks, read-only, that plan id can be applied as it is: the
+// plan is of this build, every change set is still executable (the stack
+// did not change since), a stack the plan found unchanged still is, and
+// no stateful resource is replaced unacknowledged.
+func (t *Target) verifyPlan(ctx context.Context, asm deploy.Assembly, id string) (release, error) {
 	if got := planID(asm); got != id {
-		return 0, fmt.Errorf("plan %s was made from another build (this one is plan %s: other images, context or stacks): run plan again and deploy its id", id, got)
+		return release{}, fmt.Errorf("plan %s was made from another build (this one is plan %s: other images, context or stacks): run plan again and deploy its id", id, got)
 	}
 	api := cloudformation.NewFromConfig(t.AWS)
 	name := planPrefix + id
-	var execute []string
+	r := release{name: name, plan: true}
 	var problems Problems
 	for _, st := range asm.Stacks {
 		want, err := t.CDK.Template(ctx, asm, st)
 		if err != nil {
-			return 0, err
+			return release{}, err
 		}
 		cs, err := api.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(name)})
 		if hasCode(err, "ChangeSetNotFound", "ChangeSetNotFoundException", "ValidationError") {
@@ -277,7 +305,7 @@ func (t *Target) applyPlan(ctx context.Context, asm deploy.Assembly, id string) 
 			continue
 		}
 		if err != nil {
-			return 0, awsconf.Explain("cloudformation:DescribeChangeSet", fmt.Errorf("stack %s: %w", st, err))
+			return release{}, awsconf.Explain("cloudformation:DescribeChangeSet", fmt.Errorf("stack %s: %w", st, err))
 		}
 		if cs.Status != types.ChangeSetStatusCreateComplete || cs.ExecutionStatus != types.ExecutionStatusAvailable {
 			problems = append(problems, fmt.Sprintf("change set %s of stack %s can no longer be executed (%s/%s: the stack changed since the plan): run plan again", name, st, cs.Status, cs.ExecutionStatus))
@@ -285,7 +313,7 @@ func (t *Target) applyPlan(ctx context.Context, asm deploy.Assembly, id string) 
 		}
 		tpl, err := api.GetTemplate(ctx, &cloudformation.GetTemplateInput{StackName: aws.String(st), ChangeSetName: aws.String(name)})
 		if err != nil {
-			return 0, awsconf.Explain("cloudformation:GetTemplate", fmt.Errorf("stack %s: %w", st, err))
+			return release{}, awsconf.Explain("cloudformation:GetTemplate", fmt.Errorf("stack %s: %w", st, err))
 		}
 		if !sameJSON(aws.ToString(tpl.TemplateBody), want) {
 			problems = append(problems, fmt.Sprintf("change set %s of stack %s holds another template than this build: run plan again", name, st))
@@ -293,26 +321,18 @@ func (t *Target) applyPlan(ctx context.Context, asm deploy.Assembly, id string) 
 		}
 		all, err := t.describeChangeSet(ctx, api, st, name)
 		if err != nil {
-			return 0, err
+			return release{}, err
 		}
 		if err := t.reviewChanges(st, all); err != nil {
 			problems = append(problems, err.Error())
 			continue
 		}
-		execute = append(execute, st)
+		r.stacks = append(r.stacks, st)
 	}
 	if len(problems) > 0 {
-		return 0, fmt.Errorf("deploy --plan %s: %w", id, problems)
+		return release{}, fmt.Errorf("deploy --plan %s: %w", id, problems)
 	}
-	for i, st := range execute {
-		if _, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(name)}); err != nil {
-			return i, awsconf.Explain("cloudformation:ExecuteChangeSet", fmt.Errorf("stack %s: %w", st, err))
-		}
-		if err := t.waitStack(ctx, api, st); err != nil {
-			return i + 1, err
-		}
-	}
-	return len(execute), nil
+	return r, nil
 }
 
 // sameJSON compares two templates as JSON values.
@@ -322,4 +342,25 @@ func sameJSON(a, b string) bool {
 		return a == b
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// Discard deletes the change sets check-stacks prepared when deploy-infra
+// never executed them (a failed migration, a failed push): a stopped
+// deploy leaves nothing behind. A plan's change sets are kept.
+func (t *Target) Discard(ctx context.Context) error {
+	t.mu.Lock()
+	r := t.release
+	t.release = nil
+	t.mu.Unlock()
+	if r == nil || r.plan {
+		return nil
+	}
+	api := cloudformation.NewFromConfig(t.AWS)
+	var errs []error
+	for _, st := range r.stacks {
+		if _, err := api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(r.name)}); err != nil {
+			errs = append(errs, awsconf.Explain("cloudformation:DeleteChangeSet", fmt.Errorf("stack %s, change set %s: %w", st, r.name, err)))
+		}
+	}
+	return errors.Join(errs...)
 }

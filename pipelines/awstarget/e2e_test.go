@@ -80,7 +80,8 @@ type e2e struct {
 	tars   map[string]string // service -> OCI tarball of its new image
 	newRef map[string]string // service -> the reference a push gives it
 
-	dbName string // the database name the new template asks for
+	dbName string  // the database name the new template asks for
+	last   *Target // the target of the last run
 
 	mu     sync.Mutex
 	pushes []string
@@ -128,6 +129,7 @@ func (e *e2e) target() *Target {
 }
 
 func (e *e2e) run(t *Target) (*steps.Report, error) {
+	e.last = t
 	p := &deploy.Pipeline{
 		Services: t.App.ServiceNames(), Migrate: t.App.Migrate.Service,
 		Build: fakeBuild{}, Preflight: t, Push: t, Synth: e2eSynth{}, Infra: t, Follow: t, Release: t,
@@ -323,8 +325,15 @@ func TestE2EFailedMigrationLeavesServicesUntouched(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "step migrate failed") {
 		t.Fatalf("error = %v", err)
 	}
-	if e.op("cloudformation:ExecuteChangeSet") >= 0 || e.op("cloudformation:CreateChangeSet") >= 0 {
+	if e.op("cloudformation:ExecuteChangeSet") >= 0 {
 		t.Fatalf("the stack was changed after a failed migration: %v", e.a.Mutating())
+	}
+	// The change sets check-stacks prepared are discarded.
+	if err := e.last.Discard(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.a.CallsTo("DeleteChangeSet")) != len(e.a.CallsTo("CreateChangeSet")) {
+		t.Fatalf("change sets left behind: %v", e.a.Mutating())
 	}
 	if got := e.images(); fmt.Sprint(got) != fmt.Sprint(before) {
 		t.Fatalf("services moved from %v to %v", before, got)
@@ -426,7 +435,7 @@ func TestE2EFailureStopsDependents(t *testing.T) {
 		{"cloudformation:DescribeStacks", fakeaws.ServerError, 3, deploy.StepCheckStacks,
 			[]string{"ecs:RunTask", "cloudformation:CreateChangeSet"}, []string{deploy.StepMigrate, deploy.StepDeployInfra, deploy.RolloutStep("worker")}},
 		{"ecs:RunTask", fakeaws.AccessDenied, 1, deploy.StepMigrate,
-			[]string{"cloudformation:CreateChangeSet"}, []string{deploy.StepDeployInfra, deploy.RolloutStep("backend"), deploy.StepVerify}},
+			[]string{"cloudformation:ExecuteChangeSet"}, []string{deploy.StepDeployInfra, deploy.RolloutStep("backend"), deploy.StepVerify}},
 		{"cloudformation:ExecuteChangeSet", fakeaws.Validation("Template error: unresolved resource dependencies"), 1, deploy.StepDeployInfra,
 			nil, []string{deploy.StepVerify}},
 	} {
@@ -451,8 +460,9 @@ func TestE2EFailureStopsDependents(t *testing.T) {
 	}
 }
 
-// A change set that replaces the database is refused before anything is
-// executed, unless the database is acknowledged by name.
+// A change set that replaces the database is refused in check-stacks,
+// before the migration and before anything is executed, unless the
+// database is acknowledged by name.
 func TestE2EReplacedDatabaseRefused(t *testing.T) {
 	e := newE2E(t, false)
 	e.dbName = "shop_v2"
@@ -461,8 +471,11 @@ func TestE2EReplacedDatabaseRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "AWS::RDS::DBInstance Database") || !strings.Contains(err.Error(), "--allow-replace Database") {
 		t.Fatalf("error = %v\n%s", err, rep.Text())
 	}
-	if e.op("cloudformation:ExecuteChangeSet") >= 0 {
-		t.Fatalf("a change set was executed: %v", e.a.Mutating())
+	if e.op("cloudformation:ExecuteChangeSet") >= 0 || e.op("ecs:RunTask") >= 0 {
+		t.Fatalf("a change set was executed or the migration ran: %v", e.a.Mutating())
+	}
+	if len(e.a.CallsTo("DeleteChangeSet")) != len(e.a.CallsTo("CreateChangeSet")) {
+		t.Fatalf("the refused change set was left behind: %v", e.a.Mutating())
 	}
 	if got := e.images(); fmt.Sprint(got) != fmt.Sprint(before) {
 		t.Fatalf("services moved to %v", got)
@@ -564,8 +577,8 @@ func TestE2EPlanRefusals(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v", err)
 			}
-			if e.op("cloudformation:ExecuteChangeSet") >= 0 {
-				t.Fatalf("executed a change set: %v", e.a.Mutating())
+			if e.op("cloudformation:ExecuteChangeSet") >= 0 || e.op("ecs:RunTask") >= 0 {
+				t.Fatalf("executed a change set or migrated: %v", e.a.Mutating())
 			}
 		})
 	}

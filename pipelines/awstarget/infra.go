@@ -68,6 +68,29 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 	if len(secrets) > 0 {
 		summary += fmt.Sprintf("; %d referenced secrets exist", len(secrets))
 	}
+	// The change sets are prepared and reviewed here, before the
+	// migration: a refused one leaves the schema where it was too.
+	if !t.DryRun {
+		var r release
+		var err error
+		p, ok := t.CDK.(ChangeSetPreparer)
+		switch {
+		case t.Plan != "":
+			r, err = t.verifyPlan(ctx, asm, t.Plan)
+			summary += fmt.Sprintf("; plan %s verified (%d change sets)", t.Plan, len(r.stacks))
+		case ok:
+			r, err = t.prepareRelease(ctx, p, asm)
+			summary += fmt.Sprintf("; %d change sets prepared and reviewed", len(r.stacks))
+		}
+		if err != nil {
+			return nil, steps.Outcome{}, err
+		}
+		if r.name != "" {
+			t.mu.Lock()
+			t.release = &r
+			t.mu.Unlock()
+		}
+	}
 	return out, steps.Outcome{Summary: summary}, nil
 }
 
@@ -145,10 +168,11 @@ func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.O
 	start := time.Now()
 	changed := -1 // cdk deploy does not say
 	var err error
-	if p, ok := t.CDK.(ChangeSetPreparer); t.Plan != "" {
-		changed, err = t.applyPlan(dctx, asm, t.Plan)
-	} else if ok {
-		changed, err = t.deployChangeSets(dctx, p, asm)
+	t.mu.Lock()
+	r := t.release
+	t.mu.Unlock()
+	if r != nil {
+		changed, err = t.executeRelease(dctx, *r)
 	} else {
 		_, err = t.CDK.Deploy(dctx, asm, asm.Stacks)
 	}

@@ -145,8 +145,9 @@ type Target struct {
 	host     string
 	hostErr  error
 
-	mu     sync.Mutex
-	before map[string]string // service -> image it ran before deploy-infra
+	mu      sync.Mutex
+	before  map[string]string // service -> image it ran before deploy-infra
+	release *release          // what check-stacks prepared for deploy-infra
 }
 
 var (
