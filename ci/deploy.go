@@ -92,7 +92,7 @@ func (m *Stevedore) Deploy(
 		p.Push, p.Release = local, local
 		plan = dryRun
 	case "aws":
-		aws, err := m.newAWSTarget(ctx, app, env, tags, dryRun, synth, m.Aws.deployTimeout())
+		aws, err := m.newAWSTarget(ctx, app, env, tags, dryRun, synth, m.Aws.deployTimeout(), awsPlan{})
 		if err != nil {
 			return "", err
 		}

@@ -29,9 +29,16 @@ type awsTarget struct {
 	cleanup func()
 }
 
+// awsPlan says how a deploy uses reviewed plans: leave one (plan) or
+// execute one by id (deploy --plan ID).
+type awsPlan struct {
+	leave bool
+	id    string
+}
+
 // newAWSTarget refuses to start without credentials or without the CDK
 // app: the AWS target deploys infrastructure.
-func (m *Stevedore) newAWSTarget(ctx context.Context, app *appspec.App, env string, tags []string, dryRun bool, synth *synthStep, deployTimeout time.Duration) (*awsTarget, error) {
+func (m *Stevedore) newAWSTarget(ctx context.Context, app *appspec.App, env string, tags []string, dryRun bool, synth *synthStep, deployTimeout time.Duration, plan awsPlan) (*awsTarget, error) {
 	if synth == nil {
 		return nil, errors.New("deploy --target aws needs the CDK app: add infra.dir to stevedore.yaml (or use publish and rollout directly)")
 	}
@@ -51,8 +58,8 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, app *appspec.App, env stri
 		Images:       images,
 		ECS:          ecs.New(cfg, ecs.WithLog(func(s string) { log("%s", s) })),
 		RegistryHost: acct.RegistryAddress, HealthURL: acct.HealthURL, AllowReplace: acct.AllowReplace,
-		DeployTimeout: deployTimeout,
-		Log:           func(s string) { log("%s", s) },
+		DeployTimeout: deployTimeout, LeavePlan: plan.leave, Plan: plan.id,
+		Log: func(s string) { log("%s", s) },
 	}
 	if app.Frontend != nil {
 		t.Site = siteExport{m: m, fe: app.Frontend}
