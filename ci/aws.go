@@ -160,6 +160,9 @@ const endpointAlias = "aws-endpoint"
 
 // deployTimeout is the time limit of cdk deploy (validated by WithAws).
 func (a *AwsAccount) deployTimeout() time.Duration {
+	if a == nil {
+		return 0 // no with-aws: newAWSTarget says so
+	}
 	d, err := time.ParseDuration(a.DeployTimeout)
 	if err != nil {
 		return 0 // awstarget's default

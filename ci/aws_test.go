@@ -51,3 +51,15 @@ func TestWithAwsRejectsBadOverrides(t *testing.T) {
 		}
 	}
 }
+
+// deploy --target aws without with-aws fails with the with-aws hint, not
+// a nil dereference.
+func TestDeployTimeoutWithoutAws(t *testing.T) {
+	var a *AwsAccount
+	if got := a.deployTimeout(); got != 0 {
+		t.Fatalf("deployTimeout() = %s", got)
+	}
+	if got := (&AwsAccount{DeployTimeout: "90m"}).deployTimeout(); got.Minutes() != 90 {
+		t.Fatalf("deployTimeout() = %s", got)
+	}
+}
