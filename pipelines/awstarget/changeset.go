@@ -43,31 +43,43 @@ var statefulTypes = []string{
 // verified, for deploy-infra to execute in stack order.
 type release struct {
 	name   string
-	stacks []string // the stacks with changes
-	plan   bool     // the change sets belong to a plan: never discarded
+	stacks []string // the stacks to execute, in order
+	// deferred stacks are prepared and reviewed only when their turn
+	// comes: new stacks (nothing of theirs can be replaced) and stacks
+	// whose change set needs what an earlier stack of the release creates
+	// (a new export).
+	deferred map[string]bool
+	plan     bool // the change sets belong to a plan: never discarded
+	asm      deploy.Assembly
+	prep     ChangeSetPreparer
 }
 
-// prepareRelease has the CDK CLI prepare one change set per stack and
-// reviews each: a replacement or removal of a stateful resource that
-// AllowReplace does not name is refused, and every change set of the
+// prepareRelease has the CDK CLI prepare one change set per existing
+// stack and reviews each: a replacement or removal of a stateful resource
+// that AllowReplace does not name is refused, and every change set of the
 // release is deleted again: nothing is executed.
 func (t *Target) prepareRelease(ctx context.Context, p ChangeSetPreparer, asm deploy.Assembly) (release, error) {
 	api := cloudformation.NewFromConfig(t.AWS)
-	r := release{name: fmt.Sprintf("stevedore-%s-%d", planID(asm), time.Now().UnixNano())}
-	discard := func() {
-		for _, st := range r.stacks {
-			_, _ = api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(r.name)})
-		}
+	r := release{name: fmt.Sprintf("stevedore-%s-%d", planID(asm), time.Now().UnixNano()), deferred: map[string]bool{}, asm: asm, prep: p}
+	fail := func(err error) (release, error) {
+		t.discard(ctx, r)
+		return release{}, err
 	}
 	for _, st := range asm.Stacks {
-		if _, err := p.Prepare(ctx, asm, st, r.name); err != nil {
-			discard()
-			return release{}, err
+		if _, exists, err := t.stackOutputs(ctx, st); err != nil {
+			return fail(err)
+		} else if !exists {
+			r.stacks, r.deferred[st] = append(r.stacks, st), true
+			continue
 		}
-		cs, err := t.describeChangeSet(ctx, api, st, r.name)
+		cs, err := t.prepareOne(ctx, api, p, asm, st, r.name)
+		if err != nil && len(r.stacks) > 0 {
+			t.logf("%s: change set prepared when its turn comes (%v)", st, err)
+			r.stacks, r.deferred[st] = append(r.stacks, st), true
+			continue
+		}
 		if err != nil {
-			discard()
-			return release{}, err
+			return fail(err)
 		}
 		if cs == nil {
 			t.logf("%s: no changes", st)
@@ -75,29 +87,51 @@ func (t *Target) prepareRelease(ctx context.Context, p ChangeSetPreparer, asm de
 		}
 		r.stacks = append(r.stacks, st)
 		if err := t.reviewChanges(st, cs); err != nil {
-			discard()
-			return release{}, err
+			return fail(err)
 		}
 	}
 	return r, nil
 }
 
+// prepareOne prepares and reads one stack's change set (nil: no changes).
+func (t *Target) prepareOne(ctx context.Context, api *cloudformation.Client, p ChangeSetPreparer, asm deploy.Assembly, st, name string) (changes, error) {
+	if _, err := p.Prepare(ctx, asm, st, name); err != nil {
+		return nil, err
+	}
+	return t.describeChangeSet(ctx, api, st, name)
+}
+
 // executeRelease executes the change sets in order, following each stack
-// until it settles.
+// until it settles; a deferred stack is prepared and reviewed first.
 func (t *Target) executeRelease(ctx context.Context, r release) (int, error) {
 	t.mu.Lock()
 	t.release = nil // from here on the change sets are the deploy's
 	t.mu.Unlock()
 	api := cloudformation.NewFromConfig(t.AWS)
-	for i, st := range r.stacks {
-		if _, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(r.name)}); err != nil {
-			return i, awsconf.Explain("cloudformation:ExecuteChangeSet", fmt.Errorf("stack %s: %w", st, err))
+	done := 0
+	for _, st := range r.stacks {
+		if r.deferred[st] {
+			cs, err := t.prepareOne(ctx, api, r.prep, r.asm, st, r.name)
+			if err != nil {
+				return done, err
+			}
+			if cs == nil {
+				continue
+			}
+			if err := t.reviewChanges(st, cs); err != nil {
+				_, _ = api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(r.name)})
+				return done, err
+			}
 		}
+		if _, err := api.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(r.name)}); err != nil {
+			return done, awsconf.Explain("cloudformation:ExecuteChangeSet", fmt.Errorf("stack %s: %w", st, err))
+		}
+		done++
 		if err := t.waitStack(ctx, api, st); err != nil {
-			return i + 1, err
+			return done, err
 		}
 	}
-	return len(r.stacks), nil
+	return done, nil
 }
 
 // changes is what a change set would do, read in full.
@@ -355,9 +389,16 @@ func (t *Target) Discard(ctx context.Context) error {
 	if r == nil || r.plan {
 		return nil
 	}
+	return t.discard(ctx, *r)
+}
+
+func (t *Target) discard(ctx context.Context, r release) error {
 	api := cloudformation.NewFromConfig(t.AWS)
 	var errs []error
 	for _, st := range r.stacks {
+		if r.deferred[st] {
+			continue // never prepared
+		}
 		if _, err := api.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String(r.name)}); err != nil {
 			errs = append(errs, awsconf.Explain("cloudformation:DeleteChangeSet", fmt.Errorf("stack %s, change set %s: %w", st, r.name, err)))
 		}

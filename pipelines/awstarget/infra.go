@@ -80,7 +80,10 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 			summary += fmt.Sprintf("; plan %s verified (%d change sets)", t.Plan, len(r.stacks))
 		case ok:
 			r, err = t.prepareRelease(ctx, p, asm)
-			summary += fmt.Sprintf("; %d change sets prepared and reviewed", len(r.stacks))
+			summary += fmt.Sprintf("; %d change sets prepared and reviewed", len(r.stacks)-len(r.deferred))
+			if len(r.deferred) > 0 {
+				summary += fmt.Sprintf(", %d prepared in deploy-infra (new stacks or needing an earlier one)", len(r.deferred))
+			}
 		}
 		if err != nil {
 			return nil, steps.Outcome{}, err
