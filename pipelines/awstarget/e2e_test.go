@@ -80,8 +80,9 @@ type e2e struct {
 	tars   map[string]string // service -> OCI tarball of its new image
 	newRef map[string]string // service -> the reference a push gives it
 
-	dbName string  // the database name the new template asks for
-	last   *Target // the target of the last run
+	dbName string   // the database name the new template asks for
+	last   *Target  // the target of the last run
+	extra  []string // stacks deployed before ShopApp (a network stack)
 
 	mu     sync.Mutex
 	pushes []string
@@ -132,7 +133,7 @@ func (e *e2e) run(t *Target) (*steps.Report, error) {
 	e.last = t
 	p := &deploy.Pipeline{
 		Services: t.App.ServiceNames(), Migrate: t.App.Migrate.Service,
-		Build: fakeBuild{}, Preflight: t, Push: t, Synth: e2eSynth{}, Infra: t, Follow: t, Release: t,
+		Build: fakeBuild{}, Preflight: t, Push: t, Synth: e2eSynth{stacks: append(slices.Clone(e.extra), stack)}, Infra: t, Follow: t, Release: t,
 	}
 	return p.Run(context.Background(), steps.Options{})
 }
@@ -152,11 +153,11 @@ func (e *e2e) images() map[string]string {
 }
 
 // e2eSynth puts the pushed digests into the assembly's context.
-type e2eSynth struct{}
+type e2eSynth struct{ stacks []string }
 
 func (e2eSynth) Prepare(ctx context.Context) (steps.Outcome, error) { return steps.Outcome{}, nil }
-func (e2eSynth) Synth(ctx context.Context, images []deploy.Image) (deploy.Assembly, steps.Outcome, error) {
-	asm := deploy.Assembly{ID: "cdk.out", Stacks: []string{stack}, Env: "dev", Context: map[string]string{}}
+func (s e2eSynth) Synth(ctx context.Context, images []deploy.Image) (deploy.Assembly, steps.Outcome, error) {
+	asm := deploy.Assembly{ID: "cdk.out", Stacks: s.stacks, Env: "dev", Context: map[string]string{}}
 	for _, img := range images {
 		asm.Context[contract.ImageContextKey(img.Service)] = img.Ref
 	}
@@ -197,6 +198,9 @@ func (r *registryImages) Digest(ctx context.Context, service string) (string, er
 type cfnCDK struct{ e *e2e }
 
 func (c *cfnCDK) Template(ctx context.Context, asm deploy.Assembly, st string) (string, error) {
+	if st != stack {
+		return `{"Resources":{"Subnets":{"Type":"AWS::SSM::Parameter","Properties":{"Name":"/shop/subnets","Type":"String","Value":"subnet-1"}}},"Outputs":{"Subnets":{"Value":"subnet-1","Export":{"Name":"shop-subnets"}}}}`, nil
+	}
 	images := map[string]string{}
 	for _, s := range []string{"backend", "worker"} {
 		images[s] = asm.Context[contract.ImageContextKey(s)]
@@ -581,5 +585,31 @@ func TestE2EPlanRefusals(t *testing.T) {
 				t.Fatalf("executed a change set or migrated: %v", e.a.Mutating())
 			}
 		})
+	}
+}
+
+// Several stacks: a new one is prepared when its turn comes; one whose
+// change set cannot be made before an earlier stack is deployed (a new
+// export) is prepared after it. Both are executed in order.
+func TestE2EStacksPreparedInTurn(t *testing.T) {
+	e := newE2E(t, false)
+	e.extra = []string{"ShopNet"}
+	e.a.Fail("cloudformation:CreateChangeSet", fakeaws.Validation("No export named shop-subnets found"), 1)
+	rep, err := e.run(e.target())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	var order []string
+	for _, c := range e.a.CallsTo("ExecuteChangeSet") {
+		order = append(order, fmt.Sprint(c.Body["StackName"]))
+	}
+	if !slices.Equal(order, []string{"ShopNet", stack}) {
+		t.Fatalf("executed %v", order)
+	}
+	if got := summary(t, rep, deploy.StepCheckStacks); !strings.Contains(got, "2 prepared in deploy-infra") {
+		t.Errorf("check-stacks says %q", got)
+	}
+	if v, ok := e.a.Parameter("/shop/subnets"); !ok || v != "subnet-1" {
+		t.Errorf("network stack not applied: %q %v", v, ok)
 	}
 }
