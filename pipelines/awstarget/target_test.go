@@ -3,6 +3,7 @@ package awstarget
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -317,7 +318,12 @@ func TestVerify(t *testing.T) {
 	if _, err := tg.Verify(context.Background(), nil, deploy.Outputs{}); err == nil || !strings.Contains(err.Error(), "nothing to verify") {
 		t.Fatalf("error = %v", err)
 	}
-	_, err = tg.Verify(context.Background(), nil, deploy.Outputs{contract.OutputHealthURL: "http://stevedore-no-such-host.invalid/health"})
+	// An unknown host, as the resolver reports it (no DNS in tests).
+	tg.VerifyTimeout = 5 * time.Second
+	tg.HTTP = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return nil, &net.DNSError{Err: "no such host", Name: "shop.invalid", IsNotFound: true}
+	}}}
+	_, err = tg.Verify(context.Background(), nil, deploy.Outputs{contract.OutputHealthURL: "http://shop.invalid/health"})
 	if err == nil || !errors.Is(err, errPermanent) || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("unknown host: %v", err)
 	}
