@@ -89,8 +89,8 @@ type e2e struct {
 	cdk    []string
 }
 
-func newE2E(t *testing.T, firstDeploy bool) *e2e {
-	a := fakeaws.New(t)
+func newE2E(t *testing.T, firstDeploy bool, opts ...fakeaws.Option) *e2e {
+	a := fakeaws.New(t, opts...)
 	a.PutParameter("/cdk-bootstrap/hnb659fds/version", "28")
 	a.PutSecret("shop/jwt", "s3cret")
 	e := &e2e{t: t, a: a, tars: map[string]string{}, newRef: map[string]string{}, dbName: "shop"}
@@ -348,7 +348,9 @@ func TestE2EFailedMigrationLeavesServicesUntouched(t *testing.T) {
 // fails the deploy with the ECS events and the stopped tasks' reason, and
 // the service is back on its old image.
 func TestE2ECircuitBreakerRollback(t *testing.T) {
-	e := newE2E(t, false)
+	// ECS reports the failed deployment many polls before its rollback is
+	// over, as it does on AWS (where CloudFormation takes minutes more).
+	e := newE2E(t, false, fakeaws.WithSettlePolls(8))
 	e.a.BadImage(e.newRef["worker"], "CannotPullContainerError: pull access denied")
 	before := e.images()["worker"]
 	rep, err := e.run(e.target())

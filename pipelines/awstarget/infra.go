@@ -21,9 +21,11 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
-// Current checks every secret the templates reference by name (read-only)
-// and returns the outputs of the assembly's stacks that already exist:
-// none on a first deploy.
+// Current checks every secret the templates reference by name, reads the
+// outputs of the assembly's stacks that already exist (none on a first
+// deploy) and, outside a dry run, prepares and reviews the change sets
+// deploy-infra will execute (or verifies the plan being applied). It
+// changes no resource: unexecuted change sets are removed by Discard.
 func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outputs, steps.Outcome, error) {
 	if len(asm.Stacks) == 0 {
 		return nil, steps.Outcome{}, errors.New("the cloud assembly has no stacks: the CDK app must define at least one")

@@ -4,13 +4,15 @@
 //
 // The release model is "migrate first, CloudFormation moves the services,
 // stevedore follows": preflight checks the account read-only before the
-// first push; check-stacks reads the stacks that exist and checks the
-// secrets their templates reference; the migration runs as a one-off ECS
-// task from the service's current task definition with only the new image
-// swapped in (skipped when the service already runs it); then cdk deploy
-// moves the services while one follower per service judges the ECS
-// deployment CloudFormation started. On a first deploy the migration runs
-// right after deploy-infra.
+// first push; check-stacks reads the stacks that exist, checks the
+// secrets their templates reference and prepares one change set per stack,
+// refusing a replacement of a stateful resource nobody acknowledged; the
+// migration runs as a one-off ECS task from the service's current task
+// definition with only the new image swapped in (skipped when the service
+// already runs it); then deploy-infra executes the change sets, moving the
+// services, while one follower per service judges the ECS deployment
+// CloudFormation started. On a first deploy the migration runs right after
+// deploy-infra.
 //
 // Everything that needs the Dagger engine (building and pushing images,
 // running the CDK CLI, exporting the built site) comes in through the small

@@ -78,9 +78,9 @@ type Preflighter interface {
 
 // InfraDeployer applies the synthesized assembly and reads its outputs.
 type InfraDeployer interface {
-	// Current checks the assembly against the account (read-only) and
-	// returns the outputs of its stacks that already exist: none on a
-	// first deploy.
+	// Current checks the assembly against the account, changing no
+	// resource, and returns the outputs of its stacks that already exist:
+	// none on a first deploy.
 	Current(ctx context.Context, asm Assembly) (Outputs, steps.Outcome, error)
 	// DeployInfra applies the assembly and returns the outputs of every
 	// stack.
