@@ -63,7 +63,7 @@ func (m *Stevedore) WithAws(
 	// load balancers, emulators), e.g. http://localhost:8080/health.
 	// +optional
 	healthUrl string,
-	// Time limit of cdk deploy in deploy --target aws, e.g. 90m.
+	// Time limit of deploy-infra in deploy --target aws, e.g. 90m.
 	// +default="60m"
 	deployTimeout string,
 	// Account id for the CDK CLI (default: asked from STS when an endpoint is set).
