@@ -383,7 +383,7 @@ func (m *Stevedore) Bootstrap(
 	}
 	out, err := ctr.WithExec(args).CombinedOutput(ctx)
 	if err != nil {
-		return "", fmt.Errorf("cdk bootstrap aws://%s/%s failed: %w", id, acct.Region, err)
+		return "", commandFailed(fmt.Sprintf("cdk bootstrap aws://%s/%s", id, acct.Region), err)
 	}
 	return out, nil
 }

@@ -215,9 +215,19 @@ func (c *cdkRunner) run(ctx context.Context, asm deploy.Assembly, stacks []strin
 	args := append(append(append([]string{"cdk"}, cmd...), sel...), "--app", cdkAssembly, "--no-notices", "--no-version-reporting")
 	out, err := ctr.WithExec(args).CombinedOutput(ctx)
 	if err != nil {
-		return "", fmt.Errorf("cdk %s failed: %w", cmd[0], err)
+		return "", commandFailed("cdk "+cmd[0], err)
 	}
 	return out, nil
+}
+
+// commandFailed says what a failed command said itself: the tail of its
+// output, not only its exit code.
+func commandFailed(what string, err error) error {
+	var ee *dagger.ExecError
+	if !errors.As(err, &ee) {
+		return fmt.Errorf("%s failed: %w", what, err)
+	}
+	return fmt.Errorf("%s failed (exit code %d):\n%s", what, ee.ExitCode, tail(ee.Stdout+"\n"+ee.Stderr, 20))
 }
 
 // Deploy runs cdk deploy of exactly these stacks, without prompts.
