@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
+	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/ecr"
@@ -36,6 +39,38 @@ import (
 
 const stack = "ShopApp"
 
+const (
+	oldDigest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	newDigest = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+)
+
+func testApp() *appspec.App {
+	return &appspec.App{
+		Name: "shop",
+		Services: []appspec.Service{
+			{Name: "backend", Repository: "shop-backend", Container: "app"},
+			{Name: "worker", Repository: "shop-worker", Container: "worker"},
+		},
+		Migrate: &appspec.Migrate{Service: "backend", Command: []string{"alembic", "upgrade", "head"}},
+	}
+}
+
+type fakeBuild struct{}
+
+func (fakeBuild) BuildImage(ctx context.Context, s string) (steps.Outcome, error) {
+	return steps.Outcome{}, nil
+}
+func (fakeBuild) BuildFrontend(ctx context.Context) (steps.Outcome, error) {
+	return steps.Outcome{}, nil
+}
+
+// fakeSite is the built frontend: one page.
+type fakeSite struct{}
+
+func (fakeSite) Export(ctx context.Context, dir string) error {
+	return os.WriteFile(filepath.Join(dir, "index.html"), []byte("<h1>shop</h1>"), 0o644)
+}
+
 // shopTemplate is a CDK-like template for the app: a cluster, one task
 // definition and service per app service, the JWT secret by name, the
 // bootstrap version check, outputs under the contract's keys.
@@ -43,10 +78,15 @@ func shopTemplate(images map[string]string, health, dbName string) string {
 	resources := map[string]any{
 		"Cluster":  map[string]any{"Type": "AWS::ECS::Cluster", "Properties": map[string]any{"ClusterName": "shop"}},
 		"Database": map[string]any{"Type": "AWS::RDS::DBInstance", "Properties": map[string]any{"DBName": dbName, "Engine": "postgres"}},
+		"Site":     map[string]any{"Type": "AWS::S3::Bucket", "Properties": map[string]any{"BucketName": "shop-site"}},
+		"Cdn":      map[string]any{"Type": "AWS::CloudFront::Distribution", "Properties": map[string]any{"DistributionConfig": map[string]any{"Enabled": true}}},
 	}
 	outputs := map[string]any{
-		contract.OutputCluster:   map[string]any{"Value": map[string]any{"Ref": "Cluster"}},
-		contract.OutputHealthURL: map[string]any{"Value": health},
+		contract.OutputCluster:        map[string]any{"Value": map[string]any{"Ref": "Cluster"}},
+		contract.OutputHealthURL:      map[string]any{"Value": health + "/health"},
+		contract.OutputFrontendURL:    map[string]any{"Value": health + "/"},
+		contract.OutputFrontendBucket: map[string]any{"Value": map[string]any{"Ref": "Site"}},
+		contract.OutputDistribution:   map[string]any{"Value": map[string]any{"Ref": "Cdn"}},
 	}
 	for _, svc := range []struct{ name, container string }{{"backend", "app"}, {"worker", "worker"}} {
 		td, sv := svc.name+"TaskDef", svc.name+"Service"
@@ -84,9 +124,10 @@ type e2e struct {
 	last   *Target  // the target of the last run
 	extra  []string // stacks deployed before ShopApp (a network stack)
 
-	mu     sync.Mutex
-	pushes []string
-	cdk    []string
+	mu      sync.Mutex
+	pushes  []string
+	cdk     []string
+	checked []string // paths verify asked the health server for
 }
 
 func newE2E(t *testing.T, firstDeploy bool, opts ...fakeaws.Option) *e2e {
@@ -94,7 +135,16 @@ func newE2E(t *testing.T, firstDeploy bool, opts ...fakeaws.Option) *e2e {
 	a.PutParameter("/cdk-bootstrap/hnb659fds/version", "28")
 	a.PutSecret("shop/jwt", "s3cret")
 	e := &e2e{t: t, a: a, tars: map[string]string{}, newRef: map[string]string{}, dbName: "shop"}
-	e.health = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { fmt.Fprintln(rw, "ok") }))
+	e.health = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		e.checked = append(e.checked, r.URL.Path)
+		e.mu.Unlock()
+		if r.URL.Path == "/missing" {
+			http.NotFound(rw, r)
+			return
+		}
+		fmt.Fprintln(rw, "ok")
+	}))
 	t.Cleanup(e.health.Close)
 	for svc, platform := range map[string]string{"backend": "linux/amd64", "worker": "linux/arm64"} {
 		e.tars[svc] = ocitest.ImageTar(t, ocitest.Image(t, platform))
@@ -106,7 +156,7 @@ func newE2E(t *testing.T, firstDeploy bool, opts ...fakeaws.Option) *e2e {
 	}
 	if !firstDeploy {
 		old := map[string]string{"backend": a.RepositoryURI("shop-backend") + "@" + oldDigest, "worker": a.RepositoryURI("shop-worker") + "@" + oldDigest}
-		if err := a.ApplyTemplate(stack, shopTemplate(old, e.health.URL+"/health", "shop")); err != nil {
+		if err := a.ApplyTemplate(stack, shopTemplate(old, e.health.URL, "shop")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -132,7 +182,7 @@ func (e *e2e) target() *Target {
 func (e *e2e) run(t *Target) (*steps.Report, error) {
 	e.last = t
 	p := &deploy.Pipeline{
-		Services: t.App.ServiceNames(), Migrate: t.App.Migrate.Service,
+		Services: t.App.ServiceNames(), Migrate: t.App.Migrate.Service, Frontend: t.App.Frontend != nil,
 		Build: fakeBuild{}, Preflight: t, Push: t, Synth: e2eSynth{stacks: append(slices.Clone(e.extra), stack)}, Infra: t, Follow: t, Release: t,
 	}
 	return p.Run(context.Background(), steps.Options{})
@@ -205,7 +255,7 @@ func (c *cfnCDK) Template(ctx context.Context, asm deploy.Assembly, st string) (
 	for _, s := range []string{"backend", "worker"} {
 		images[s] = asm.Context[contract.ImageContextKey(s)]
 	}
-	return shopTemplate(images, c.e.health.URL+"/health", c.e.dbName), nil
+	return shopTemplate(images, c.e.health.URL, c.e.dbName), nil
 }
 
 func (c *cfnCDK) Diff(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
@@ -444,11 +494,17 @@ func TestE2EFailureStopsDependents(t *testing.T) {
 			[]string{"cloudformation:ExecuteChangeSet"}, []string{deploy.StepDeployInfra, deploy.RolloutStep("backend"), deploy.StepVerify}},
 		{"cloudformation:ExecuteChangeSet", fakeaws.Validation("Template error: unresolved resource dependencies"), 1, deploy.StepDeployInfra,
 			nil, []string{deploy.StepVerify}},
+		{"verify", fakeaws.Fault{}, 0, deploy.StepVerify, nil, nil},
 	} {
 		t.Run(tc.op, func(t *testing.T) {
 			e := newE2E(t, false)
-			e.a.Fail(tc.op, tc.fault, tc.n)
-			rep, err := e.run(e.target())
+			tg := e.target()
+			if tc.op == "verify" { // the health URL answers 404
+				tg.HealthURL = e.health.URL + "/missing"
+			} else {
+				e.a.Fail(tc.op, tc.fault, tc.n)
+			}
+			rep, err := e.run(tg)
 			if err == nil || !strings.Contains(err.Error(), "step "+tc.step) || !strings.Contains(err.Error(), " failed") {
 				t.Fatalf("error = %v", err)
 			}
@@ -562,7 +618,7 @@ func TestE2EPlanRefusals(t *testing.T) {
 	}{
 		{"stack changed since", func(e *e2e, id string) string {
 			old := map[string]string{"backend": e.a.RepositoryURI("shop-backend") + "@" + newDigest, "worker": e.a.RepositoryURI("shop-worker") + "@" + oldDigest}
-			if err := e.a.ApplyTemplate(stack, shopTemplate(old, e.health.URL+"/health", "shop")); err != nil {
+			if err := e.a.ApplyTemplate(stack, shopTemplate(old, e.health.URL, "shop")); err != nil {
 				t.Fatal(err)
 			}
 			return id
@@ -613,5 +669,192 @@ func TestE2EStacksPreparedInTurn(t *testing.T) {
 	}
 	if v, ok := e.a.Parameter("/shop/subnets"); !ok || v != "subnet-1" {
 		t.Errorf("network stack not applied: %q %v", v, ok)
+	}
+}
+
+// The frontend: published to the stack's bucket after deploy-infra, the
+// distribution invalidated, both URLs verified.
+func TestE2EFrontendPublished(t *testing.T) {
+	e := newE2E(t, false)
+	tg := e.target()
+	tg.App.Frontend, tg.Site = &appspec.Frontend{Dir: "web"}, fakeSite{}
+	rep, err := e.run(tg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	exec, put := e.op("cloudformation:ExecuteChangeSet"), e.op("s3:PutObject")
+	if exec < 0 || put < exec {
+		t.Fatalf("upload at %d, change set at %d: %v", put, exec, e.a.Ops())
+	}
+	if _, ok := e.a.Objects("shop-site")["index.html"]; !ok {
+		t.Fatalf("bucket holds %v", e.a.Objects("shop-site"))
+	}
+	if e.op("cloudfront:CreateInvalidation") < put {
+		t.Fatalf("no invalidation after the upload: %v", e.a.Ops())
+	}
+	if !slices.Contains(e.checked, "/health") || !slices.Contains(e.checked, "/") {
+		t.Fatalf("verify checked %v", e.checked)
+	}
+}
+
+// A secret the templates reference (but nobody declared) is reported by
+// check-stacks before any change set, migration or stack change.
+func TestE2ETemplateSecretChecked(t *testing.T) {
+	a := fakeaws.New(t)
+	a.PutParameter("/cdk-bootstrap/hnb659fds/version", "28")
+	e := &e2e{t: t, a: a, tars: map[string]string{}, newRef: map[string]string{}, dbName: "shop"}
+	e.health = httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(e.health.Close)
+	for svc, platform := range map[string]string{"backend": "linux/amd64", "worker": "linux/arm64"} {
+		e.tars[svc] = ocitest.ImageTar(t, ocitest.Image(t, platform))
+	}
+	tg := e.target()
+	tg.Secrets = nil
+	_, err := e.run(tg)
+	if err == nil || !strings.Contains(err.Error(), "step check-stacks failed") || !strings.Contains(err.Error(), "secret shop/jwt does not exist") {
+		t.Fatalf("error = %v", err)
+	}
+	for _, op := range []string{"cloudformation:CreateChangeSet", "ecs:RunTask"} {
+		if e.op(op) >= 0 {
+			t.Errorf("%s after a missing secret: %v", op, a.Mutating())
+		}
+	}
+}
+
+// A CDK runner that cannot prepare change sets: cdk deploy itself, with
+// CloudFormation's events printed while it runs and the time limit said.
+type deployOnly struct{ c *cfnCDK }
+
+func (d deployOnly) Template(ctx context.Context, asm deploy.Assembly, st string) (string, error) {
+	return d.c.Template(ctx, asm, st)
+}
+func (d deployOnly) Diff(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
+	return d.c.Diff(ctx, asm, stacks)
+}
+
+// Deploy executes the change set and then hangs, like a cdk deploy waiting
+// on a stuck resource.
+func (d deployOnly) Deploy(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
+	api := cloudformation.NewFromConfig(d.c.e.a.Config())
+	for _, st := range stacks {
+		if _, err := d.c.Prepare(ctx, asm, st, "cdk-deploy"); err != nil {
+			return "", err
+		}
+		if _, err := api.ExecuteChangeSet(context.WithoutCancel(ctx), &cloudformation.ExecuteChangeSetInput{StackName: aws.String(st), ChangeSetName: aws.String("cdk-deploy")}); err != nil {
+			return "", err
+		}
+	}
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+func TestE2EDeployInfraProgressAndTimeLimit(t *testing.T) {
+	e := newE2E(t, false, fakeaws.WithSettlePolls(1000))
+	tg := e.target()
+	tg.CDK = deployOnly{&cfnCDK{e: e}}
+	tg.DeployTimeout, tg.Progress = 300*time.Millisecond, 50*time.Millisecond
+	var mu sync.Mutex
+	var lines []string
+	tg.Log = func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, s)
+	}
+	images := map[string]string{contract.ImageContextKey("backend"): e.newRef["backend"], contract.ImageContextKey("worker"): e.newRef["worker"]}
+	_, _, err := tg.DeployInfra(context.Background(), deploy.Assembly{ID: "cdk.out", Stacks: []string{stack}, Context: images})
+	if err == nil || !strings.Contains(err.Error(), "did not finish within 300ms") || !strings.Contains(err.Error(), "--deploy-timeout") {
+		t.Fatalf("error = %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	log := strings.Join(lines, "\n")
+	if !strings.Contains(log, "ShopApp ShopApp AWS::CloudFormation::Stack UPDATE_IN_PROGRESS") {
+		t.Errorf("the stack's events were not printed: %v", lines)
+	}
+	if !strings.Contains(log, "deploy-infra still running after") || !strings.Contains(log, "ShopApp UPDATE_IN_PROGRESS") {
+		t.Errorf("no progress line while nothing happened: %v", lines)
+	}
+}
+
+// Rollout judges a service against outputs already known; without the
+// service outputs each step says which output is missing.
+func TestE2ERolloutAndMissingOutputs(t *testing.T) {
+	e := newE2E(t, false)
+	if err := e.a.ApplyTemplate(stack, shopTemplate(map[string]string{"backend": e.newRef["backend"], "worker": e.newRef["worker"]}, e.health.URL, "shop")); err != nil {
+		t.Fatal(err)
+	}
+	tg := e.target()
+	img := deploy.Image{Service: "backend", Ref: e.newRef["backend"]}
+	out := deploy.Outputs{contract.OutputCluster: "shop", contract.ServiceOutput("backend"): "shop-backend"}
+	o, err := tg.Rollout(context.Background(), img, out)
+	if err != nil || !strings.HasPrefix(o.Summary, "unchanged: shop-backend already runs") {
+		t.Fatalf("rollout = %+v, %v", o, err)
+	}
+	_, err = tg.Rollout(context.Background(), img, deploy.Outputs{contract.OutputCluster: "shop"})
+	if !errors.Is(err, deploy.ErrNoOutput) || !strings.Contains(err.Error(), "BackendServiceName") {
+		t.Fatalf("error = %v", err)
+	}
+	tg.Site = fakeSite{}
+	if _, err := tg.PublishFrontend(context.Background(), deploy.Outputs{}); !errors.Is(err, deploy.ErrNoOutput) {
+		t.Fatalf("publish without bucket: %v", err)
+	}
+	if _, err := tg.Migrate(context.Background(), img, deploy.Outputs{}); !errors.Is(err, deploy.ErrNoOutput) {
+		t.Fatalf("migrate without cluster: %v", err)
+	}
+	if _, err := tg.Migrate(context.Background(), deploy.Image{Service: "nope"}, deploy.Outputs{}); err == nil {
+		t.Fatal("migrate of an unknown service succeeded")
+	}
+	tg.DryRun = true
+	if o, err := tg.PublishFrontend(context.Background(), deploy.Outputs{}); err != nil || !strings.Contains(o.Summary, "once the frontend stack exists") {
+		t.Fatalf("dry-run publish = %+v, %v", o, err)
+	}
+}
+
+// A dry run of a first deploy says what would happen once the stacks
+// exist; a digest the registry already has is not pushed again.
+func TestE2EDryRunFirstDeploy(t *testing.T) {
+	e := newE2E(t, true)
+	if _, _, err := (&registryImages{e: e}).Push(context.Background(), "worker"); err != nil {
+		t.Fatal(err)
+	}
+	e.a.ResetCalls()
+	tg := e.target()
+	tg.DryRun = true
+	rep, err := e.run(tg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	if m := e.a.Mutating(); len(m) != 0 {
+		t.Fatalf("a dry run called %v", m)
+	}
+	if got := summary(t, rep, deploy.PushStep("worker")); got != "already in ECR, would skip the push" {
+		t.Errorf("push:worker says %q", got)
+	}
+	if got := summary(t, rep, deploy.PushStep("backend")); !strings.HasPrefix(got, "would create repository shop-backend and push sha256:") {
+		t.Errorf("push:backend says %q", got)
+	}
+	if got := summary(t, rep, deploy.RolloutStep("worker")); !strings.HasPrefix(got, "would follow the first deployment of "+e.newRef["worker"]) {
+		t.Errorf("rollout says %q", got)
+	}
+	if got := summary(t, rep, deploy.StepVerify); got != "would check the health and frontend URLs once the stacks exist" {
+		t.Errorf("verify says %q", got)
+	}
+}
+
+// The registry address override: image references name it, in a plan as
+// in a deploy.
+func TestE2ERegistryOverride(t *testing.T) {
+	e := newE2E(t, false)
+	tg := e.target()
+	tg.DryRun, tg.RegistryHost = true, "gateway.local:4566"
+	rep, err := e.run(tg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	if e.op("ecr:GetAuthorizationToken") >= 0 {
+		t.Error("asked ECR for its address although it was given")
+	}
+	if got := summary(t, rep, deploy.StepMigrate); !strings.Contains(got, "gateway.local:4566/shop-backend@sha256:") {
+		t.Errorf("migrate says %q", got)
 	}
 }

@@ -219,7 +219,12 @@ func (t *Target) watchStacks(ctx context.Context, stacks []string) (stop func())
 		every := orDefault(t.Progress, DefaultProgress)
 		poll := min(every, orDefault(t.Poll, DefaultPoll))
 		api := cloudformation.NewFromConfig(t.AWS)
+		// Events from before the deploy are not news: only those that
+		// come after the first look are printed.
 		seen := map[string]bool{}
+		for _, st := range stacks {
+			newEvents(ctx, api, st, seen)
+		}
 		start := time.Now()
 		last := time.Now()
 		for {
@@ -231,13 +236,13 @@ func (t *Target) watchStacks(ctx context.Context, stacks []string) (stop func())
 			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			printed := false
 			for _, st := range stacks {
-				for _, line := range newEvents(rctx, api, st, seen, start) {
+				for _, line := range newEvents(rctx, api, st, seen) {
 					t.logf("%s", line)
 					printed = true
 				}
 			}
 			if !printed && time.Since(last) >= every {
-				t.logf("cdk deploy still running after %s: %s", time.Since(start).Round(time.Second), strings.Join(stackStates(rctx, api, stacks), ", "))
+				t.logf("deploy-infra still running after %s: %s", time.Since(start).Round(time.Second), strings.Join(stackStates(rctx, api, stacks), ", "))
 				printed = true
 			}
 			rcancel()
@@ -249,8 +254,9 @@ func (t *Target) watchStacks(ctx context.Context, stacks []string) (stop func())
 	return func() { cancel(); wg.Wait() }
 }
 
-// newEvents returns the stack's events not seen yet, oldest first.
-func newEvents(ctx context.Context, api *cloudformation.Client, stack string, seen map[string]bool, since time.Time) []string {
+// newEvents returns the stack's events not seen yet, oldest first, and
+// marks them seen.
+func newEvents(ctx context.Context, api *cloudformation.Client, stack string, seen map[string]bool) []string {
 	out, err := api.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String(stack)})
 	if err != nil {
 		return nil // not created yet, or a transient error: the next poll tries again
@@ -258,7 +264,7 @@ func newEvents(ctx context.Context, api *cloudformation.Client, stack string, se
 	var lines []string
 	for _, ev := range out.StackEvents {
 		id := aws.ToString(ev.EventId)
-		if seen[id] || (ev.Timestamp != nil && ev.Timestamp.Before(since.Add(-time.Minute))) {
+		if seen[id] {
 			continue
 		}
 		seen[id] = true
