@@ -1,10 +1,13 @@
 package fakeaws
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -82,32 +85,16 @@ func (a *AWS) SeedStack(s StackSeed) {
 // ECS and the service deployments they start run to their end (completed,
 // or failed and rolled back). It returns an error, as `cdk deploy` fails,
 // when the stack ends rolled back or failed. A template without changes is
-// a no-op. (ExecuteChangeSet through the SDK instead returns at once; the
-// stack then settles as DescribeStacks and DescribeServices poll it.)
+// a no-op. The CloudFormation calls the CDK CLI would make are recorded.
 func (a *AWS) ApplyTemplate(stackName, templateJSON string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	typ := "UPDATE"
-	if st := a.cfn.stacks[stackName]; st == nil || st.status == "REVIEW_IN_PROGRESS" {
-		typ = "CREATE"
-	}
-	cs, f := a.createChangeSet(map[string]any{"StackName": stackName, "ChangeSetName": fmt.Sprintf("apply-%d", a.nextID()),
-		"ChangeSetType": typ, "TemplateBody": templateJSON})
-	if f != nil {
-		return f
-	}
-	if cs.status == "FAILED" {
-		if strings.Contains(cs.reason, "didn't contain changes") {
-			return nil
-		}
-		return fmt.Errorf("change set failed: %s", cs.reason)
-	}
-	st := a.cfn.stacks[stackName]
-	if err := a.executeChangeSet(st, cs); err != nil {
+	st, err := a.startTemplate(stackName, templateJSON)
+	if err != nil || st == nil {
 		return err
 	}
 	for range 10 * (a.settle + 1) {
-		a.settleStack(st)
+		a.settleStack(st, advanceAll)
 	}
 	if !strings.HasSuffix(st.status, "_COMPLETE") || strings.Contains(st.status, "ROLLBACK") {
 		return fmt.Errorf("stack %s: %s: %s", st.name, st.status, st.reason)
@@ -115,12 +102,96 @@ func (a *AWS) ApplyTemplate(stackName, templateJSON string) error {
 	return nil
 }
 
-// StackStatus is the status of a stack, "" when it does not exist.
+// StartTemplate is ApplyTemplate without the wait, like ExecuteChangeSet:
+// it returns once the template is applied, with the stack *_IN_PROGRESS
+// while the service deployments it started run. Those move on with
+// DescribeServices polls (so a follower sees every state) and, for a
+// service nobody has polled yet, with DescribeStacks polls. WaitStack
+// waits for the end without moving anything on, as `cdk deploy` waits
+// while stevedore follows the services.
+func (a *AWS) StartTemplate(stackName, templateJSON string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, err := a.startTemplate(stackName, templateJSON)
+	return err
+}
+
+// startTemplate creates and executes a change set of templateJSON, as the
+// CDK CLI does: its calls (CreateChangeSet, then ExecuteChangeSet, or
+// DeleteChangeSet when nothing changes) are recorded and can be failed
+// with Fail like any other. It returns a nil stack when nothing changes.
+func (a *AWS) startTemplate(stackName, templateJSON string) (*stack, error) {
+	typ := "UPDATE"
+	if st := a.cfn.stacks[stackName]; st == nil || st.status == "REVIEW_IN_PROGRESS" {
+		typ = "CREATE"
+	}
+	in := map[string]any{"StackName": stackName, "ChangeSetName": fmt.Sprintf("cdk-deploy-change-set-%d", a.nextID()),
+		"ChangeSetType": typ, "TemplateBody": templateJSON}
+	cdkCall := func(op string) *Fault {
+		a.record("cloudformation", op, map[string]any{"StackName": stackName, "ChangeSetName": in["ChangeSetName"], "TemplateBody": templateJSON})
+		return a.takeFault("cloudformation", op)
+	}
+	if f := cdkCall("CreateChangeSet"); f != nil {
+		return nil, f
+	}
+	cs, f := a.createChangeSet(in)
+	if f != nil {
+		return nil, f
+	}
+	st := a.cfn.stacks[stackName]
+	if cs.status == "FAILED" {
+		if !strings.Contains(cs.reason, "didn't contain changes") {
+			return nil, fmt.Errorf("change set failed: %s", cs.reason)
+		}
+		if f := cdkCall("DeleteChangeSet"); f != nil {
+			return nil, f
+		}
+		st.changeSets = removeChangeSet(st.changeSets, cs)
+		return nil, nil
+	}
+	if f := cdkCall("ExecuteChangeSet"); f != nil {
+		return nil, f
+	}
+	return st, a.executeChangeSet(st, cs)
+}
+
+// WaitStack blocks until the stack is no longer *_IN_PROGRESS (the
+// DescribeServices polls of a follower move its deployments on) or ctx
+// ends, and returns its status; the error is the one `cdk deploy` would
+// give for a stack that ended rolled back or failed.
+func (a *AWS) WaitStack(ctx context.Context, name string) (string, error) {
+	for {
+		a.mu.Lock()
+		st := a.cfn.stacks[name]
+		status, reason := "", ""
+		if st != nil {
+			status, reason = st.status, st.reason
+		}
+		a.mu.Unlock()
+		switch {
+		case st == nil:
+			return "", fmt.Errorf("stack %s does not exist", name)
+		case strings.HasSuffix(status, "_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS":
+		case strings.Contains(status, "ROLLBACK") || strings.HasSuffix(status, "_FAILED"):
+			return status, fmt.Errorf("stack %s: %s: %s", name, status, reason)
+		default:
+			return status, nil
+		}
+		select {
+		case <-ctx.Done():
+			return status, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// StackStatus is the status of a stack, "" when it does not exist. It
+// moves nothing on.
 func (a *AWS) StackStatus(name string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if st := a.cfn.stacks[name]; st != nil {
-		a.settleStack(st)
+		a.settleStack(st, advanceNone)
 		return st.status
 	}
 	return ""
@@ -158,7 +229,7 @@ func (a *AWS) cfnOp(op string, in map[string]any) (any, *Fault) {
 		if name == "" {
 			for _, n := range a.cfn.order {
 				if s := a.cfn.stacks[n]; s != nil {
-					a.settleStack(s)
+					a.settleStack(s, advanceUnwatched)
 					out = append(out, a.stackJSON(s))
 				}
 			}
@@ -167,13 +238,13 @@ func (a *AWS) cfnOp(op string, in map[string]any) (any, *Fault) {
 		if st == nil {
 			return nil, stackMissing(name)
 		}
-		a.settleStack(st)
+		a.settleStack(st, advanceUnwatched)
 		return map[string]any{"Stacks": []any{a.stackJSON(st)}}, nil
 	case "DescribeStackEvents":
 		if st == nil {
 			return nil, stackMissing(name)
 		}
-		a.settleStack(st)
+		a.settleStack(st, advanceUnwatched)
 		return map[string]any{"StackEvents": st.events}, nil
 	case "GetTemplate":
 		if st == nil {
@@ -243,6 +314,26 @@ func (a *AWS) cfnOp(op string, in map[string]any) (any, *Fault) {
 			a.deleteStack(st)
 		}
 		return nil, nil
+	case "DescribeStackResources", "ListStackResources":
+		if st == nil {
+			return nil, stackMissing(name)
+		}
+		var out []any
+		for _, l := range sortedKeys(st.resources) {
+			r := st.resources[l]
+			m := map[string]any{"LogicalResourceId": l, "PhysicalResourceId": r.physical, "ResourceType": r.typ,
+				"ResourceStatus": "CREATE_COMPLETE"}
+			if op == "ListStackResources" {
+				m["LastUpdatedTimestamp"] = st.updated
+			} else {
+				m["StackName"], m["StackId"], m["Timestamp"] = st.name, st.id, st.updated
+			}
+			out = append(out, m)
+		}
+		if op == "ListStackResources" {
+			return map[string]any{"StackResourceSummaries": out}, nil
+		}
+		return map[string]any{"StackResources": out}, nil
 	case "ListStacks":
 		var out []any
 		for _, n := range a.cfn.order {
@@ -355,7 +446,7 @@ func (a *AWS) createChangeSet(in map[string]any) (*changeSet, *Fault) {
 		return nil, badRequest("AlreadyExistsException", "Stack [%s] already exists", name)
 	case typ == "UPDATE" && (st == nil || st.status == "REVIEW_IN_PROGRESS"):
 		return nil, badRequest("ValidationError", "Stack [%s] does not exist", name)
-	case typ == "UPDATE" && strings.HasSuffix(st.status, "_IN_PROGRESS"):
+	case typ == "UPDATE" && (strings.HasSuffix(st.status, "_IN_PROGRESS") || st.status == "ROLLBACK_COMPLETE" || st.status == "ROLLBACK_FAILED"):
 		return nil, badRequest("ValidationError", "Stack:%s is in %s state and can not be updated.", st.id, st.status)
 	}
 	body, f := a.templateText(in)
@@ -365,6 +456,9 @@ func (a *AWS) createChangeSet(in map[string]any) (*changeSet, *Fault) {
 	var tpl map[string]any
 	if err := json.Unmarshal([]byte(body), &tpl); err != nil {
 		return nil, badRequest("ValidationError", "Template format error: JSON not well-formed. (%v)", err)
+	}
+	if f := checkRefs(tpl); f != nil {
+		return nil, f
 	}
 	if st == nil {
 		st = a.newStack(name)
@@ -383,15 +477,17 @@ func (a *AWS) createChangeSet(in map[string]any) (*changeSet, *Fault) {
 			cs.params[str(p, "ParameterKey")] = str(p, "ParameterValue")
 		}
 	}
-	st.changeSets = append(st.changeSets, cs)
 	params, f := a.parameters(tpl, cs.params)
 	if f == nil {
 		f = a.checkRules(st, tpl, params)
 	}
 	if f != nil {
-		cs.status, cs.exec, cs.reason = "FAILED", "UNAVAILABLE", f.Message
-		return cs, nil
+		if st.status == "REVIEW_IN_PROGRESS" && len(st.changeSets) == 0 {
+			a.deleteStack(st) // nothing was created after all
+		}
+		return nil, f
 	}
+	st.changeSets = append(st.changeSets, cs)
 	cs.changes = diffTemplates(st, tpl)
 	if len(cs.changes) == 0 && reflect.DeepEqual(outputsOf(st.template), outputsOf(tpl)) && typ == "UPDATE" {
 		cs.status, cs.exec = "FAILED", "UNAVAILABLE"
@@ -401,6 +497,29 @@ func (a *AWS) createChangeSet(in map[string]any) (*changeSet, *Fault) {
 }
 
 func outputsOf(tpl map[string]any) any { return tpl["Outputs"] }
+
+// checkRefs refuses a template whose Ref, Fn::GetAtt or Fn::Sub names
+// nothing it declares, as CloudFormation validates before a change set.
+func checkRefs(tpl map[string]any) *Fault {
+	if len(obj(tpl, "Resources")) == 0 {
+		return badRequest("ValidationError", "Template format error: At least one Resources member must be defined.")
+	}
+	refs := map[string]bool{}
+	deps(tpl["Resources"], refs)
+	deps(tpl["Outputs"], refs)
+	var missing []string
+	for _, r := range sortedKeys(refs) {
+		_, isRes := obj(tpl, "Resources")[r]
+		_, isParam := obj(tpl, "Parameters")[r]
+		if !isRes && !isParam && !strings.HasPrefix(r, "AWS::") {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) > 0 {
+		return badRequest("ValidationError", "Template format error: Unresolved resource dependencies [%s] in the Resources block of the template", strings.Join(missing, ", "))
+	}
+	return nil
+}
 
 // replaceProps are the properties whose change replaces a resource, for the
 // types whose replacement matters (stateful ones and immutable ones).
@@ -531,8 +650,8 @@ func (a *AWS) parameters(tpl map[string]any, given map[string]string) (map[strin
 	for _, k := range sortedKeys(obj(tpl, "Parameters")) {
 		p := obj(obj(tpl, "Parameters"), k)
 		v, ok := given[k]
-		if !ok {
-			v, ok = p["Default"].(string), p["Default"] != nil
+		if d, has := p["Default"]; !ok && has {
+			v, ok = fmt.Sprint(d), true
 		}
 		if !ok {
 			return nil, badRequest("ValidationError", "Parameters: [%s] must have values", k)
@@ -577,23 +696,41 @@ func (a *AWS) executeChangeSet(st *stack, cs *changeSet) error {
 	st.params = params
 	if err := a.applyTemplate(st, cs.template, cs.body); err != nil {
 		st.status, st.reason = phase+"_FAILED", err.Error()
+		var f *Fault
+		if errors.As(err, &f) {
+			st.reason = f.Message
+		}
 		cs.exec = "EXECUTE_FAILED"
 		return nil
 	}
 	return nil
 }
 
+// How far settleStack moves the stack's service deployments on.
+const (
+	advanceNone      = iota // only look
+	advanceUnwatched        // those no DescribeServices poll has moved yet
+	advanceAll              // all: ApplyTemplate passes time itself
+)
+
 // settleStack finishes an execution once its services have settled: all
-// COMPLETED on the template's task definitions, or one failed (then the
-// stack rolls back to what it had).
-func (a *AWS) settleStack(st *stack) {
+// COMPLETED, or one failed (then the stack rolls back to what it had). A
+// DescribeStacks poll moves a deployment on only until a DescribeServices
+// poll has: from then on the follower's polls drive it, so it sees every
+// state.
+func (a *AWS) settleStack(st *stack, mode int) {
 	if !strings.HasSuffix(st.status, "_IN_PROGRESS") || st.status == "REVIEW_IN_PROGRESS" {
 		return
 	}
 	var failed *ecsService
 	done := true
 	for _, s := range st.waiting {
-		a.advance(s)
+		if len(s.deployments) == 0 {
+			continue
+		}
+		if mode == advanceAll || (mode == advanceUnwatched && !s.deployments[0].watched) {
+			a.advance(s)
+		}
 		d := s.deployments[0]
 		switch {
 		case d.rollout == "FAILED" || d.rollbackOf:
@@ -610,8 +747,9 @@ func (a *AWS) settleStack(st *stack) {
 	}
 	switch {
 	case failed != nil:
+		logical := st.resourceOf(failed)
 		reason := "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\""
-		a.stackEvent(st, st.resourceOf(failed), a.serviceARN(failed), "AWS::ECS::Service", phase+"_FAILED", reason)
+		a.stackEvent(st, logical, a.serviceARN(failed), "AWS::ECS::Service", phase+"_FAILED", reason)
 		p := st.previous
 		st.template, st.body, st.outputs, st.resources = p.template, p.body, p.outputs, p.resources
 		if st.creating {
@@ -621,8 +759,17 @@ func (a *AWS) settleStack(st *stack) {
 			}
 		} else {
 			st.status = "UPDATE_ROLLBACK_COMPLETE"
+			// CloudFormation puts back the task definitions it had; ECS
+			// did so already where its circuit breaker rolled back.
+			for l, r := range p.resources {
+				s := a.findService(r.attrs["Cluster"], r.attrs["Name"])
+				if td := str(r.props, "TaskDefinition"); r.typ == "AWS::ECS::Service" && s != nil && slices.Contains(st.waiting, s) && s.taskDef != td && td != "" {
+					a.stackEvent(st, l, r.physical, r.typ, "UPDATE_IN_PROGRESS", "")
+					a.deploy(s, td, "")
+				}
+			}
 		}
-		st.reason = "The following resource(s) failed to " + strings.ToLower(phase) + ": [" + st.resourceOf(failed) + "]. "
+		st.reason = "The following resource(s) failed to " + strings.ToLower(phase) + ": [" + logical + "]. "
 		a.stackEvent(st, st.name, st.id, "AWS::CloudFormation::Stack", st.status, "")
 	case done:
 		for _, logical := range st.changes {

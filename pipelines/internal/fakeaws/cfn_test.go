@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -143,7 +144,9 @@ func TestChangeSetExecutionDeploysTheServiceLikeCloudFormation(t *testing.T) {
 	if err := a.ApplyTemplate("App", appTemplate(t, "repo/api@sha256:2222", nil)); err != nil || len(a.TaskDefinitions()) != 2 {
 		t.Fatalf("re-apply: %v, task definitions %v", err, a.TaskDefinitions())
 	}
-	if m := a.Mutating(); !slices.Equal(m, []string{"cloudformation:ExecuteChangeSet", "cloudformation:CreateChangeSet"}) {
+	want := []string{"cloudformation:ExecuteChangeSet", "cloudformation:CreateChangeSet", // through the SDK
+		"cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet"} // ApplyTemplate, as `cdk deploy` of no change
+	if m := a.Mutating(); !slices.Equal(m, want) {
 		t.Fatalf("mutating calls = %v", m)
 	}
 	_, err := c.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String("App"), ChangeSetName: aws.String("update")})
@@ -152,15 +155,31 @@ func TestChangeSetExecutionDeploysTheServiceLikeCloudFormation(t *testing.T) {
 	}
 }
 
+// A bad image fails the stack update and leaves the service on the old
+// image: put back by the ECS circuit breaker when its rollback is on, by
+// CloudFormation's own rollback when it is off.
 func TestBadImageRollsTheStackBack(t *testing.T) {
+	for _, ecsRollback := range []bool{true, false} {
+		t.Run(map[bool]string{true: "circuit breaker rolls back", false: "CloudFormation rolls back"}[ecsRollback], func(t *testing.T) {
+			testBadImageRollback(t, ecsRollback)
+		})
+	}
+}
+
+func testBadImageRollback(t *testing.T, ecsRollback bool) {
+	service := map[string]any{"ApiService": map[string]any{"Type": "AWS::ECS::Service", "Properties": map[string]any{
+		"Cluster": map[string]any{"Ref": "Cluster"}, "TaskDefinition": map[string]any{"Ref": "ApiTaskDef"}, "DesiredCount": 2,
+		"DeploymentConfiguration": map[string]any{"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": ecsRollback}},
+	}}}
 	a := fakeaws.New(t, fakeaws.WithSettlePolls(1))
-	if err := a.ApplyTemplate("App", appTemplate(t, "repo/api@sha256:good", nil)); err != nil {
+	if err := a.ApplyTemplate("App", appTemplate(t, "repo/api@sha256:good", service)); err != nil {
 		t.Fatal(err)
 	}
 	c := cloudformation.NewFromConfig(a.Config())
 	_, before := outputs(t, c, "App")
+	good, _ := a.Service("prod", before["ApiServiceName"])
 	a.BadImage("repo/api@sha256:bad", "")
-	if err := a.ApplyTemplate("App", appTemplate(t, "repo/api@sha256:bad", nil)); err == nil || !strings.Contains(err.Error(), "UPDATE_ROLLBACK_COMPLETE") {
+	if err := a.ApplyTemplate("App", appTemplate(t, "repo/api@sha256:bad", service)); err == nil || !strings.Contains(err.Error(), "UPDATE_ROLLBACK_COMPLETE") {
 		t.Fatalf("ApplyTemplate of a bad image: %v", err)
 	}
 	status, after := outputs(t, c, "App")
@@ -168,8 +187,8 @@ func TestBadImageRollsTheStackBack(t *testing.T) {
 		t.Fatalf("stack = %s outputs %v", status, after)
 	}
 	svc, _ := a.Service("prod", after["ApiServiceName"])
-	if svc.Images["api"] != "repo/api@sha256:good" {
-		t.Fatalf("service image after rollback = %v", svc.Images)
+	if svc.Images["api"] != "repo/api@sha256:good" || svc.TaskDefinition != good.TaskDefinition || svc.Deployments[0].TaskDefinition != good.TaskDefinition {
+		t.Fatalf("service after rollback = %+v, before %s", svc, good.TaskDefinition)
 	}
 	events := must(c.DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("App")}))(t)
 	var failed []string
@@ -182,7 +201,7 @@ func TestBadImageRollsTheStackBack(t *testing.T) {
 		t.Fatalf("failed events = %v", failed)
 	}
 	// The rolled-back template is the stack's again: re-applying it is a no-op.
-	cs := changeSet(t, c, "App", "back", "UPDATE", appTemplate(t, "repo/api@sha256:good", nil))
+	cs := changeSet(t, c, "App", "back", "UPDATE", appTemplate(t, "repo/api@sha256:good", service))
 	if cs.Status != cfntypes.ChangeSetStatusFailed {
 		t.Fatalf("change set to the running template = %v", changes(cs))
 	}
@@ -245,16 +264,28 @@ func TestBootstrapVersionParameterAndRule(t *testing.T) {
 			if tc.version != "" {
 				a.PutParameter(param, tc.version)
 			}
-			cs := changeSet(t, cloudformation.NewFromConfig(a.Config()), "App", "c", "CREATE", tpl)
-			if reason := aws.ToString(cs.StatusReason); (tc.want == "") != (cs.Status == cfntypes.ChangeSetStatusCreateComplete) || !strings.Contains(reason, tc.want) {
-				t.Fatalf("change set %s %q, want reason %q", cs.Status, reason, tc.want)
+			c := cloudformation.NewFromConfig(a.Config())
+			_, err := c.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String("App"), ChangeSetName: aws.String("c"),
+				ChangeSetType: cfntypes.ChangeSetTypeCreate, TemplateBody: aws.String(tpl)})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if errorCode(err) != "ValidationError" || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("CreateChangeSet error = %v, want %q", err, tc.want)
+			}
+			if _, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("App")}); err == nil {
+				t.Fatal("a refused change set left a stack behind")
 			}
 		})
 	}
 }
 
 func TestSeedStackAndDelete(t *testing.T) {
-	a := fakeaws.New(t)
+	start := time.Date(2026, 12, 1, 22, 0, 0, 0, time.UTC)
+	a := fakeaws.New(t, fakeaws.WithStartTime(start))
 	a.SeedStack(fakeaws.StackSeed{Name: "Old", Status: "UPDATE_ROLLBACK_FAILED", Reason: "stuck", Outputs: map[string]string{"ClusterName": "c1"}})
 	c := cloudformation.NewFromConfig(a.Config())
 	if status, out := outputs(t, c, "Old"); status != "UPDATE_ROLLBACK_FAILED" || out["ClusterName"] != "c1" {
@@ -264,6 +295,19 @@ func TestSeedStackAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, out := outputs(t, c, "App")
+	res := must(c.ListStackResources(ctx, &cloudformation.ListStackResourcesInput{StackName: aws.String("App")}))(t)
+	var found []string
+	for _, r := range res.StackResourceSummaries {
+		if aws.ToString(r.ResourceType) == "AWS::ECS::Service" {
+			found = append(found, aws.ToString(r.PhysicalResourceId))
+		}
+		if !r.LastUpdatedTimestamp.After(start) {
+			t.Errorf("%s updated at %s, before the fake clock's start", aws.ToString(r.LogicalResourceId), r.LastUpdatedTimestamp)
+		}
+	}
+	if len(found) != 1 || !strings.HasSuffix(found[0], ":service/prod/"+out["ApiServiceName"]) {
+		t.Fatalf("service resources = %v", found)
+	}
 	must(c.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("App")}))(t)
 	_, err := c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("App")})
 	if errorCode(err) != "ValidationError" || !strings.Contains(err.Error(), "does not exist") {
@@ -271,5 +315,50 @@ func TestSeedStackAndDelete(t *testing.T) {
 	}
 	if _, ok := a.Service("prod", out["ApiServiceName"]); ok {
 		t.Fatal("the stack's service outlived the stack")
+	}
+}
+
+// A planned change set can only be executed while the stack is as it was
+// planned against: once another change ran, it is OBSOLETE.
+func TestPlannedChangeSetGoesObsoleteWhenTheStackMoves(t *testing.T) {
+	a := fakeaws.New(t, fakeaws.WithSettlePolls(1))
+	if err := a.ApplyTemplate("App", appTemplate(t, "img:1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	c := cloudformation.NewFromConfig(a.Config())
+	planned := changeSet(t, c, "App", "planned", "UPDATE", appTemplate(t, "img:2", nil))
+	if planned.ExecutionStatus != cfntypes.ExecutionStatusAvailable {
+		t.Fatalf("planned change set = %s", planned.ExecutionStatus)
+	}
+	if err := a.ApplyTemplate("App", appTemplate(t, "img:3", nil)); err != nil {
+		t.Fatal(err)
+	}
+	cs := must(c.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{StackName: aws.String("App"), ChangeSetName: planned.ChangeSetId}))(t)
+	if cs.ExecutionStatus != cfntypes.ExecutionStatusObsolete {
+		t.Fatalf("planned change set after another update = %s", cs.ExecutionStatus)
+	}
+	_, err := c.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: planned.ChangeSetId})
+	if errorCode(err) != "InvalidChangeSetStatus" || !strings.Contains(err.Error(), "OBSOLETE") {
+		t.Fatalf("executing an obsolete change set: %v", err)
+	}
+}
+
+// A first deploy whose service cannot start rolls the whole stack back;
+// such a stack can only be deleted.
+func TestFailedCreateRollsBackAndBlocksUpdates(t *testing.T) {
+	a := fakeaws.New(t, fakeaws.WithSettlePolls(1))
+	a.BadImage("img:bad", "")
+	err := a.ApplyTemplate("App", appTemplate(t, "img:bad", nil))
+	if err == nil || !strings.Contains(err.Error(), "ROLLBACK_COMPLETE") {
+		t.Fatalf("first deploy of a bad image: %v", err)
+	}
+	if list := must(ecsClient(a).ListServices(ctx, &ecs.ListServicesInput{Cluster: aws.String("prod")}))(t); len(list.ServiceArns) != 0 {
+		t.Fatalf("services kept after a rolled-back create: %v", list.ServiceArns)
+	}
+	c := cloudformation.NewFromConfig(a.Config())
+	_, err = c.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String("App"), ChangeSetName: aws.String("retry"),
+		TemplateBody: aws.String(appTemplate(t, "img:good", nil))})
+	if errorCode(err) != "ValidationError" || !strings.Contains(err.Error(), "ROLLBACK_COMPLETE state and can not be updated") {
+		t.Fatalf("update of a ROLLBACK_COMPLETE stack: %v", err)
 	}
 }

@@ -44,25 +44,36 @@
 //     (familyPrefix, status, sort), DeregisterTaskDefinition, TagResource,
 //     ListTagsForResource, CreateService, UpdateService, DeleteService,
 //     DescribeServices, ListServices, RunTask, DescribeTasks, ListTasks
-//     (family, serviceName, startedBy, desiredStatus), StopTask. Services
+//     (family, serviceName, startedBy, desiredStatus), StopTask,
+//     ListServiceDeployments, DescribeServiceDeployments and
+//     DescribeServiceRevisions (each deployment is a service deployment of
+//     a service revision; a circuit-breaker rollback stays part of the
+//     service deployment it undoes, ending ROLLBACK_SUCCESSFUL, and the
+//     service's currentServiceDeployment names the latest). Services
 //     have deployments as ECS shows them: UpdateService with a new revision
 //     (or forceNewDeployment) adds a PRIMARY IN_PROGRESS deployment, the
 //     old one turns ACTIVE; after WithSettlePolls DescribeServices calls
 //     (default 2) it is COMPLETED and the old one drained, with the events
 //     "(deployment …) deployment completed." and "has reached a steady
-//     state." (newest first).
+//     state." (newest first). A one-off task of a bad image (see below)
+//     stops with the image's reason and no exit code.
 //   - CloudFormation: CreateChangeSet (CREATE puts a new stack in
 //     REVIEW_IN_PROGRESS; TemplateBody, or TemplateURL read from the fake
 //     S3), DescribeChangeSet (Add/Modify/Remove with Replacement and
 //     Details, "didn't contain changes" as FAILED), ExecuteChangeSet,
 //     DeleteChangeSet, ListChangeSets, CreateStack, UpdateStack,
 //     DescribeStacks (Outputs, Parameters), DescribeStackEvents,
-//     GetTemplate, DeleteStack, ListStacks. Executing a change set applies
+//     DescribeStackResources, ListStackResources, GetTemplate,
+//     DeleteStack, ListStacks. Executing a change set applies
 //     its template (see below); the stack stays *_IN_PROGRESS until the ECS
 //     services it changed settle, then is *_COMPLETE, or, when one of them
 //     failed, UPDATE_ROLLBACK_COMPLETE (ROLLBACK_COMPLETE on a create) with
 //     an UPDATE_FAILED event for the service ("ECS Deployment Circuit
 //     Breaker was triggered") and the previous template and outputs back.
+//     A stack poll (DescribeStacks, DescribeStackEvents) moves a service's
+//     deployment on only while no DescribeServices poll has: once a
+//     follower polls the service, its polls alone drive that deployment,
+//     so it sees every state, and the stack settles with it.
 //   - S3: HeadBucket (301 with the region after MoveBucket),
 //     ListObjectsV2 (paged by WithS3PageSize), HeadObject, GetObject,
 //     PutObject (metadata, Content-Type, Cache-Control), DeleteObjects
@@ -82,8 +93,17 @@
 //
 // # The template applier
 //
-// Executing a change set (or ApplyTemplate, which does it the way `cdk
-// deploy` does and waits for the stack to settle) resolves the template's
+// Three ways run a template: ExecuteChangeSet through the SDK;
+// ApplyTemplate, which does what `cdk deploy` does (change set, execute)
+// and passes time itself until the stack has settled, returning `cdk
+// deploy`'s error for a rolled-back stack; and StartTemplate, which
+// returns once applied, for a test where stevedore follows the services
+// while a fake CDK runner waits with WaitStack (which moves nothing on).
+// ApplyTemplate and StartTemplate record the CloudFormation calls the CDK
+// CLI makes (CreateChangeSet, then ExecuteChangeSet, or DeleteChangeSet
+// when nothing changed), so the call log orders a deploy against other
+// calls, and Fail on those operations makes the deploy fail.
+// Applying resolves the template's
 // parameters (defaults, given values, SSM-typed ones such as the CDK's
 // BootstrapVersion from the fake SSM), checks its Rules, and evaluates Ref,
 // Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select, Fn::Split, Fn::ImportValue,
@@ -116,9 +136,14 @@
 //     definition runs it FAILS after the settle polls ("ECS deployment
 //     circuit breaker: tasks failed to start."), two STOPPED tasks carry
 //     reason as stoppedReason, and with the circuit breaker's rollback on
-//     (the default for new services) a rollback deployment of the last
-//     COMPLETED revision becomes PRIMARY ("…rolling back to deploymentId
-//     …") and completes after the settle polls.
+//     a rollback deployment of the last COMPLETED revision becomes PRIMARY
+//     ("…rolling back to deploymentId <that deployment>.") and completes
+//     after the settle polls; with the rollback off CloudFormation puts
+//     the old task definition back when the stack rolls back. Without the
+//     circuit
+//     breaker (ECS's default for CreateService; SeedService and most CDK
+//     apps turn it on) the deployment never ends: it stays IN_PROGRESS
+//     while failed tasks pile up, and so does the stack.
 //   - Migration exit code: a.ExitCode("alembic upgrade head", 3). A
 //     RunTask whose container command override (or task definition
 //     command, or first image) matches exits with that code; others exit
@@ -128,7 +153,8 @@
 //     next 2 calls of the operation with the fault (use "ecs:Op" to pick a
 //     service). Throttling, ServerError, AccessDenied and Validation(msg)
 //     are ready-made; the SDK retries the first two up to 3 attempts in
-//     all, so 2 are absorbed and 3 surface.
+//     all, so 2 are absorbed and 3 surface. Registry operations fail the
+//     same way ("registry:PutManifest", "registry:PutBlob", …).
 //   - Starting state: SeedService (a steady service with one COMPLETED
 //     deployment), SeedStack (a stack with outputs and a status),
 //     ApplyTemplate (a stack deployed from a template, services included),
@@ -136,9 +162,10 @@
 //     PutParameter (e.g. "/cdk-bootstrap/hnb659fds/version" = "21"),
 //     PutSecret, LogLines, CreateTable.
 //   - Reading the outcome: Calls, Ops, CallsTo, Mutating, Service,
-//     TaskDefinitions, StackStatus, Images, Objects, Invalidations,
-//     Parameter, Item.
+//     TaskDefinitions, StackStatus (moves nothing on), WaitStack, Images,
+//     Objects, Invalidations, Parameter, Item.
 //
-// Times come from a fake clock that starts at 2025-01-02T03:04:05Z and
-// moves one second per event, so answers are deterministic.
+// Times come from a fake clock that starts at 2025-01-02T03:04:05Z (or
+// WithStartTime) and moves one second per event, so answers are
+// deterministic.
 package fakeaws

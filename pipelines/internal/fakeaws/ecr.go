@@ -371,12 +371,16 @@ func (a *AWS) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	user, pass, ok := r.BasicAuth()
 	authorized := ok && user == "AWS" && a.ecr.tokens[pass]
 	known := repo == "" || a.ecr.repos[repo] != nil
+	fault := a.takeFault("registry", op)
 	var tagFault *Fault
 	if authorized && known && op == "PutManifest" && !strings.HasPrefix(ref, "sha256:") {
 		tagFault = a.ecr.repos[repo].tagAllowed(ref, digestOf(body))
 	}
 	a.mu.Unlock()
 	switch {
+	case fault != nil:
+		registryError(w, fault.Status, fault.Code, fault.Message)
+		return
 	case !authorized:
 		w.Header().Set("WWW-Authenticate", `Basic realm="`+a.Host+`",service="ecr.amazonaws.com"`)
 		registryError(w, http.StatusUnauthorized, "DENIED", "Your authorization token has expired. Reauthenticate and try again.")
@@ -430,6 +434,7 @@ type statusWriter struct {
 	status int
 }
 
+// WriteHeader notes the status on its way out.
 func (s *statusWriter) WriteHeader(code int) {
 	s.status = code
 	s.ResponseWriter.WriteHeader(code)

@@ -2,6 +2,7 @@ package fakeaws
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,12 +13,15 @@ type ecsState struct {
 	families map[string][]map[string]any // family -> revisions, index = revision-1
 	tags     map[string][]any            // resource ARN -> [{key, value}]
 	tasks    []*ecsTask
+	// revisions are the service revisions by ARN (one per deployment).
+	revisions map[string]map[string]any
 }
 
 func (s *ecsState) init() {
 	s.clusters = map[string]*ecsCluster{}
 	s.families = map[string][]map[string]any{}
 	s.tags = map[string][]any{}
+	s.revisions = map[string]map[string]any{}
 }
 
 type ecsCluster struct {
@@ -34,6 +38,20 @@ type ecsService struct {
 	launchType                     string
 	deployments                    []*ecsDeployment // PRIMARY first
 	events                         []map[string]any // newest first
+	history                        []*serviceDeployment
+}
+
+// serviceDeployment is what ListServiceDeployments/DescribeServiceDeployments
+// show: it outlives the deployment in DescribeServices, and a circuit
+// breaker rollback stays part of the service deployment it undoes.
+type serviceDeployment struct {
+	arn, status, reason, target string
+	sources                     []string
+	rollbackTo, rollbackReason  string
+	created, finished           time.Time
+	rollbackAt                  time.Time
+	breaker                     string
+	failures                    int
 }
 
 type ecsDeployment struct {
@@ -42,6 +60,10 @@ type ecsDeployment struct {
 	created, updated                     time.Time
 	polls                                int
 	rollbackOf                           bool // started by the circuit breaker
+	// watched: a DescribeServices poll has moved it on, so stack polls
+	// leave it to that follower (which then sees every state).
+	watched bool
+	sd      *serviceDeployment
 }
 
 type ecsTask struct {
@@ -78,8 +100,8 @@ func (a *AWS) ExitCode(match string, code int) {
 
 // SeedService creates, as the starting state, cluster (if new) and a
 // steady service of one COMPLETED deployment whose task definition (family
-// = service) runs images (container name -> image). It returns the task
-// definition ARN.
+// = service) runs images (container name -> image), with the deployment
+// circuit breaker and its rollback on. It returns the task definition ARN.
 func (a *AWS) SeedService(cluster, service string, images map[string]string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -90,7 +112,9 @@ func (a *AWS) SeedService(cluster, service string, images map[string]string) str
 	td := a.registerTaskDef(map[string]any{"family": service, "containerDefinitions": containers,
 		"networkMode": "awsvpc", "requiresCompatibilities": []any{"FARGATE"}, "cpu": "256", "memory": "512"})
 	arn := str(td, "taskDefinitionArn")
-	s := a.createService(cluster, map[string]any{"serviceName": service, "taskDefinition": arn, "desiredCount": 2.0})
+	s := a.createService(cluster, map[string]any{"serviceName": service, "taskDefinition": arn, "desiredCount": 2.0,
+		"deploymentConfiguration": map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": true, "rollback": true},
+			"maximumPercent": 200.0, "minimumHealthyPercent": 100.0}})
 	d := s.deployments[0]
 	d.rollout, d.running, d.pending, d.reason = "COMPLETED", d.desired, 0, "ECS deployment "+d.id+" completed."
 	return arn
@@ -242,7 +266,10 @@ func (a *AWS) event(s *ecsService, format string, args ...any) {
 }
 
 // deploy starts a new PRIMARY deployment of td; the others become ACTIVE.
-func (a *AWS) deploy(s *ecsService, td string, rollback bool) *ecsDeployment {
+// rollbackTo is the deployment a circuit-breaker rollback returns to, ""
+// for an ordinary deployment.
+func (a *AWS) deploy(s *ecsService, td, rollbackTo string) *ecsDeployment {
+	rollback := rollbackTo != ""
 	for _, d := range s.deployments {
 		d.status = "ACTIVE"
 	}
@@ -251,7 +278,27 @@ func (a *AWS) deploy(s *ecsService, td string, rollback bool) *ecsDeployment {
 		rollout: "IN_PROGRESS", reason: "ECS deployment in progress.", desired: s.desired, pending: s.desired,
 		created: now, updated: now, rollbackOf: rollback}
 	if rollback {
-		d.reason = "ECS deployment circuit breaker: rolling back to deploymentId " + d.id + "."
+		d.reason = "ECS deployment circuit breaker: rolling back to deploymentId " + rollbackTo + "."
+	}
+	rev := a.serviceRevision(s, td, now)
+	if rollback && len(s.deployments) > 0 && s.deployments[0].sd != nil {
+		d.sd = s.deployments[0].sd
+		d.sd.status, d.sd.rollbackTo, d.sd.rollbackReason = "ROLLBACK_IN_PROGRESS", rev, "ECS deployment circuit breaker: tasks failed to start."
+		d.sd.rollbackAt, d.sd.finished = now, time.Time{}
+		d.sd.breaker = "TRIGGERED"
+	} else {
+		var sources []string
+		for _, o := range s.deployments {
+			if o.sd != nil {
+				sources = append(sources, o.sd.target)
+				if o.sd.status == "IN_PROGRESS" {
+					o.sd.status, o.sd.reason, o.sd.finished = "STOPPED", "ECS deployment stopped: a newer deployment replaced it.", now
+				}
+			}
+		}
+		d.sd = &serviceDeployment{arn: a.arnOf("ecs", fmt.Sprintf("service-deployment/%s/%s/%019d", s.cluster, s.name, a.nextID())),
+			status: "IN_PROGRESS", target: rev, sources: sources, created: now, breaker: "MONITORING"}
+		s.history = append(s.history, d.sd)
 	}
 	s.deployments = append([]*ecsDeployment{d}, s.deployments...)
 	s.taskDef = td
@@ -259,13 +306,58 @@ func (a *AWS) deploy(s *ecsService, td string, rollback bool) *ecsDeployment {
 	return d
 }
 
+// serviceRevision records the revision a deployment rolls out.
+func (a *AWS) serviceRevision(s *ecsService, td string, now time.Time) string {
+	arn := a.arnOf("ecs", fmt.Sprintf("service-revision/%s/%s/%019d", s.cluster, s.name, a.nextID()))
+	var images []any
+	for _, n := range sortedKeys(a.imagesOf(td)) {
+		img := a.imagesOf(td)[n]
+		m := map[string]any{"containerName": n, "image": img}
+		if _, digest, ok := strings.Cut(img, "@"); ok {
+			m["imageDigest"] = digest
+		}
+		images = append(images, m)
+	}
+	a.ecs.revisions[arn] = map[string]any{"serviceRevisionArn": arn, "serviceArn": a.serviceARN(s),
+		"clusterArn": a.arnOf("ecs", "cluster/"+s.cluster), "taskDefinition": td, "containerImages": images,
+		"launchType": s.launchType, "createdAt": epoch(now)}
+	return arn
+}
+
+func (a *AWS) serviceDeploymentJSON(s *ecsService, sd *serviceDeployment, brief bool) map[string]any {
+	m := map[string]any{"serviceDeploymentArn": sd.arn, "serviceArn": a.serviceARN(s), "clusterArn": a.arnOf("ecs", "cluster/"+s.cluster),
+		"status": sd.status, "createdAt": epoch(sd.created), "startedAt": epoch(sd.created)}
+	if sd.reason != "" {
+		m["statusReason"] = sd.reason
+	}
+	if !sd.finished.IsZero() {
+		m["finishedAt"] = epoch(sd.finished)
+	}
+	if brief {
+		m["targetServiceRevisionArn"] = sd.target
+		return m
+	}
+	m["targetServiceRevision"] = map[string]any{"arn": sd.target, "requestedTaskCount": s.desired}
+	var sources []any
+	for _, r := range sd.sources {
+		sources = append(sources, map[string]any{"arn": r})
+	}
+	m["sourceServiceRevisions"] = sources
+	m["deploymentConfiguration"] = s.config
+	m["deploymentCircuitBreaker"] = map[string]any{"status": sd.breaker, "failureCount": sd.failures, "threshold": 10}
+	if sd.rollbackTo != "" {
+		m["rollback"] = map[string]any{"reason": sd.rollbackReason, "serviceRevisionArn": sd.rollbackTo, "startedAt": epoch(sd.rollbackAt)}
+	}
+	return m
+}
+
 func (a *AWS) createService(cluster string, in map[string]any) *ecsService {
 	c := a.cluster(cluster)
 	s := &ecsService{name: str(in, "serviceName"), cluster: c.name, status: "ACTIVE", desired: num(in, "desiredCount", 1),
 		created: a.tick(), config: obj(in, "deploymentConfiguration"), network: obj(in, "networkConfiguration"),
 		launchType: str(in, "launchType")}
-	if s.config == nil {
-		s.config = map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": true, "rollback": true},
+	if s.config == nil { // ECS's defaults: no circuit breaker
+		s.config = map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": false, "rollback": false},
 			"maximumPercent": 200, "minimumHealthyPercent": 100}
 	}
 	if s.launchType == "" {
@@ -274,13 +366,16 @@ func (a *AWS) createService(cluster string, in map[string]any) *ecsService {
 	td := a.taskDef(str(in, "taskDefinition"))
 	c.services[s.name] = s
 	c.order = append(c.order, s.name)
-	a.deploy(s, str(td, "taskDefinitionArn"), false)
+	a.deploy(s, str(td, "taskDefinitionArn"), "")
 	return s
 }
 
+func (a *AWS) breakerOn(s *ecsService) bool {
+	return flag(obj(s.config, "deploymentCircuitBreaker"), "enable")
+}
+
 func (a *AWS) rollbackOn(s *ecsService) bool {
-	cb := obj(s.config, "deploymentCircuitBreaker")
-	return flag(cb, "enable") && flag(cb, "rollback")
+	return a.breakerOn(s) && flag(obj(s.config, "deploymentCircuitBreaker"), "rollback")
 }
 
 // advance moves the service's PRIMARY deployment one poll on: after the
@@ -299,8 +394,22 @@ func (a *AWS) advance(s *ecsService) {
 		return
 	}
 	d.updated = a.tick()
-	if reason := a.badReason(d.taskDef); reason != "" {
+	if reason := a.badReason(d.taskDef); reason != "" && !a.breakerOn(s) {
+		// Without the circuit breaker ECS keeps replacing the tasks: the
+		// deployment stays IN_PROGRESS while failed tasks pile up.
+		d.failed += 2
+		if d.failed <= 10 {
+			a.stoppedTask(s, d, reason)
+			a.stoppedTask(s, d, reason)
+		}
+		a.event(s, "has started %d tasks: (task %s).", s.desired, fmt.Sprintf("%032x", a.nextID()))
+		return
+	} else if reason != "" {
 		d.rollout, d.reason, d.failed, d.pending = "FAILED", "ECS deployment circuit breaker: tasks failed to start.", d.desired, 0
+		if d.sd != nil {
+			d.sd.failures = d.desired
+			d.sd.status, d.sd.reason, d.sd.finished, d.sd.breaker = "STOPPED", d.reason, d.updated, "TRIGGERED"
+		}
 		for range 2 {
 			a.stoppedTask(s, d, reason)
 		}
@@ -314,7 +423,7 @@ func (a *AWS) advance(s *ecsService) {
 		if back != nil && a.rollbackOn(s) {
 			a.event(s, "rolling back to deployment %s.", back.id)
 			s.deployments = removeDeployment(s.deployments, back)
-			a.deploy(s, back.taskDef, true)
+			a.deploy(s, back.taskDef, back.id)
 			s.deployments[0].running = back.running
 		}
 		return
@@ -322,6 +431,14 @@ func (a *AWS) advance(s *ecsService) {
 	d.rollout, d.running, d.pending = "COMPLETED", d.desired, 0
 	if !d.rollbackOf {
 		d.reason = "ECS deployment " + d.id + " completed."
+	}
+	if d.sd != nil {
+		d.sd.finished = d.updated
+		if d.rollbackOf {
+			d.sd.status, d.sd.reason = "ROLLBACK_SUCCESSFUL", "ECS deployment circuit breaker: rolled back to the previous service revision."
+		} else {
+			d.sd.status, d.sd.breaker = "SUCCESSFUL", "MONITORING_COMPLETE"
+		}
 	}
 	s.deployments = s.deployments[:1]
 	a.event(s, "(deployment %s) deployment completed.", d.id)
@@ -369,7 +486,15 @@ func (a *AWS) serviceJSON(s *ecsService) map[string]any {
 	return map[string]any{"serviceName": s.name, "serviceArn": a.serviceARN(s), "clusterArn": a.arnOf("ecs", "cluster/"+s.cluster),
 		"status": s.status, "taskDefinition": s.taskDef, "desiredCount": s.desired, "runningCount": running, "pendingCount": pending,
 		"deployments": deps, "events": events, "launchType": s.launchType, "createdAt": epoch(s.created),
-		"deploymentController": map[string]any{"type": "ECS"}, "deploymentConfiguration": s.config, "networkConfiguration": s.network}
+		"deploymentController": map[string]any{"type": "ECS"}, "deploymentConfiguration": s.config, "networkConfiguration": s.network,
+		"currentServiceDeployment": a.currentServiceDeployment(s)}
+}
+
+func (a *AWS) currentServiceDeployment(s *ecsService) any {
+	if len(s.deployments) == 0 || s.deployments[0].sd == nil {
+		return nil
+	}
+	return s.deployments[0].sd.arn
 }
 
 func (a *AWS) taskJSON(t *ecsTask) map[string]any {
@@ -462,6 +587,9 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 	case "ListTagsForResource":
 		return map[string]any{"tags": a.ecs.tags[str(in, "resourceArn")]}, nil
 	case "CreateService":
+		if a.ecs.clusters[clusterName(cluster)] == nil {
+			return nil, badRequest("ClusterNotFoundException", "Cluster not found.")
+		}
 		if a.findService(cluster, str(in, "serviceName")) != nil {
 			return nil, badRequest("InvalidParameterException", "Creation of service was not idempotent.")
 		}
@@ -489,7 +617,7 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 			td = str(t, "taskDefinitionArn")
 		}
 		if td != s.taskDef || flag(in, "forceNewDeployment") {
-			a.deploy(s, td, false)
+			a.deploy(s, td, "")
 		}
 		return map[string]any{"service": a.serviceJSON(s)}, nil
 	case "DeleteService":
@@ -509,6 +637,14 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 				continue
 			}
 			a.advance(s)
+			if len(s.deployments) > 0 {
+				s.deployments[0].watched = true
+			}
+			for _, st := range a.cfn.stacks {
+				if slices.Contains(st.waiting, s) {
+					a.settleStack(st, advanceNone)
+				}
+			}
 			out = append(out, a.serviceJSON(s))
 		}
 		return map[string]any{"services": out, "failures": failures}, nil
@@ -522,6 +658,40 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 			}
 		}
 		return map[string]any{"serviceArns": arns}, nil
+	case "ListServiceDeployments":
+		s := a.findService(cluster, str(in, "service"))
+		if s == nil {
+			return nil, serviceNotFound(str(in, "service"))
+		}
+		wanted := strs(in, "status")
+		out := []any{}
+		for i := len(s.history) - 1; i >= 0; i-- {
+			if sd := s.history[i]; len(wanted) == 0 || contains(wanted, sd.status) {
+				out = append(out, a.serviceDeploymentJSON(s, sd, true))
+			}
+		}
+		return map[string]any{"serviceDeployments": out}, nil
+	case "DescribeServiceDeployments":
+		out, failures := []any{}, []any{}
+		for _, arn := range strs(in, "serviceDeploymentArns") {
+			s, sd := a.findServiceDeployment(arn)
+			if sd == nil {
+				failures = append(failures, map[string]any{"arn": arn, "reason": "MISSING"})
+				continue
+			}
+			out = append(out, a.serviceDeploymentJSON(s, sd, false))
+		}
+		return map[string]any{"serviceDeployments": out, "failures": failures}, nil
+	case "DescribeServiceRevisions":
+		out, failures := []any{}, []any{}
+		for _, arn := range strs(in, "serviceRevisionArns") {
+			if r := a.ecs.revisions[arn]; r != nil {
+				out = append(out, r)
+			} else {
+				failures = append(failures, map[string]any{"arn": arn, "reason": "MISSING"})
+			}
+		}
+		return map[string]any{"serviceRevisions": out, "failures": failures}, nil
 	case "RunTask":
 		return a.runTask(cluster, in)
 	case "DescribeTasks":
@@ -560,6 +730,19 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 		return map[string]any{"task": a.taskJSON(t)}, nil
 	}
 	return nil, a.unknownOp("ecs", op)
+}
+
+func (a *AWS) findServiceDeployment(arn string) (*ecsService, *serviceDeployment) {
+	for _, c := range a.ecs.clusters {
+		for _, s := range c.services {
+			for _, sd := range s.history {
+				if sd.arn == arn {
+					return s, sd
+				}
+			}
+		}
+	}
+	return nil, nil
 }
 
 func orDefault(s, def string) string {
@@ -631,7 +814,16 @@ func (a *AWS) advanceTask(t *ecsTask) {
 		return
 	}
 	t.lastStatus, t.desired, t.stopped, t.stoppedReason = "STOPPED", "STOPPED", a.tick(), "Essential container in task exited"
+	bad := a.badReason(t.taskDef)
+	if bad != "" {
+		t.stoppedReason = bad
+	}
 	for _, c := range t.containers {
-		c["lastStatus"], c["exitCode"] = "STOPPED", t.exit
+		c["lastStatus"] = "STOPPED"
+		if bad == "" {
+			c["exitCode"] = t.exit
+		} else {
+			c["reason"] = bad // the container never ran: no exit code
+		}
 	}
 }

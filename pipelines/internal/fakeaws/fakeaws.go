@@ -40,17 +40,16 @@ type AWS struct {
 	bad      map[string]string
 	registry http.Handler
 
-	ecr   ecrState
-	ecs   ecsState
-	cfn   cfnState
-	s3    s3State
-	cf    cloudFrontState
-	ssm   map[string]*parameter
-	sec   map[string]*secret
-	logs  map[string][]LogEvent
-	ddb   map[string]*ddbTable
-	seq   int
-	token string
+	ecr  ecrState
+	ecs  ecsState
+	cfn  cfnState
+	s3   s3State
+	cf   cloudFrontState
+	ssm  map[string]*parameter
+	sec  map[string]*secret
+	logs map[string][]LogEvent
+	ddb  map[string]*ddbTable
+	seq  int
 }
 
 // Call is one request the fake answered, in arrival order.
@@ -85,6 +84,10 @@ func WithCallerARN(arn string) Option { return func(a *AWS) { a.arn = arn } }
 // WithSettlePolls sets how many DescribeServices calls a new ECS deployment
 // stays IN_PROGRESS before it completes or fails (default 2).
 func WithSettlePolls(n int) Option { return func(a *AWS) { a.settle = n } }
+
+// WithStartTime sets where the fake clock starts (default
+// 2025-01-02T03:04:05Z); it moves one second per event from there.
+func WithStartTime(t time.Time) Option { return func(a *AWS) { a.now = t.UTC() } }
 
 // New starts a fake AWS that stops when the test ends.
 func New(t testing.TB, opts ...Option) *AWS {
@@ -122,12 +125,6 @@ func (a *AWS) Config() aws.Config {
 	cfg.Region = a.region
 	return cfg
 }
-
-// Account is the account ID of the fake.
-func (a *AWS) Account() string { return a.account }
-
-// Region is the region of the fake.
-func (a *AWS) Region() string { return a.region }
 
 // Calls lists every request answered so far, faults included, in order.
 func (a *AWS) Calls() []Call {
@@ -205,6 +202,7 @@ func Validation(message string) Fault {
 	return Fault{Status: http.StatusBadRequest, Code: "ValidationException", Message: message}
 }
 
+// Error makes a Fault usable as an error, e.g. from ApplyTemplate.
 func (f Fault) Error() string { return f.Code + ": " + f.Message }
 
 // Fail makes the next n calls of op (an operation name such as

@@ -134,6 +134,10 @@ func TestECRPushThroughRegistryShowsInDescribeImages(t *testing.T) {
 			}
 		})
 	}
+	a.Fail("registry:PutManifest", fakeaws.ServerError, 10)
+	if _, err := ocipush.Push(ctx, other, ocipush.PushOptions{Repository: repo.URI, Tags: []string{"v2"}, Username: "AWS", Password: reg.Password}); err == nil {
+		t.Fatal("push through a failing registry succeeded")
+	}
 	if n := len(a.Images("team/api")); n != 1 {
 		t.Fatalf("refused pushes stored images: %d", n)
 	}
@@ -252,6 +256,7 @@ func TestECSBadImageTripsTheCircuitBreaker(t *testing.T) {
 	a.SeedService("prod", "api", map[string]string{"app": "repo/api@sha256:good"})
 	a.BadImage("repo/api@sha256:bad", "CannotPullContainerError: pull image manifest has been retried 5 time(s)")
 	c := ecsClient(a)
+	before := aws.ToString(describe(t, c, "prod", "api").Deployments[0].Id)
 	bad := registerImage(t, c, "api", "repo/api@sha256:bad")
 	must(c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"), TaskDefinition: aws.String(bad)}))(t)
 
@@ -259,7 +264,7 @@ func TestECSBadImageTripsTheCircuitBreaker(t *testing.T) {
 	if got := rollouts(svc); !slices.Equal(got, []string{"PRIMARY/IN_PROGRESS/api:1", "ACTIVE/FAILED/api:2"}) {
 		t.Fatalf("after the failing poll: %v", got)
 	}
-	if r := aws.ToString(svc.Deployments[0].RolloutStateReason); !strings.Contains(r, "circuit breaker: rolling back") {
+	if r := aws.ToString(svc.Deployments[0].RolloutStateReason); r != "ECS deployment circuit breaker: rolling back to deploymentId "+before+"." {
 		t.Fatalf("rollback deployment reason = %q", r)
 	}
 	if r := aws.ToString(svc.Deployments[1].RolloutStateReason); r != "ECS deployment circuit breaker: tasks failed to start." {
@@ -311,6 +316,25 @@ func TestECSOneOffTaskExitCodes(t *testing.T) {
 	if code, _ := run(); code != 0 {
 		t.Fatalf("no override exit %d", code)
 	}
+	// An exit code scripted for an image applies to any command run on it.
+	a.ExitCode("repo/api@sha256:1111", 2)
+	if code, _ := run(); code != 2 {
+		t.Fatalf("image scripted to exit 2 exited %d", code)
+	}
+	if code, _ := run("alembic", "upgrade", "head"); code != 3 {
+		t.Fatalf("the command's code wins over the image's: exit %d", code)
+	}
+	// A task of an image that cannot start stops without an exit code.
+	a.BadImage("repo/api@sha256:gone", "CannotPullContainerError: manifest unknown")
+	gone := registerImage(t, c, "api", "repo/api@sha256:gone")
+	arn := must(c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("prod"), TaskDefinition: aws.String(gone)}))(t).Tasks[0].TaskArn
+	var task ecstypes.Task
+	for aws.ToString(task.LastStatus) != "STOPPED" {
+		task = must(c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("prod"), Tasks: []string{aws.ToString(arn)}}))(t).Tasks[0]
+	}
+	if task.Containers[0].ExitCode != nil || aws.ToString(task.StoppedReason) != "CannotPullContainerError: manifest unknown" {
+		t.Fatalf("task of a bad image: exit %v, reason %q", task.Containers[0].ExitCode, aws.ToString(task.StoppedReason))
+	}
 	_, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("nope"), TaskDefinition: aws.String(td)})
 	if errorCode(err) != "ClusterNotFoundException" {
 		t.Fatalf("RunTask in a missing cluster: %v", err)
@@ -346,5 +370,32 @@ func TestECSTaskDefinitionsAndTags(t *testing.T) {
 	}
 	if got := a.TaskDefinitions(); !slices.Equal(got, []string{first, second}) {
 		t.Fatalf("TaskDefinitions = %v", got)
+	}
+}
+
+// Without the circuit breaker (ECS's default) a bad image never fails the
+// deployment: it stays IN_PROGRESS while failed tasks pile up.
+func TestECSWithoutCircuitBreakerAStuckDeploymentNeverEnds(t *testing.T) {
+	a := fakeaws.New(t, fakeaws.WithSettlePolls(1))
+	a.BadImage("repo/api@sha256:bad", "")
+	c := ecsClient(a)
+	must(c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}))(t)
+	good := registerImage(t, c, "api", "repo/api@sha256:good")
+	svc := must(c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("api"), TaskDefinition: aws.String(good), DesiredCount: aws.Int32(1)}))(t).Service
+	if cb := svc.DeploymentConfiguration.DeploymentCircuitBreaker; cb == nil || cb.Enable {
+		t.Fatalf("default circuit breaker = %+v, want off", cb)
+	}
+	describe(t, c, "prod", "api")
+	bad := registerImage(t, c, "api", "repo/api@sha256:bad")
+	must(c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("api"), TaskDefinition: aws.String(bad)}))(t)
+	var s ecstypes.Service
+	for range 10 {
+		s = describe(t, c, "prod", "api")
+	}
+	if got := rollouts(s); !slices.Equal(got, []string{"PRIMARY/IN_PROGRESS/api:2", "ACTIVE/COMPLETED/api:1"}) || s.Deployments[0].FailedTasks < 10 {
+		t.Fatalf("stuck deployment = %v, failed tasks %d", got, s.Deployments[0].FailedTasks)
+	}
+	if _, err := ecsClient(a).CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("nope"), ServiceName: aws.String("x"), TaskDefinition: aws.String(good)}); errorCode(err) != "ClusterNotFoundException" {
+		t.Fatalf("CreateService in a missing cluster: %v", err)
 	}
 }

@@ -42,14 +42,7 @@ func (a *AWS) serveJSON(w http.ResponseWriter, r *http.Request, svc string) {
 	if ct == "" {
 		ct = "application/x-amz-json-1.1"
 	}
-	a.mu.Lock()
-	a.record(svc, op, clone(in))
-	var out any
-	f := a.takeFault(svc, op)
-	if f == nil {
-		out, f = jsonServices[svc](a, op, in)
-	}
-	a.mu.Unlock()
+	out, f := a.call(svc, op, in, jsonServices[svc])
 	w.Header().Set("Content-Type", ct)
 	if f != nil {
 		w.Header().Set("X-Amzn-Errortype", f.Code)
@@ -63,6 +56,17 @@ func (a *AWS) serveJSON(w http.ResponseWriter, r *http.Request, svc string) {
 	if err := json.NewEncoder(w).Encode(out); err != nil {
 		a.t.Errorf("fakeaws: %s:%s response: %v", svc, op, err)
 	}
+}
+
+// call records the call, then answers the scripted fault or runs h.
+func (a *AWS) call(svc, op string, in map[string]any, h handler) (any, *Fault) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.record(svc, op, clone(in))
+	if f := a.takeFault(svc, op); f != nil {
+		return nil, f
+	}
+	return h(a, op, in)
 }
 
 // unknownOp is the answer to an operation the fake does not simulate; it
@@ -90,14 +94,7 @@ func (a *AWS) serveQuery(w http.ResponseWriter, r *http.Request, svc string) {
 	delete(in, "Action")
 	delete(in, "Version")
 	qs := queryServices[svc]
-	a.mu.Lock()
-	a.record(svc, op, clone(in))
-	var out any
-	f := a.takeFault(svc, op)
-	if f == nil {
-		out, f = qs.h(a, op, in)
-	}
-	a.mu.Unlock()
+	out, f := a.call(svc, op, in, qs.h)
 	w.Header().Set("Content-Type", "text/xml")
 	if f != nil {
 		w.WriteHeader(f.Status)

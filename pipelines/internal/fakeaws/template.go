@@ -21,6 +21,11 @@ type resolver struct {
 
 type noValue struct{}
 
+// templateError is a template problem, worded as CloudFormation words it.
+func templateError(format string, args ...any) error {
+	return badRequest("ValidationError", format, args...)
+}
+
 func (r *resolver) ref(name string) (any, error) {
 	switch name {
 	case "AWS::Region":
@@ -46,13 +51,13 @@ func (r *resolver) ref(name string) (any, error) {
 	if res := r.resources[name]; res != nil {
 		return res.physical, nil
 	}
-	return nil, fmt.Errorf("Template format error: Unresolved resource dependencies [%s] in the Resources block of the template", name)
+	return nil, templateError("Template format error: Unresolved resource dependencies [%s] in the Resources block of the template", name)
 }
 
 func (r *resolver) getAtt(logical, attr string) (any, error) {
 	res := r.resources[logical]
 	if res == nil {
-		return nil, fmt.Errorf("Template error: instance of Fn::GetAtt references undefined resource %s", logical)
+		return nil, templateError("Template error: instance of Fn::GetAtt references undefined resource %s", logical)
 	}
 	if v, ok := res.attrs[attr]; ok {
 		return v, nil
@@ -167,7 +172,7 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 			if i >= 0 && i < len(items) {
 				return items[i], nil
 			}
-			return nil, fmt.Errorf("Template error: Fn::Select cannot select nonexistent value at index %d", i)
+			return nil, templateError("Template error: Fn::Select cannot select nonexistent value at index %d", i)
 		}
 	case "Fn::Split":
 		if len(args) == 2 {
@@ -189,7 +194,7 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 		if v, ok := r.exports[fmt.Sprint(n)]; ok {
 			return v, nil
 		}
-		return nil, fmt.Errorf("No export named %v found", n)
+		return nil, templateError("No export named %v found", n)
 	case "Fn::Base64":
 		s, err := r.resolve(arg)
 		if err != nil {
@@ -224,14 +229,14 @@ func (r *resolver) intrinsic(fn string, arg any) (any, error) {
 	case "Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Fn::Contains":
 		return r.test(map[string]any{fn: arg})
 	}
-	return nil, fmt.Errorf("Template error: fakeaws cannot evaluate %s %v", fn, arg)
+	return nil, templateError("Template error: fakeaws cannot evaluate %s %v", fn, arg)
 }
 
 // condition evaluates a named condition of the template.
 func (r *resolver) condition(name string) (bool, error) {
 	c, ok := obj(r.tpl, "Conditions")[name]
 	if !ok {
-		return false, fmt.Errorf("Template error: unresolved condition dependency %s", name)
+		return false, templateError("Template error: unresolved condition dependency %s", name)
 	}
 	return r.test(c)
 }
@@ -289,7 +294,7 @@ func (r *resolver) test(c any) (bool, error) {
 			}
 		}
 	}
-	return false, fmt.Errorf("Template error: fakeaws cannot evaluate condition %v", c)
+	return false, templateError("Template error: fakeaws cannot evaluate condition %v", c)
 }
 
 // deps are the logical IDs v refers to.
@@ -315,11 +320,17 @@ func deps(v any, out map[string]bool) {
 				}
 			case "Fn::Sub":
 				s, _ := e.(string)
+				var vars map[string]any
 				if l, ok := e.([]any); ok && len(l) > 0 {
 					s, _ = l[0].(string)
-					deps(l[1:], out)
+					if len(l) > 1 {
+						vars, _ = l[1].(map[string]any)
+					}
 				}
 				for _, m := range subVar.FindAllStringSubmatch(s, -1) {
+					if _, local := vars[m[1]]; local || strings.HasPrefix(m[1], "!") {
+						continue
+					}
 					l, _, _ := strings.Cut(m[1], ".")
 					out[l] = true
 				}
@@ -409,7 +420,7 @@ func (a *AWS) applyTemplate(st *stack, tpl map[string]any, body string) error {
 			progress = true
 		}
 		if !progress {
-			return fmt.Errorf("Template format error: circular dependency between resources %v", sortedKeys(pending))
+			return templateError("Template format error: circular dependency between resources %v", sortedKeys(pending))
 		}
 	}
 	for logical, old := range st.resources {
@@ -493,7 +504,7 @@ func (a *AWS) applyResource(st *stack, logical, typ string, props map[string]any
 		}
 		td := a.taskDef(str(props, "TaskDefinition"))
 		if td == nil {
-			return nil, fmt.Errorf("Resource handler returned message: \"TaskDefinition not found: %s\"", str(props, "TaskDefinition"))
+			return nil, templateError("Resource handler returned message: \"TaskDefinition not found: %s\"", str(props, "TaskDefinition"))
 		}
 		in := camel(props).(map[string]any)
 		in["serviceName"], in["taskDefinition"] = name, str(td, "taskDefinitionArn")
@@ -510,7 +521,7 @@ func (a *AWS) applyResource(st *stack, logical, typ string, props map[string]any
 				s.config = c
 			}
 			if s.taskDef != str(td, "taskDefinitionArn") {
-				a.deploy(s, str(td, "taskDefinitionArn"), false)
+				a.deploy(s, str(td, "taskDefinitionArn"), "")
 				st.waiting = append(st.waiting, s)
 			}
 		}
