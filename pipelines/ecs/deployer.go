@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 )
 
@@ -22,6 +23,8 @@ type API interface {
 	ListTasks(ctx context.Context, in *ecs.ListTasksInput, opts ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
 	DescribeTasks(ctx context.Context, in *ecs.DescribeTasksInput, opts ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 	RunTask(ctx context.Context, in *ecs.RunTaskInput, opts ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
+	ListServiceDeployments(ctx context.Context, in *ecs.ListServiceDeploymentsInput, opts ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
+	DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, opts ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
 }
 
 var _ API = (*ecs.Client)(nil)
@@ -30,6 +33,7 @@ var _ API = (*ecs.Client)(nil)
 // runs one-off tasks. It is safe for concurrent use.
 type Deployer struct {
 	api   API
+	logs  LogsAPI // nil: failed tasks' log tails are not read
 	clock Clock
 	mu    sync.Mutex // serialises log lines from parallel rollouts
 	log   func(string)
@@ -49,15 +53,18 @@ func WithOutput(w io.Writer) Option {
 	return WithLog(func(line string) { fmt.Fprintln(w, line) })
 }
 
-// New returns a Deployer using an ECS client built from cfg (see
-// awsconf.Load); the SDK's retryer handles throttling.
+// New returns a Deployer using ECS and CloudWatch Logs clients built from
+// cfg (see awsconf.Load); the SDK's retryer handles throttling.
 func New(cfg aws.Config, opts ...Option) *Deployer {
-	return NewFromAPI(ecs.NewFromConfig(cfg), opts...)
+	d := NewFromAPI(ecs.NewFromConfig(cfg), opts...)
+	d.logs = cloudwatchlogs.NewFromConfig(cfg)
+	return d
 }
 
-// NewFromAPI returns a Deployer over any implementation of API.
+// NewFromAPI returns a Deployer over any implementation of API; it reads
+// no CloudWatch Logs, and its errors say so where a log tail would be.
 func NewFromAPI(api API, opts ...Option) *Deployer {
-	d := &Deployer{api: api, clock: SystemClock{}, log: func(string) {}}
+	d := &Deployer{api: budgeted{api}, clock: SystemClock{}, log: func(string) {}}
 	for _, o := range opts {
 		o(d)
 	}

@@ -11,7 +11,16 @@
 // concurrent deployments, deleted services and timeouts fail at once with
 // the service events and the stop reasons of failed tasks.
 //
+// Follow judges, by the same rules, the deployment someone else starts
+// (CloudFormation during cdk deploy), recognised by the images its task
+// definition runs; FollowServiceDeployment follows one service deployment
+// (blue/green, linear, canary or rolling) by its status. While following,
+// throttling and 5xx answers are retried until the timeout, and a failure
+// shows the failed containers' last CloudWatch Logs lines.
+//
 // It also registers task-definition revisions that change only container
-// images (digest-pinned by default), rolls out several services in parallel
-// and runs one-off tasks such as database migrations before a rollout.
+// images (digest-pinned by default; MigrationRevision reuses one that
+// already has exactly them), rolls out several services in parallel, runs
+// one-off tasks such as database migrations before a rollout, and reads
+// what each service runs now (Status).
 package ecs

@@ -26,6 +26,7 @@ const (
 	tdPrev  = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:5"
 	tdNew   = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:8"
 	tdOther = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:9"
+	tdMid   = "arn:aws:ecs:us-east-1:123456789012:task-definition/api:7"
 	depOld  = "ecs-svc/1111111111111111111"
 	depOurs = "ecs-svc/2222222222222222222"
 	depBack = "ecs-svc/3333333333333333333"
@@ -79,6 +80,9 @@ type state struct {
 // states; the last one stays); after a second UpdateService (a rollback)
 // it serves rollback the same way.
 type scenario struct {
+	// prelude, if set, replaces before: its states step from the clock's
+	// start like states do (someone else's deployment in flight).
+	prelude  []state
 	before   state
 	states   []state
 	rollback []state
@@ -103,6 +107,10 @@ type scenario struct {
 	// stepping like states.
 	runFailures []map[string]any
 	run         []map[string]any
+	// serviceDeployments scripts the service-deployments API: one
+	// ServiceDeployment (raw JSON fields) per step from the clock's start;
+	// nil while none has started.
+	serviceDeployments []map[string]any
 	// noBreaker turns the deployment circuit breaker off.
 	noBreaker bool
 	// gate, if set, holds every DescribeServices after UpdateService until
@@ -171,6 +179,10 @@ func (f *fakeECS) bodies(op string) []map[string]any {
 func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	const prefix = "AmazonEC2ContainerServiceV20141113."
 	target := r.Header.Get("X-Amz-Target")
+	if strings.HasPrefix(target, "Logs_20140328.") {
+		f.serveLogs(w, r, strings.TrimPrefix(target, "Logs_20140328."))
+		return
+	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(target, prefix) {
 		http.Error(w, "not an ECS JSON 1.1 call", http.StatusBadRequest)
 		return
@@ -223,6 +235,20 @@ func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out = f.describeTasks(body)
 	case "RunTask":
 		out = f.runTask()
+	case "ListServiceDeployments":
+		out = map[string]any{"serviceDeployments": []any{}}
+		if sd := f.currentServiceDeployment(); sd != nil {
+			out = map[string]any{"serviceDeployments": []any{map[string]any{
+				"serviceDeploymentArn": sd["serviceDeploymentArn"], "status": sd["status"], "createdAt": sd["createdAt"]}}}
+		}
+	case "DescribeServiceDeployments":
+		sd := f.currentServiceDeployment()
+		arn := body["serviceDeploymentArns"].([]any)[0]
+		if sd == nil || sd["serviceDeploymentArn"] != arn {
+			out = map[string]any{"serviceDeployments": []any{}, "failures": []any{map[string]any{"arn": arn, "reason": "MISSING"}}}
+		} else {
+			out = map[string]any{"serviceDeployments": []any{sd}, "failures": []any{}}
+		}
 	default:
 		f.t.Errorf("unexpected ECS operation %s", op)
 		http.Error(w, "unexpected operation", http.StatusBadRequest)
@@ -249,7 +275,7 @@ func (f *fakeECS) waitAtGate(op string, body map[string]any) {
 func writeAPIError(w http.ResponseWriter, code, op string) {
 	msg := map[string]string{
 		"ThrottlingException":   "Rate exceeded",
-		"AccessDeniedException": "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecs:" + op,
+		"AccessDeniedException": "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: " + qualified(op),
 		"ServerException":       "Service unavailable, try again later",
 		"ClientException":       "Unable to describe task definition.",
 	}[code]
@@ -290,6 +316,17 @@ func (f *fakeECS) anyScenario() *scenario {
 // current returns the state to serve now and the events that have
 // happened up to it, oldest first.
 func (s *script) current(now time.Time) (state, []string) {
+	if len(s.sc.prelude) > 0 {
+		i := stepIndex(now.Sub(time.Unix(epoch, 0)), s.sc.step, len(s.sc.prelude))
+		if s.updates == 0 {
+			var events []string
+			for _, st := range s.sc.prelude[:i+1] {
+				events = append(events, st.events...)
+			}
+			return s.sc.prelude[i], events
+		}
+		s.sc.before = s.sc.prelude[len(s.sc.prelude)-1]
+	}
 	events := append([]string(nil), s.sc.before.events...)
 	if s.updates == 0 {
 		return s.sc.before, events
@@ -300,6 +337,9 @@ func (s *script) current(now time.Time) (state, []string) {
 			events = append(events, st.events...)
 		}
 		phase = s.sc.rollback
+	}
+	if len(phase) == 0 {
+		return s.sc.before, events
 	}
 	i := stepIndex(now.Sub(s.t0)+s.sc.offset, s.sc.step, len(phase))
 	for _, st := range phase[:i+1] {
@@ -318,6 +358,20 @@ func stepIndex(elapsed, step time.Duration, n int) int {
 }
 
 func (f *fakeECS) describeServices(body map[string]any) any {
+	if list, _ := body["services"].([]any); len(list) > 1 {
+		services, failures := []any{}, []any{}
+		for _, name := range list {
+			one := f.describeServices(map[string]any{"services": []any{name}}).(map[string]any)
+			services = append(services, one["services"].([]any)...)
+			failures = append(failures, one["failures"].([]any)...)
+		}
+		return map[string]any{"services": services, "failures": failures}
+	}
+	if list, _ := body["services"].([]any); len(list) == 1 && len(f.services) > 1 {
+		if _, ok := f.services[list[0].(string)]; !ok {
+			return map[string]any{"services": []any{}, "failures": []any{map[string]any{"arn": "arn:aws:ecs:us-east-1:123456789012:service/prod/" + list[0].(string), "reason": "MISSING"}}}
+		}
+	}
 	s := f.serviceOf(body)
 	if s == nil {
 		return map[string]any{"services": []any{}, "failures": []any{map[string]any{"arn": "arn:aws:ecs:us-east-1:123456789012:service/prod/unknown", "reason": "MISSING"}}}
@@ -583,4 +637,58 @@ func (f *fakeECS) listTaskDefinitions(body map[string]any) any {
 		arns = arns[:int(n)]
 	}
 	return map[string]any{"taskDefinitionArns": arns}
+}
+
+// serveLogs answers CloudWatch Logs GetLogEvents from the scenario's logs:
+// the last "limit" events of the stream, oldest first.
+func (f *fakeECS) serveLogs(w http.ResponseWriter, r *http.Request, op string) {
+	var body map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || op != "GetLogEvents" {
+		f.t.Errorf("unexpected CloudWatch Logs call %s (%v)", op, err)
+		http.Error(w, "unexpected", http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.calls[op]
+	f.calls[op]++
+	f.requests[op] = append(f.requests[op], body)
+	sc := f.anyScenario()
+	if n < len(sc.failOps[op]) && sc.failOps[op][n] != "" {
+		writeAPIError(w, sc.failOps[op][n], "logs:"+op)
+		return
+	}
+	lines, ok := sc.logs[body["logGroupName"].(string)+"|"+body["logStreamName"].(string)]
+	if !ok {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"__type": "ResourceNotFoundException", "message": "The specified log stream does not exist."})
+		return
+	}
+	if limit, ok := body["limit"].(float64); ok && int(limit) < len(lines) {
+		lines = lines[len(lines)-int(limit):]
+	}
+	events := []any{}
+	for i, l := range lines {
+		events = append(events, map[string]any{"timestamp": (epoch + i) * 1000, "message": l, "ingestionTime": (epoch + i) * 1000})
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	json.NewEncoder(w).Encode(map[string]any{"events": events, "nextForwardToken": "f/1", "nextBackwardToken": "b/1"})
+}
+
+// qualified names an operation as IAM does: ecs:Op unless already prefixed.
+func qualified(op string) string {
+	if strings.Contains(op, ":") {
+		return op
+	}
+	return "ecs:" + op
+}
+
+// currentServiceDeployment is the scripted service deployment now.
+func (f *fakeECS) currentServiceDeployment() map[string]any {
+	sc := f.anyScenario()
+	if len(sc.serviceDeployments) == 0 {
+		return nil
+	}
+	return sc.serviceDeployments[stepIndex(f.now().Sub(time.Unix(epoch, 0))+sc.offset, sc.step, len(sc.serviceDeployments))]
 }

@@ -24,7 +24,6 @@ type follower struct {
 	d                *Deployer
 	cluster, service string
 	poll, timeout    time.Duration
-	maxAttempts      int
 	seen             map[string]bool // events already reported or older than the rollout
 	events           []string        // new events, oldest first
 	lastLine         string
@@ -32,7 +31,7 @@ type follower struct {
 }
 
 func (d *Deployer) newFollower(spec Spec, before []types.ServiceEvent) *follower {
-	f := &follower{d: d, cluster: spec.Cluster, service: spec.Service, poll: spec.poll(), timeout: spec.timeout(), maxAttempts: attempts(spec.MaxAttempts), seen: map[string]bool{}}
+	f := &follower{d: d, cluster: spec.Cluster, service: spec.Service, poll: spec.poll(), timeout: spec.timeout(), seen: map[string]bool{}}
 	for _, ev := range before {
 		f.seen[eventKey(ev)] = true
 	}
@@ -66,7 +65,7 @@ func (f *follower) loop(ctx context.Context, t tracking, judgeStep step, timeout
 	failures := 0
 	for {
 		var v verdict
-		out, err := f.d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: optString(f.cluster), Services: []string{f.service}}, withAttempts(f.maxAttempts))
+		out, err := f.d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: optString(f.cluster), Services: []string{f.service}})
 		if err != nil {
 			err = awsconf.Explain("ecs:DescribeServices", err)
 		} else {
@@ -119,11 +118,6 @@ func transient(err error) bool {
 	var quota ratelimit.QuotaExceededError
 	return errors.As(err, &exhausted) || errors.As(err, &quota) ||
 		retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
-}
-
-// withAttempts sets the SDK's retry budget for one call.
-func withAttempts(n int) func(*ecs.Options) {
-	return func(o *ecs.Options) { o.RetryMaxAttempts = n }
 }
 
 // pollError: we no longer know how the deployment is doing, which is not

@@ -38,6 +38,13 @@ const (
 	// KindWrongRevision: the deployment followed is not of the revision the
 	// rollout registered or forced.
 	KindWrongRevision FailureKind = "wrong-revision"
+	// KindRolledBack: a service deployment ended ROLLBACK_SUCCESSFUL.
+	KindRolledBack FailureKind = "rolled-back"
+	// KindRollbackFailed: a service deployment ended ROLLBACK_FAILED.
+	KindRollbackFailed FailureKind = "rollback-failed"
+	// KindStopped: a service deployment was STOPPED (by someone else, or
+	// replaced by a newer one).
+	KindStopped FailureKind = "stopped"
 )
 
 // tracking identifies the deployment a follower watches.
@@ -168,7 +175,7 @@ func orDefault(s, def string) string {
 // followState is what Follow knows between polls.
 type followState struct {
 	want  map[string]string // container -> image of the release
-	start time.Time         // when Follow began
+	start time.Time         // when the release began (FollowSpec.Since)
 	first bool              // the next answer is the first one
 	t     tracking          // the release's deployment; id "" until found
 }
@@ -179,7 +186,7 @@ type followState struct {
 // appears it only waits (the timeout bounds that); once one does, it is
 // tracked and judged by judge's rules. A service found on the first answer
 // already steady on those images, alone, with a deployment created before
-// Follow began, is unchanged: nothing was deployed and nothing is awaited.
+// the release began, is unchanged: nothing was deployed, nothing awaited.
 func judgeFollow(out *ecs.DescribeServicesOutput, images map[string]map[string]string, st followState) (verdict, followState, bool) {
 	first := st.first
 	st.first = false
@@ -240,4 +247,80 @@ func sameRevision(deployed, wanted string) bool {
 	}
 	fam, _, ok := splitRevision(deployed)
 	return ok && !strings.Contains(wanted, ":") && fam == wanted
+}
+
+// startCheck is judgeStart's decision about a service a rollout is about
+// to change.
+type startCheck struct {
+	// busy is the deployment in flight to wait for; nil when idle.
+	busy *types.Deployment
+	// completed is the service's revision when its PRIMARY deployment
+	// COMPLETED and is alone: the only safe base and rollback target.
+	// Empty when it never completed (FAILED, no PRIMARY).
+	completed string
+	// problem says why there is no completed revision.
+	problem string
+}
+
+// judgeStart decides whether a rollout may start now: not while another
+// deployment is in flight (more than one deployment, or the PRIMARY still
+// IN_PROGRESS), and only on top of a revision whose deployment COMPLETED,
+// which is then the rollback target.
+func judgeStart(svc *types.Service) startCheck {
+	primary := primaryDeployment(svc.Deployments)
+	switch {
+	case primary == nil:
+		return startCheck{problem: "the service has no PRIMARY deployment"}
+	case len(svc.Deployments) > 1 || primary.RolloutState == types.DeploymentRolloutStateInProgress:
+		return startCheck{busy: primary}
+	case primary.RolloutState == types.DeploymentRolloutStateFailed:
+		return startCheck{problem: fmt.Sprintf("its only deployment %s of %s FAILED (%s), so that revision never completed", aws.ToString(primary.Id), shortName(aws.ToString(primary.TaskDefinition)), orDefault(aws.ToString(primary.RolloutStateReason), "no reason given"))}
+	}
+	return startCheck{completed: aws.ToString(primary.TaskDefinition)}
+}
+
+// judgeServiceDeployment decides from one DescribeServiceDeployments entry
+// how a service deployment (any strategy: rolling, blue/green, linear,
+// canary) ended: SUCCESSFUL succeeds; ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED
+// and STOPPED fail with the status reason, the rollback's reason, the
+// alarms that fired and the circuit breaker's count. Every other status
+// (PENDING, IN_PROGRESS, STOP_REQUESTED, ROLLBACK_REQUESTED,
+// ROLLBACK_IN_PROGRESS) is still under way.
+func judgeServiceDeployment(sd *types.ServiceDeployment) verdict {
+	arn := shortName(aws.ToString(sd.ServiceDeploymentArn))
+	why := serviceDeploymentWhy(sd)
+	switch sd.Status {
+	case types.ServiceDeploymentStatusSuccessful:
+		return verdict{done: true}
+	case types.ServiceDeploymentStatusRollbackSuccessful:
+		return verdict{kind: KindRolledBack, reason: fmt.Sprintf("service deployment %s was rolled back%s", arn, why)}
+	case types.ServiceDeploymentStatusRollbackFailed:
+		return verdict{kind: KindRollbackFailed, reason: fmt.Sprintf("service deployment %s failed and so did its rollback%s: the service may be half on each revision", arn, why)}
+	case types.ServiceDeploymentStatusStopped:
+		return verdict{kind: KindStopped, reason: fmt.Sprintf("service deployment %s was stopped before it finished, by someone else or by a newer deployment%s", arn, why)}
+	}
+	return verdict{}
+}
+
+// serviceDeploymentWhy gathers the reasons a service deployment gives:
+// " (reason; rollback: reason; alarms fired: a, b; circuit breaker: n of m
+// tasks failed)", or "".
+func serviceDeploymentWhy(sd *types.ServiceDeployment) string {
+	var parts []string
+	if r := aws.ToString(sd.StatusReason); r != "" {
+		parts = append(parts, r)
+	}
+	if rb := sd.Rollback; rb != nil && aws.ToString(rb.Reason) != "" {
+		parts = append(parts, "rollback: "+aws.ToString(rb.Reason))
+	}
+	if a := sd.Alarms; a != nil && len(a.TriggeredAlarmNames) > 0 {
+		parts = append(parts, "alarms fired: "+strings.Join(a.TriggeredAlarmNames, ", "))
+	}
+	if cb := sd.DeploymentCircuitBreaker; cb != nil && cb.Status == types.ServiceDeploymentRollbackMonitorsStatusTriggered {
+		parts = append(parts, fmt.Sprintf("circuit breaker: %d of %d tasks failed", cb.FailureCount, cb.Threshold))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
 )
 
@@ -22,31 +23,47 @@ import (
 // replaced by another one, or none appearing within the timeout is a
 // *RolloutError with the service events and why tasks stopped.
 func (d *Deployer) Follow(ctx context.Context, spec FollowSpec) (res FollowResult, err error) {
+	ctx = withBudget(ctx, spec.MaxAttempts)
 	start := d.clock.Now()
 	res = FollowResult{Service: spec.Service, Cluster: spec.Cluster}
 	defer func() { res.Elapsed = d.clock.Now().Sub(start) }()
 	if err := spec.validate(); err != nil {
 		return res, err
 	}
-	before, err := d.describeService(ctx, spec.Cluster, spec.Service, withAttempts(attempts(spec.MaxAttempts)))
+	before, err := d.describeService(ctx, spec.Cluster, spec.Service)
 	if err == nil {
 		err = checkController(before)
+	}
+	defs := map[string]map[string]string{} // task definition ARN -> container -> image
+	answer := &ecs.DescribeServicesOutput{Services: []types.Service{*before}}
+	if err == nil {
+		err = d.loadImages(ctx, answer, defs)
 	}
 	if err != nil {
 		return res, fmt.Errorf("following the release of service %s: %w", spec.Service, err)
 	}
 	rspec := Spec{Cluster: spec.Cluster, Service: spec.Service, Poll: spec.Poll, Timeout: spec.Timeout, MaxAttempts: spec.MaxAttempts}
 	f := d.newFollower(rspec, before.Events)
-	st := followState{want: spec.Images, start: start, first: true, t: tracking{cluster: spec.Cluster, service: spec.Service}}
-	defs := map[string]map[string]string{} // task definition ARN -> container -> image
+	// The answer at the start alone can say "unchanged"; whatever else it
+	// shows, the first poll sees again at once.
+	since := start
+	if !spec.Since.IsZero() {
+		since = spec.Since
+	}
+	st := followState{want: spec.Images, start: since, first: true, t: tracking{cluster: spec.Cluster, service: spec.Service}}
+	_, st, unchanged := judgeFollow(answer, defs, st)
+	if unchanged {
+		res.Outcome, res.DeploymentID, res.TaskDefinition = OutcomeUnchanged, st.t.id, st.t.taskDef
+		d.logf("%s: already runs %s steadily (deployment %s of %s); nothing was deployed", spec.Service, imageList(spec.Images), st.t.id, shortName(st.t.taskDef))
+		return res, nil
+	}
 	d.logf("%s: waiting for the deployment of %s", spec.Service, imageList(spec.Images))
-	unchanged := false
 	v, t := f.loop(ctx, st.t, func(ctx context.Context, out *ecs.DescribeServicesOutput) (verdict, tracking, error) {
-		if err := d.loadImages(ctx, out, defs, f.maxAttempts); err != nil {
+		if err := d.loadImages(ctx, out, defs); err != nil {
 			return verdict{}, st.t, err
 		}
 		var v verdict
-		v, st, unchanged = judgeFollow(out, defs, st)
+		v, st, _ = judgeFollow(out, defs, st)
 		return v, st.t, nil
 	}, func(v verdict, t tracking) string {
 		if t.id == "" {
@@ -57,12 +74,7 @@ func (d *Deployer) Follow(ctx context.Context, spec FollowSpec) (res FollowResul
 	res.Events, res.DeploymentID, res.TaskDefinition = f.events, t.id, t.taskDef
 	if v.done {
 		res.Outcome = OutcomeCompleted
-		if unchanged {
-			res.Outcome = OutcomeUnchanged
-			d.logf("%s: already runs %s steadily (deployment %s of %s); nothing was deployed", spec.Service, imageList(spec.Images), t.id, shortName(t.taskDef))
-		} else {
-			d.logf("%s: deployment %s of %s completed", spec.Service, t.id, shortName(t.taskDef))
-		}
+		d.logf("%s: deployment %s of %s completed", spec.Service, t.id, shortName(t.taskDef))
 		return res, nil
 	}
 	if t.id == "" && v.kind == KindTimeout {
@@ -73,7 +85,7 @@ func (d *Deployer) Follow(ctx context.Context, spec FollowSpec) (res FollowResul
 	if t.id != "" {
 		switch v.kind {
 		case KindFailed, KindCircuitBreaker, KindTimeout:
-			rerr.StoppedTasks = d.stoppedTasks(ctx, spec.Cluster, t)
+			rerr.StoppedTasks, rerr.Logs = d.stoppedTasks(ctx, spec.Cluster, t)
 		}
 	}
 	return res, rerr
@@ -94,14 +106,14 @@ func (s FollowSpec) validate() error {
 
 // loadImages adds the container images of every task definition the
 // answer's deployments run to defs, describing each ARN once.
-func (d *Deployer) loadImages(ctx context.Context, out *ecs.DescribeServicesOutput, defs map[string]map[string]string, maxAttempts int) error {
+func (d *Deployer) loadImages(ctx context.Context, out *ecs.DescribeServicesOutput, defs map[string]map[string]string) error {
 	for _, svc := range out.Services {
 		for _, dep := range svc.Deployments {
 			arn := aws.ToString(dep.TaskDefinition)
 			if _, ok := defs[arn]; ok || arn == "" {
 				continue
 			}
-			td, err := d.api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)}, withAttempts(maxAttempts))
+			td, err := d.api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
 			if err != nil {
 				return awsconf.Explain("ecs:DescribeTaskDefinition", err)
 			}

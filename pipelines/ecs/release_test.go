@@ -83,8 +83,8 @@ func TestFollow(t *testing.T) {
 			want:   followWant{Outcome: OutcomeUnchanged, DeploymentID: depOurs, TaskDefinition: tdNew},
 			wantAt: 0,
 			check: func(t *testing.T, h *harness, res FollowResult, err error) {
-				if n := h.fake.count("DescribeServices"); n != 2 {
-					t.Errorf("DescribeServices calls = %d, want 2", n)
+				if n := h.fake.count("DescribeServices"); n != 1 {
+					t.Errorf("DescribeServices calls = %d, want 1: the look at the start decides", n)
 				}
 			},
 		},
@@ -92,6 +92,12 @@ func TestFollow(t *testing.T) {
 			name:   "a deployment that completed after Follow began is completed, not unchanged",
 			spec:   spec,
 			states: []state{steady(dep{id: depOurs, td: tdNew, desired: 2, createdAt: 1})},
+			want:   followWant{Outcome: OutcomeCompleted, DeploymentID: depOurs, TaskDefinition: tdNew},
+		},
+		{
+			name:   "first deploy: the service was created with the images after Since, so completed",
+			spec:   FollowSpec{Cluster: "prod", Service: "api", Images: map[string]string{"app": digestB}, Since: time.Unix(epoch-900, 0)},
+			states: []state{steady(dep{id: depOurs, td: tdNew, desired: 2, createdAt: -600})},
 			want:   followWant{Outcome: OutcomeCompleted, DeploymentID: depOurs, TaskDefinition: tdNew},
 		},
 		{

@@ -22,16 +22,19 @@ func (d *Deployer) rollback(ctx context.Context, spec Spec, failed verdict, t tr
 		}
 		return fmt.Sprintf("the circuit breaker's rollback to %s completed", shortName(bt.taskDef)), true
 	case KindFailed, KindTimeout:
-	case KindReplaced:
+	case KindReplaced, KindWrongRevision:
 		return "not rolled back: another deployment has taken over the service", false
 	default:
 		return "not rolled back: the service's state is unknown or it no longer exists", false
 	}
-	if t.previous == "" || t.previous == t.taskDef {
+	if t.previous == "" {
+		return "not rolled back: no earlier revision of the service completed its deployment, so there is none known to be good", false
+	}
+	if t.previous == t.taskDef {
 		return fmt.Sprintf("not rolled back: the failed deployment ran %s, the task definition that was active before, so there is nothing older to return to", prev), false
 	}
 	d.logf("%s: rolling back to %s", spec.Service, prev)
-	bt, err := d.startDeployment(ctx, spec, updateInput(spec, t.previous, t.taskDef, false), t.taskDef)
+	bt, err := d.startDeployment(ctx, spec, updateInput(spec, t.previous, t.taskDef, false), t.previous, t.taskDef)
 	if err != nil {
 		return fmt.Sprintf("rollback to %s could not start: %v", prev, err), false
 	}

@@ -17,6 +17,7 @@ import (
 // spec.Rollback it then returns the service to the task definition it ran
 // before. The Result holds what is known even on failure.
 func (d *Deployer) Rollout(ctx context.Context, spec Spec) (res Result, err error) {
+	ctx = withBudget(ctx, spec.MaxAttempts)
 	start := d.clock.Now()
 	res = Result{Service: spec.Service, Cluster: spec.Cluster}
 	defer func() { res.Duration = d.clock.Now().Sub(start) }()
@@ -30,15 +31,20 @@ func (d *Deployer) Rollout(ctx context.Context, spec Spec) (res Result, err erro
 	if err != nil {
 		return res, fmt.Errorf("ecs rollout of service %s: %w", spec.Service, err)
 	}
-	res.Previous = aws.ToString(before.TaskDefinition)
 	if !circuitBreakerOn(before) {
 		d.logf("%s: note: the deployment circuit breaker is off, so a broken release is only noticed at the %s timeout", spec.Service, spec.timeout())
 	}
-	if n := len(before.Deployments); n > 1 {
-		d.logf("%s: note: %d deployments already under way; %s is recorded as the previous task definition", spec.Service, n, shortName(res.Previous))
+	before, chk, err := d.waitIdle(ctx, spec, before)
+	if err != nil {
+		return res, err
+	}
+	res.Previous = aws.ToString(before.TaskDefinition)
+	if chk.completed == "" && spec.TaskDefinition == "" {
+		return res, fmt.Errorf("ecs rollout of service %s: not building on %s: %s; deploy a known-good revision with a task definition instead, or fix the service first", spec.Service, shortName(res.Previous), chk.problem)
 	}
 
-	res.TaskDefinition, res.Mode, err = d.plan(ctx, spec, res.Previous)
+	var registered bool
+	res.TaskDefinition, res.Mode, registered, err = d.plan(ctx, spec, res.Previous)
 	if err != nil {
 		return res, fmt.Errorf("ecs rollout of service %s: %w", spec.Service, err)
 	}
@@ -47,8 +53,11 @@ func (d *Deployer) Rollout(ctx context.Context, spec Spec) (res Result, err erro
 	}
 
 	f := d.newFollower(spec, before.Events)
-	t, err := d.startDeployment(ctx, spec, updateInput(spec, res.TaskDefinition, res.Previous, res.Mode == ModeForce), res.Previous)
+	t, err := d.startDeployment(ctx, spec, updateInput(spec, res.TaskDefinition, res.Previous, res.Mode == ModeForce), res.TaskDefinition, chk.completed)
 	if err != nil {
+		if registered {
+			err = fmt.Errorf("%w; %s", err, d.deregister(ctx, res.TaskDefinition))
+		}
 		return res, fmt.Errorf("ecs rollout of service %s: %w", spec.Service, err)
 	}
 	res.DeploymentID = t.id
@@ -63,7 +72,7 @@ func (d *Deployer) Rollout(ctx context.Context, spec Spec) (res Result, err erro
 	d.logf("%s: rollout failed: %s", spec.Service, v.reason)
 	switch v.kind {
 	case KindFailed, KindCircuitBreaker, KindTimeout:
-		rerr.StoppedTasks = d.stoppedTasks(ctx, spec.Cluster, t)
+		rerr.StoppedTasks, rerr.Logs = d.stoppedTasks(ctx, spec.Cluster, t)
 	}
 	if spec.Rollback {
 		rerr.Rollback, res.RolledBack = d.rollback(ctx, spec, v, t, f)
@@ -110,33 +119,76 @@ func (s Spec) validate() error {
 }
 
 // plan decides what to deploy and registers a new revision when images
-// change.
-func (d *Deployer) plan(ctx context.Context, spec Spec, current string) (string, Mode, error) {
-	unchanged := func() (string, Mode, error) {
+// change (or reuses one that has exactly them); registered says a revision
+// was registered for this rollout.
+func (d *Deployer) plan(ctx context.Context, spec Spec, current string) (taskDef string, mode Mode, registered bool, err error) {
+	unchanged := func() (string, Mode, bool, error) {
 		if spec.Force {
 			d.logf("%s: %s already runs what was asked; forcing a new deployment as requested", spec.Service, shortName(current))
-			return current, ModeForce, nil
+			return current, ModeForce, false, nil
 		}
-		return current, ModeUnchanged, nil
+		return current, ModeUnchanged, false, nil
 	}
 	switch {
 	case spec.TaskDefinition != "":
 		if spec.TaskDefinition == current || spec.TaskDefinition == shortName(current) {
 			return unchanged()
 		}
-		return spec.TaskDefinition, ModeTaskDefinition, nil
+		return spec.TaskDefinition, ModeTaskDefinition, false, nil
 	case len(spec.Images) > 0:
 		rev, err := d.registerRevision(ctx, current, spec.Images)
 		if err != nil {
-			return "", "", err
+			return "", "", false, err
 		}
 		if !rev.Changed {
 			return unchanged()
 		}
-		d.logf("%s: registered %s (from %s, new images only)", spec.Service, shortName(rev.ARN), shortName(current))
-		return rev.ARN, ModeImage, nil
+		if rev.Reused {
+			d.logf("%s: reusing %s (from %s, new images only; registered earlier)", spec.Service, shortName(rev.ARN), shortName(current))
+		} else {
+			d.logf("%s: registered %s (from %s, new images only)", spec.Service, shortName(rev.ARN), shortName(current))
+		}
+		return rev.ARN, ModeImage, !rev.Reused, nil
 	}
-	return current, ModeForce, nil
+	return current, ModeForce, false, nil
+}
+
+// deregister removes a revision this rollout registered but could not
+// deploy, so no orphan is left; it returns one line saying how that went.
+func (d *Deployer) deregister(ctx context.Context, arn string) string {
+	if _, err := d.api.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
+		return fmt.Sprintf("the revision %s registered for it is left behind (%v): remove it with aws ecs deregister-task-definition --task-definition %s", shortName(arn), awsconf.Explain("ecs:DeregisterTaskDefinition", err), shortName(arn))
+	}
+	d.logf("deregistered %s, which was registered for a rollout that could not start", shortName(arn))
+	return fmt.Sprintf("deregistered the revision %s registered for it", shortName(arn))
+}
+
+// waitIdle waits, up to the rollout's timeout, for a deployment already in
+// flight to finish, so the rollout never builds on, or records as its
+// rollback target, a revision that has not completed.
+func (d *Deployer) waitIdle(ctx context.Context, spec Spec, svc *types.Service) (*types.Service, startCheck, error) {
+	chk := judgeStart(svc)
+	if chk.busy == nil {
+		return svc, chk, nil
+	}
+	busy := trackDeployment(spec, chk.busy, "")
+	d.logf("%s: deployment %s of %s is in flight; waiting up to %s for it to finish before starting", spec.Service, busy.id, shortName(busy.taskDef), spec.timeout())
+	start := d.clock.Now()
+	f := d.newFollower(spec, svc.Events)
+	v, _ := f.loop(ctx, busy, func(_ context.Context, out *ecs.DescribeServicesOutput) (verdict, tracking, error) {
+		if kind, msg := serviceProblem(out, spec.Cluster, spec.Service); msg != "" {
+			return verdict{kind: kind, reason: msg}, busy, nil
+		}
+		svc, chk = &out.Services[0], judgeStart(&out.Services[0])
+		return verdict{done: chk.busy == nil, svc: svc, ours: deploymentByID(svc.Deployments, busy.id)}, busy, nil
+	}, func(verdict, tracking) string {
+		return fmt.Sprintf("deployment %s of %s, in flight when the rollout began, did not finish within %s: not starting on top of it; wait for it or stop it, then retry", busy.id, shortName(busy.taskDef), spec.timeout())
+	})
+	if !v.done {
+		return nil, chk, &RolloutError{Service: spec.Service, Cluster: spec.Cluster, Kind: v.kind, Reason: v.reason, Err: v.err, Events: f.events}
+	}
+	d.logf("%s: the deployment in flight finished after %s; the service runs %s", spec.Service, d.clock.Now().Sub(start), shortName(aws.ToString(svc.TaskDefinition)))
+	return svc, chk, nil
 }
 
 // updateInput builds the UpdateService request that deploys taskDef.
@@ -149,9 +201,10 @@ func updateInput(spec Spec, taskDef, current string, force bool) *ecs.UpdateServ
 }
 
 // startDeployment calls UpdateService and identifies the deployment it
-// created: the PRIMARY one in the response. previous is what the service
-// ran before, to recognise a rollback to it.
-func (d *Deployer) startDeployment(ctx context.Context, spec Spec, in *ecs.UpdateServiceInput, previous string) (tracking, error) {
+// created: the PRIMARY one in the response, which must deploy want (the
+// revision registered, given or forced). previous is what the service ran
+// before, to recognise a rollback to it.
+func (d *Deployer) startDeployment(ctx context.Context, spec Spec, in *ecs.UpdateServiceInput, want, previous string) (tracking, error) {
 	out, err := d.api.UpdateService(ctx, in)
 	if err != nil {
 		return tracking{}, awsconf.Explain("ecs:UpdateService", err)
@@ -165,6 +218,11 @@ func (d *Deployer) startDeployment(ctx context.Context, spec Spec, in *ecs.Updat
 	}
 	t := trackDeployment(spec, primary, previous)
 	d.logf("%s: started deployment %s of %s (previous: %s)", spec.Service, t.id, shortName(t.taskDef), shortName(previous))
+	if want != "" && !sameRevision(t.taskDef, want) {
+		// Not what we asked for: follow it as ours-with-the-wanted-revision,
+		// which judge reports as KindWrongRevision at the first poll.
+		t.taskDef = want
+	}
 	return t, nil
 }
 

@@ -27,6 +27,10 @@ type RolloutError struct {
 	Events []string
 	// StoppedTasks has one line per stopped task of the failed deployment.
 	StoppedTasks []string
+	// Logs are the last CloudWatch Logs lines of the first failed tasks'
+	// failed containers, each block under a header line, or a line saying
+	// why they could not be read.
+	Logs []string
 	// Err is the underlying API error, if any.
 	Err error
 }
@@ -55,6 +59,12 @@ func (e *RolloutError) Error() string {
 		b.WriteString("\n  stopped tasks of the failed deployment:")
 		for _, t := range e.StoppedTasks {
 			b.WriteString("\n    " + t)
+		}
+	}
+	if len(e.Logs) > 0 {
+		b.WriteString("\n  logs of the failed tasks:")
+		for _, l := range e.Logs {
+			b.WriteString("\n    " + l)
 		}
 	}
 	return b.String()

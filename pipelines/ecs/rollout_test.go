@@ -174,8 +174,8 @@ func TestRollout(t *testing.T) {
 			},
 		},
 		{
-			name:    "throttled beyond the SDK's attempts",
-			spec:    newTD,
+			name:    "throttled beyond the retry budget before the rollout starts",
+			spec:    Spec{Cluster: "prod", Service: "api", TaskDefinition: tdNew, MaxAttempts: 3},
 			sc:      &scenario{before: before, failOps: map[string][]string{"DescribeServices": {"ThrottlingException", "ThrottlingException", "ThrottlingException"}}},
 			wantErr: []string{"ecs:DescribeServices: still throttled after retries"},
 		},
@@ -249,6 +249,29 @@ func TestRollout(t *testing.T) {
 					t.Error("RolledBack must be true")
 				}
 			},
+		},
+		{
+			// Issue 13.2: what UpdateService started must be what we asked
+			// for; a COMPLETED deployment of another revision is not ours.
+			name:     "the deployment UpdateService started runs another revision: reported, never completed",
+			spec:     Spec{Cluster: "prod", Service: "api", TaskDefinition: tdNew, Rollback: true},
+			sc:       &scenario{before: before, states: []state{deps(ours(tdOther, "PRIMARY", "COMPLETED", 2))}},
+			wantKind: KindWrongRevision, wantAt: 0, wantUpdates: 1,
+			wantErr: []string{"deployment ecs-svc/2222222222222222222 runs api:9, not api:8 that this rollout deploys: someone else changed the service at the same time",
+				"; not rolled back: another deployment has taken over the service"},
+		},
+		{
+			name:     "a forced deployment must redeploy the current revision",
+			spec:     Spec{Cluster: "prod", Service: "api"},
+			sc:       &scenario{before: before, states: []state{deps(ours(tdOther, "PRIMARY", "IN_PROGRESS", 0), old("ACTIVE", 2))}},
+			wantKind: KindWrongRevision, wantAt: 0, wantUpdates: 1,
+			wantErr: []string{"runs api:9, not api:5 that this rollout deploys"},
+		},
+		{
+			name:   "a task definition given as family:revision matches the ARN ECS reports",
+			spec:   Spec{Cluster: "prod", Service: "api", TaskDefinition: "api:8"},
+			sc:     &scenario{before: before, states: []state{deps(ours(tdNew, "PRIMARY", "COMPLETED", 2))}},
+			wantAt: 0, wantUpdates: 1,
 		},
 		{
 			name:     "rollback in force mode: nothing older to return to",

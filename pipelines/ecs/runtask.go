@@ -69,6 +69,9 @@ type TaskResult struct {
 	StopCode      string // see StoppedReason
 	// Duration from the call to the verdict.
 	Duration time.Duration
+	// Logs are the failed containers' last CloudWatch Logs lines (or why
+	// they could not be read), when the task failed.
+	Logs []string
 }
 
 // RunTask starts one task, waits until it stops and succeeds only when
@@ -99,7 +102,13 @@ func (d *Deployer) RunTask(ctx context.Context, spec TaskSpec) (res TaskResult, 
 	if err != nil {
 		return res, err
 	}
-	return d.taskVerdict(res, task)
+	if res, err = d.taskVerdict(res, task); err != nil {
+		res.Logs = d.taskLogs(ctx, task, map[string]*types.TaskDefinition{})
+		if len(res.Logs) > 0 {
+			err = fmt.Errorf("%w\n  logs of the task:\n    %s", err, strings.Join(res.Logs, "\n    "))
+		}
+	}
+	return res, err
 }
 
 // runTaskInput builds the RunTask request, borrowing from the service.

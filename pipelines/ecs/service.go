@@ -13,8 +13,8 @@ import (
 
 // describeService returns the service, or a clear error when it does not
 // exist or is being deleted.
-func (d *Deployer) describeService(ctx context.Context, cluster, service string, opts ...func(*ecs.Options)) (*types.Service, error) {
-	out, err := d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: optString(cluster), Services: []string{service}}, opts...)
+func (d *Deployer) describeService(ctx context.Context, cluster, service string) (*types.Service, error) {
+	out, err := d.api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: optString(cluster), Services: []string{service}})
 	if err != nil {
 		return nil, awsconf.Explain("ecs:DescribeServices", err)
 	}

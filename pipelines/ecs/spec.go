@@ -86,6 +86,11 @@ type FollowSpec struct {
 	Poll time.Duration
 	// MaxAttempts is the retry budget of each ECS API call, as in Spec.
 	MaxAttempts int
+	// Since is when the release began (e.g. just before cdk deploy, or
+	// before the stack that creates the service): a finished deployment of
+	// the images created after it is "completed", not "unchanged". Zero
+	// means the time of the call.
+	Since time.Time
 }
 
 // Outcome says how a followed release ended.

@@ -19,7 +19,7 @@ const maxStoppedTasks = 5
 // stoppedTasks returns one line per stopped task of the given deployment:
 // why it stopped and each container's exit code and reason. Failing to
 // look is reported as a line too: the rollout error matters more.
-func (d *Deployer) stoppedTasks(ctx context.Context, cluster string, t tracking) []string {
+func (d *Deployer) stoppedTasks(ctx context.Context, cluster string, t tracking) (lines, logs []string) {
 	family, _, ok := splitRevision(t.taskDef)
 	if !ok {
 		family = shortName(t.taskDef)
@@ -28,26 +28,29 @@ func (d *Deployer) stoppedTasks(ctx context.Context, cluster string, t tracking)
 	// filter; family plus STOPPED, then matching below, works everywhere.
 	list, err := d.api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: optString(cluster), Family: aws.String(family), DesiredStatus: types.DesiredStatusStopped})
 	if err != nil {
-		return []string{"(could not list stopped tasks: " + awsconf.Explain("ecs:ListTasks", err).Error() + ")"}
+		return []string{"(could not list stopped tasks: " + awsconf.Explain("ecs:ListTasks", err).Error() + ")"}, nil
 	}
 	if len(list.TaskArns) == 0 {
-		return nil
+		return nil, nil
 	}
 	desc, err := d.api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: optString(cluster), Tasks: list.TaskArns})
 	if err != nil {
-		return []string{"(could not describe stopped tasks: " + awsconf.Explain("ecs:DescribeTasks", err).Error() + ")"}
+		return []string{"(could not describe stopped tasks: " + awsconf.Explain("ecs:DescribeTasks", err).Error() + ")"}, nil
 	}
 	tasks := ourTasks(desc.Tasks, t)
 	sort.SliceStable(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].StoppedAt).After(aws.ToTime(tasks[j].StoppedAt)) })
-	var lines []string
+	defs := map[string]*types.TaskDefinition{}
 	for i, task := range tasks {
 		if i == maxStoppedTasks {
 			lines = append(lines, fmt.Sprintf("... and %d more", len(tasks)-i))
 			break
 		}
 		lines = append(lines, describeStoppedTask(task))
+		if i < maxLogTasks {
+			logs = append(logs, d.taskLogs(ctx, task, defs)...)
+		}
 	}
-	return lines
+	return lines, logs
 }
 
 // ourTasks keeps the tasks of our task definition, and of those the ones

@@ -198,7 +198,10 @@ func TestRegisterRevisionAllowTags(t *testing.T) {
 
 func TestRolloutUnchangedImages(t *testing.T) {
 	for _, force := range []bool{false, true} {
-		h := newHarness(t, map[string]*scenario{"api": imageScenario()})
+		sc := imageScenario()
+		// A forced deployment redeploys the current revision.
+		sc.states = []state{deps(ours(tdPrev, "PRIMARY", "COMPLETED", 2))}
+		h := newHarness(t, map[string]*scenario{"api": sc})
 		res, err := h.d.Rollout(context.Background(), Spec{Cluster: "prod", Service: "api", Images: map[string]string{"app": digestA}, Force: force})
 		if err != nil {
 			t.Fatal(err)
@@ -232,7 +235,10 @@ func TestRolloutUnchangedVerifiesTheLiveDeployment(t *testing.T) {
 	if !errors.As(err, &rerr) || rerr.Kind != KindTimeout {
 		t.Fatalf("err = %v, want a timeout verdict\n%s", err, h.log())
 	}
-	if res.Mode != ModeUnchanged || h.fake.count("UpdateService") != 0 || h.fake.count("RegisterTaskDefinition") != 0 {
+	if !strings.Contains(err.Error(), "in flight when the rollout began, did not finish within 1m0s: not starting on top of it") {
+		t.Errorf("the error must say the rollout did not start: %v", err)
+	}
+	if h.fake.count("UpdateService") != 0 || h.fake.count("RegisterTaskDefinition") != 0 {
 		t.Fatalf("verifying must change nothing: mode %s, %d updates", res.Mode, h.fake.count("UpdateService"))
 	}
 	if n := h.fake.count("DescribeServices"); n < 3 {

@@ -56,6 +56,8 @@ type benchCase struct {
 	// script begins at rest on the old revision and stevedore runs Follow
 	// instead of Rollout.
 	follow bool
+	// sd, instead of states, scripts a service deployment.
+	sd []map[string]any
 }
 
 func benchCases() []benchCase {
@@ -160,6 +162,36 @@ func BenchmarkVerdictDelay(b *testing.B) {
 		b.Run(c.name+"/stevedore-poll-5s", func(b *testing.B) { measure(b, c, 10, followerRun) })
 		b.Run(c.name+"/sdk-stable-waiter", func(b *testing.B) { measure(b, c, 3, waiterRun) })
 	}
+	// Service deployments (blue/green, linear, canary) have no SDK waiter:
+	// ServicesStableWaiter does not read the service-deployments API, so
+	// only stevedore's figures are given.
+	for _, c := range sdBenchCases() {
+		b.Run(c.name+"/stevedore-poll-5s", func(b *testing.B) { measure(b, c, 10, serviceDeploymentRun) })
+	}
+}
+
+// sdBenchCases script service deployments; their states are
+// ServiceDeployment answers (benchCase.sd), stepping every benchStep.
+func sdBenchCases() []benchCase {
+	alarm := map[string]any{"alarms": map[string]any{"triggeredAlarmNames": []any{"api-5xx"}, "status": "TRIGGERED"}}
+	return []benchCase{
+		{name: "service-deployment-bluegreen-success", decisive: 4, wantSuccess: true, sd: []map[string]any{
+			sd("IN_PROGRESS", "SCALE_UP", 1, 0, nil), sd("IN_PROGRESS", "TEST_TRAFFIC_SHIFT", 2, 0, nil),
+			sd("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 2, 100, nil), sd("IN_PROGRESS", "BAKE_TIME", 2, 100, nil),
+			sd("SUCCESSFUL", "CLEAN_UP", 2, 100, nil)}},
+		{name: "service-deployment-alarm-rollback", decisive: 3, sd: []map[string]any{
+			sd("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", 2, 100, nil), sd("IN_PROGRESS", "BAKE_TIME", 2, 100, nil),
+			sd("ROLLBACK_IN_PROGRESS", "BAKE_TIME", 2, 0, alarm), sd("ROLLBACK_SUCCESSFUL", "CLEAN_UP", 0, 0, alarm)}},
+	}
+}
+
+// serviceDeploymentRun is followerRun for FollowServiceDeployment.
+func serviceDeploymentRun(tb testing.TB, c benchCase, offset time.Duration) (time.Duration, bool) {
+	h := newHarness(tb, map[string]*scenario{"api": {serviceDeployments: c.sd, step: benchStep, offset: offset}})
+	defer h.fake.srv.Close()
+	_, err := h.d.FollowServiceDeployment(context.Background(), ServiceDeploymentSpec{Cluster: "prod", Service: "api", ARN: sdArn, Poll: 5 * time.Second})
+	delay := h.elapsed() - c.changeAt(offset)
+	return delay, (err == nil) == c.wantSuccess && delay >= 0
 }
 
 func measure(b *testing.B, c benchCase, runs int, run func(testing.TB, benchCase, time.Duration) (time.Duration, bool)) {
@@ -184,9 +216,13 @@ func measure(b *testing.B, c benchCase, runs int, run func(testing.TB, benchCase
 // the decisive change, wherever in the poll cycle the change falls. Fake
 // time makes this exact, so it is a plain test.
 func TestFollowerVerdictWithinOnePoll(t *testing.T) {
-	for _, c := range benchCases() {
+	for _, c := range append(benchCases(), sdBenchCases()...) {
+		run := followerRun
+		if c.sd != nil {
+			run = serviceDeploymentRun
+		}
 		for _, off := range benchOffsets(10) {
-			d, ok := followerRun(t, c, off)
+			d, ok := run(t, c, off)
 			if !ok || d < 0 || d > 5*time.Second {
 				t.Errorf("%s, phase %s: verdict correct=%v after %s, want correct within 5s", c.name, off, ok, d)
 			}
