@@ -130,6 +130,7 @@ const minFollowGrace = time.Second
 // deploy-infra's outputs. If deploy-infra fails without the deployment
 // ever finishing, the follower stops a few polls later.
 func (t *Target) Follow(ctx context.Context, image deploy.Image, run *deploy.InfraRun) (steps.Outcome, error) {
+	since := time.Now() // the release: deploy-infra starts now, or already did
 	s, err := t.service(image.Service)
 	if err != nil {
 		return steps.Outcome{}, err
@@ -158,7 +159,7 @@ func (t *Target) Follow(ctx context.Context, image deploy.Image, run *deploy.Inf
 			cancel(fmt.Errorf("deploy-infra failed before the deployment of %s finished: %w", s.Name, err))
 		}
 	}()
-	o, err := t.follow(fctx, s, image, out)
+	o, err := t.follow(fctx, s, image, out, since)
 	if cause := context.Cause(fctx); err != nil && ctx.Err() == nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		return steps.Outcome{}, cause
 	}
@@ -173,10 +174,12 @@ func (t *Target) Rollout(ctx context.Context, image deploy.Image, out deploy.Out
 	if err != nil {
 		return steps.Outcome{}, err
 	}
-	return t.follow(ctx, s, image, out)
+	return t.follow(ctx, s, image, out, time.Time{})
 }
 
-func (t *Target) follow(ctx context.Context, s *appspec.Service, image deploy.Image, out deploy.Outputs) (steps.Outcome, error) {
+// follow judges the deployment of image that began after since (zero: the
+// call); one finished before is "unchanged".
+func (t *Target) follow(ctx context.Context, s *appspec.Service, image deploy.Image, out deploy.Outputs, since time.Time) (steps.Outcome, error) {
 	cluster, svc, err := ecsTarget(out, s.Name)
 	if err != nil {
 		return steps.Outcome{}, err
@@ -186,7 +189,7 @@ func (t *Target) follow(ctx context.Context, s *appspec.Service, image deploy.Im
 	}
 	res, err := t.ECS.Follow(ctx, ecs.FollowSpec{
 		Cluster: cluster, Service: svc, Images: map[string]string{s.Container: image.Ref},
-		Timeout: orDefault(t.FollowTimeout, DefaultFollowTimeout), Poll: orDefault(t.Poll, DefaultPoll),
+		Timeout: orDefault(t.FollowTimeout, DefaultFollowTimeout), Poll: orDefault(t.Poll, DefaultPoll), Since: since,
 	})
 	if err != nil {
 		return steps.Outcome{}, err
