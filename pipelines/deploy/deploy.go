@@ -172,7 +172,7 @@ func (p *Pipeline) Steps() ([]steps.Step, error) {
 	}
 	p.images, p.outputs, p.current = map[string]Image{}, Outputs{}, Outputs{}
 	p.assembly, p.infra = Assembly{}, newInfraRun()
-	p.infra.current = p.Current
+	p.infra.current = p.currentOutputs
 	var out []steps.Step
 	add := func(name string, needs []string, run func(context.Context) (steps.Outcome, error)) {
 		out = append(out, steps.Step{Name: name, Needs: needs, Run: run})
@@ -251,7 +251,7 @@ func (p *Pipeline) Steps() ([]steps.Step, error) {
 // first-deploy migration, the frontend publish and verify.
 func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (steps.Outcome, error)), gate []string) {
 	add(StepCheckStacks, []string{StepSynth}, func(ctx context.Context) (steps.Outcome, error) {
-		cur, o, err := p.Infra.Current(ctx, p.Assembly())
+		cur, o, err := p.Infra.Current(ctx, p.assemblyOf())
 		if err == nil {
 			p.setCurrent(cur)
 		}
@@ -260,17 +260,17 @@ func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (
 	before := []string{StepCheckStacks} // what deploy-infra and the followers wait for
 	if p.Migrate != "" {
 		add(StepMigrate, []string{StepCheckStacks, PushStep(p.Migrate)}, func(ctx context.Context) (steps.Outcome, error) {
-			if p.FirstDeploy() {
+			if p.firstDeploy() {
 				return steps.Outcome{Summary: "first deploy, no stacks yet: the migration runs right after deploy-infra"}, nil
 			}
-			return p.Release.Migrate(ctx, p.image(p.Migrate), p.Current())
+			return p.Release.Migrate(ctx, p.image(p.Migrate), p.currentOutputs())
 		})
 		before = []string{StepMigrate}
 	}
 	add(StepDeployInfra, before, func(ctx context.Context) (steps.Outcome, error) {
 		ctx, done := p.infra.start(ctx)
 		defer done()
-		res, o, err := p.Infra.DeployInfra(ctx, p.Assembly())
+		res, o, err := p.Infra.DeployInfra(ctx, p.assemblyOf())
 		if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 			err = fmt.Errorf("stopped because %w (CloudFormation rolls the stack back by itself): %v", cause, err)
 		}
@@ -283,7 +283,7 @@ func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (
 	after := []string{StepDeployInfra} // what the frontend and verify wait for
 	if p.Migrate != "" {
 		add(StepMigrateFirst, []string{StepDeployInfra}, func(ctx context.Context) (steps.Outcome, error) {
-			if !p.FirstDeploy() {
+			if !p.firstDeploy() {
 				return steps.Outcome{Summary: "not a first deploy: the migration ran before deploy-infra"}, nil
 			}
 			return p.Release.Migrate(context.WithValue(ctx, firstDeployKey{}, true), p.image(p.Migrate), p.Outputs())
@@ -381,8 +381,8 @@ func (p *Pipeline) setAssembly(a Assembly) {
 	p.assembly = a
 }
 
-// Assembly returns what synth produced (zero before synth).
-func (p *Pipeline) Assembly() Assembly {
+// assemblyOf returns what synth produced (zero before synth).
+func (p *Pipeline) assemblyOf() Assembly {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.assembly
@@ -394,15 +394,15 @@ func (p *Pipeline) setCurrent(out Outputs) {
 	p.current = out
 }
 
-// Current returns a copy of the outputs the stacks had before this deploy.
-func (p *Pipeline) Current() Outputs {
+// currentOutputs returns a copy of the outputs the stacks had before this deploy.
+func (p *Pipeline) currentOutputs() Outputs {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return maps.Clone(p.current)
 }
 
-// FirstDeploy reports whether check-stacks found no stack of the assembly.
-func (p *Pipeline) FirstDeploy() bool {
+// firstDeploy reports whether check-stacks found no stack of the assembly.
+func (p *Pipeline) firstDeploy() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.current) == 0
