@@ -63,12 +63,12 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 		}
 	}
 	t.recordImages(ctx, out)
-	summary := fmt.Sprintf("%d of %d stacks exist", len(existing), len(asm.Stacks))
+	summary := fmt.Sprintf("%d of %s exist", len(existing), count(len(asm.Stacks), "stack"))
 	if len(existing) == 0 {
-		summary = fmt.Sprintf("first deploy: none of the %d stacks exists yet", len(asm.Stacks))
+		summary = fmt.Sprintf("first deploy: none of the %s exists yet", count(len(asm.Stacks), "stack"))
 	}
 	if len(secrets) > 0 {
-		summary += fmt.Sprintf("; %d referenced secrets exist", len(secrets))
+		summary += fmt.Sprintf("; %s referenced, all exist", count(len(secrets), "secret"))
 	}
 	// The change sets are prepared and reviewed here, before the
 	// migration: a refused one leaves the schema where it was too.
@@ -82,7 +82,7 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 			summary += fmt.Sprintf("; plan %s verified (%d change sets)", t.Plan, len(r.stacks))
 		case ok:
 			r, err = t.prepareRelease(ctx, p, asm)
-			summary += fmt.Sprintf("; %d change sets prepared and reviewed", len(r.stacks)-len(r.deferred))
+			summary += fmt.Sprintf("; %s prepared and reviewed", count(len(r.stacks)-len(r.deferred), "change set"))
 			if len(r.deferred) > 0 {
 				summary += fmt.Sprintf(", %d prepared in deploy-infra (new stacks or needing an earlier one)", len(r.deferred))
 			}
@@ -192,12 +192,12 @@ func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.O
 	if err != nil {
 		return nil, steps.Outcome{}, err
 	}
-	o := steps.Outcome{Summary: fmt.Sprintf("%d of %d stacks changed in %s", changed, len(asm.Stacks), time.Since(start).Round(time.Second))}
+	o := steps.Outcome{Summary: fmt.Sprintf("%d of %s changed in %s", changed, count(len(asm.Stacks), "stack"), time.Since(start).Round(time.Second))}
 	switch changed {
 	case 0:
-		o.Summary = fmt.Sprintf("no changes in the %d stacks", len(asm.Stacks))
+		o.Summary = fmt.Sprintf("no changes in the %s", count(len(asm.Stacks), "stack"))
 	case -1:
-		o.Summary = fmt.Sprintf("%d stacks deployed in %s", len(asm.Stacks), time.Since(start).Round(time.Second))
+		o.Summary = fmt.Sprintf("%s deployed in %s", count(len(asm.Stacks), "stack"), time.Since(start).Round(time.Second))
 	}
 	for _, k := range []string{contract.OutputHealthURL, contract.OutputFrontendURL} {
 		if v := outputs[k]; v != "" {

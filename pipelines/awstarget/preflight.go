@@ -70,7 +70,7 @@ func (t *Target) Preflight(ctx context.Context) (steps.Outcome, error) {
 		slices.Sort(problems)
 		return steps.Outcome{}, problems
 	}
-	return steps.Outcome{Summary: fmt.Sprintf("CDK bootstrap version %s, %d secrets, %d repositories readable", version, len(t.Secrets), len(t.App.Services))}, nil
+	return steps.Outcome{Summary: fmt.Sprintf("CDK bootstrap version %s, %s, %s readable", version, count(len(t.Secrets), "declared secret"), count(len(t.App.Services), "repository"))}, nil
 }
 
 // bootstrapVersion reads the CDK bootstrap version parameter.
@@ -157,4 +157,15 @@ func referencedSecrets(templates []string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// count says "1 secret", "2 secrets", "3 repositories".
+func count(n int, noun string) string {
+	switch {
+	case n == 1:
+		return "1 " + noun
+	case strings.HasSuffix(noun, "y"):
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

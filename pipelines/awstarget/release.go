@@ -109,9 +109,11 @@ func sameDigest(a, b string) bool {
 	return err1 == nil && err2 == nil && x == y
 }
 
+// digestOf shortens a reference to its digest's first 12 hex digits, for
+// summaries (the artifacts hold the full reference).
 func digestOf(ref string) string {
 	if img, err := contract.ParseImage(ref); err == nil {
-		return img.Digest
+		return img.Digest[:len("sha256:")+12]
 	}
 	return ref
 }
