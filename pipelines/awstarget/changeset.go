@@ -1,6 +1,7 @@
 package awstarget
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -178,7 +179,7 @@ func (t *Target) describeChangeSet(ctx context.Context, api *cloudformation.Clie
 // reviewChanges refuses a replacement or removal of a stateful resource
 // that AllowReplace does not acknowledge by logical or physical name.
 func (t *Target) reviewChanges(stack string, cs changes) error {
-	var refused []string
+	var refused, names []string
 	for _, c := range cs {
 		typ, logical, physical := aws.ToString(c.ResourceType), aws.ToString(c.LogicalResourceId), aws.ToString(c.PhysicalResourceId)
 		if !slices.Contains(statefulTypes, typ) {
@@ -199,24 +200,13 @@ func (t *Target) reviewChanges(stack string, cs changes) error {
 			t.logf("%s: %s %s %s: acknowledged by --allow-replace", stack, typ, logical, what)
 			continue
 		}
-		refused = append(refused, fmt.Sprintf("%s %s (%s) %s", typ, logical, cmpOr(physical, "new"), what))
+		refused = append(refused, fmt.Sprintf("%s %s (%s) %s", typ, logical, cmp.Or(physical, "new"), what))
+		names = append(names, "--allow-replace "+logical)
 	}
 	if len(refused) > 0 {
-		return fmt.Errorf("stack %s: refusing to deploy, nothing was changed:\n  - %s\nif that is intended, acknowledge each by name with --allow-replace %s", stack, strings.Join(refused, "\n  - "), firstWord(refused))
+		return fmt.Errorf("stack %s: refusing to deploy, nothing was changed:\n  - %s\nif that is intended, acknowledge each by name: with-aws %s", stack, strings.Join(refused, "\n  - "), strings.Join(names, " "))
 	}
 	return nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func firstWord(refused []string) string {
-	f := strings.Fields(refused[0])
-	return f[1]
 }
 
 // waitStack follows a stack until it settled; a rollback is an error with
