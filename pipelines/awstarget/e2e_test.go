@@ -858,3 +858,43 @@ func TestE2ERegistryOverride(t *testing.T) {
 		t.Errorf("migrate says %q", got)
 	}
 }
+
+// A stack the plan found unchanged must still match the build when the
+// plan is applied.
+func TestE2EPlanUnchangedStack(t *testing.T) {
+	for _, drift := range []bool{false, true} {
+		t.Run(fmt.Sprint("drift=", drift), func(t *testing.T) {
+			e := newE2E(t, false)
+			e.extra = []string{"ShopNet"}
+			net, _ := (&cfnCDK{e: e}).Template(context.Background(), deploy.Assembly{}, "ShopNet")
+			if err := e.a.ApplyTemplate("ShopNet", net); err != nil {
+				t.Fatal(err)
+			}
+			tg := e.target()
+			tg.DryRun, tg.LeavePlan = true, true
+			rep, err := e.run(tg)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, rep.Text())
+			}
+			id := planOf(t, rep)
+			if drift {
+				if err := e.a.ApplyTemplate("ShopNet", strings.Replace(net, "subnet-1", "subnet-2", -1)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.a.ResetCalls()
+			tg = e.target()
+			tg.Plan = id
+			_, err = e.run(tg)
+			switch {
+			case drift && (err == nil || !strings.Contains(err.Error(), "stack ShopNet has no change set of plan "+id+" but its template differs")):
+				t.Fatalf("error = %v", err)
+			case !drift && err != nil:
+				t.Fatal(err)
+			}
+			if n := len(e.a.CallsTo("ExecuteChangeSet")); (n == 1) == drift {
+				t.Fatalf("%d change sets executed with drift=%v", n, drift)
+			}
+		})
+	}
+}
