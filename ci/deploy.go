@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
-	"unicode"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
@@ -25,10 +25,11 @@ import (
 // image, the services started from the pushed digests and the frontend
 // image, then /health and the index page checked.
 //
-// --target aws (see with-aws): tests must pass before anything is pushed;
-// images to ECR, cdk deploy pinned to their digests, the migration task,
-// then the ECS rollouts and the frontend publish in parallel, then the
-// health check through the stack outputs.
+// --target aws (see with-aws): tests and a read-only preflight of the
+// account must pass before anything is pushed; images to ECR, synth pinned
+// to their digests, the migration task with the new image, then the stacks
+// through reviewed change sets while each ECS deployment they start is
+// followed, then the frontend publish and the health check.
 //
 // A failed step stops the steps that depend on it; the error names it.
 // With --dry-run, nothing leaves the machine: see plan. Never cached.
@@ -103,17 +104,15 @@ func (m *Stevedore) Deploy(
 		if app.Migrate != nil {
 			p.Migrate = app.Migrate.Service
 		}
-		if app.Infra != nil {
-			p.Infra = local // listed as skipped, with why
-		}
+		p.NoInfra = "the local target does not deploy the CDK app (it was synthesized against the pushed digests); deploy it with --target aws"
 		plan = dryRun
 	case "aws":
-		aws, err := m.newAWSTarget(ctx, app, env, tags, dryRun, synth)
+		aws, err := m.newAWSTarget(ctx, app, env, tags, dryRun, synth, m.Aws.deployTimeout(), awsPlan{})
 		if err != nil {
 			return "", err
 		}
 		defer aws.close()
-		p.Push, p.Infra, p.Release = aws, aws, aws
+		p.Preflight, p.Push, p.Infra, p.Follow, p.Release = aws, aws, aws, aws, aws
 		if app.Migrate != nil {
 			p.Migrate = app.Migrate.Service
 		}
@@ -220,8 +219,7 @@ type synthStep struct {
 	env    string
 	extra  []string
 	ledger *ledger
-	inputs *infraInputs // set by Synth, read by the AWS deploy
-	stacks []string     // set by Synth, in deploy order
+	inputs *infraInputs // set by Synth: the CDK toolchain the AWS deploy runs in
 }
 
 func (s *synthStep) Prepare(ctx context.Context) (steps.Outcome, error) {
@@ -233,45 +231,34 @@ func (s *synthStep) Prepare(ctx context.Context) (steps.Outcome, error) {
 	})
 }
 
-func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (steps.Outcome, error) {
+// Synth synthesizes the assembly and hands it to the steps after it.
+func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (deploy.Assembly, steps.Outcome, error) {
 	var refs []string
 	for _, img := range images {
 		refs = append(refs, img.Service+"="+img.Ref)
 	}
 	in, err := s.m.infraInputs(ctx, s.app, "", s.env, refs, s.extra)
 	if err != nil {
-		return steps.Outcome{}, err
+		return deploy.Assembly{}, steps.Outcome{}, err
 	}
 	s.inputs = in
-	return s.ledger.track(ctx, deploy.StepSynth, []any{s.m.infraSource(s.app.Infra), strings.Join(in.args(), " ")}, func() (steps.Outcome, error) {
-		stacks, err := s.m.assemblyStacks(ctx, s.m.synthesize(in))
+	var asm deploy.Assembly
+	o, err := s.ledger.track(ctx, deploy.StepSynth, []any{s.m.infraSource(s.app.Infra), strings.Join(in.args(), " ")}, func() (steps.Outcome, error) {
+		dir := s.m.synthesize(in)
+		stacks, err := s.m.assemblyStacks(ctx, dir)
 		if err != nil {
 			return steps.Outcome{}, err
 		}
-		s.stacks = stacks
+		id, err := dir.ID(ctx)
+		if err != nil {
+			return steps.Outcome{}, err
+		}
+		asm = deploy.Assembly{ID: string(id), Stacks: stacks, Env: in.env, Context: maps.Clone(in.context)}
 		out := steps.Outcome{Summary: fmt.Sprintf("%d stacks for %s/%s", len(stacks), in.app, in.env)}
 		for _, st := range stacks {
 			out.Artifacts = append(out.Artifacts, steps.Artifact{Kind: "stack", Name: "stack", Value: st})
 		}
 		return out, nil
 	})
-}
-
-// outputKey is the stack output naming a service's ECS service, e.g.
-// BackendServiceName for "backend" and ApiGatewayServiceName for "api-gateway".
-func outputKey(service, suffix string) string {
-	var b strings.Builder
-	upper := true
-	for _, r := range service {
-		if r == '-' || r == '_' {
-			upper = true
-			continue
-		}
-		if upper {
-			r = unicode.ToUpper(r)
-		}
-		upper = false
-		b.WriteRune(r)
-	}
-	return b.String() + suffix
+	return asm, o, err
 }

@@ -110,12 +110,6 @@ func pushedImage(p *PublishedImage) (deploy.Image, steps.Outcome, error) {
 		steps.Outcome{Summary: summary, Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: p.Service, Value: p.Ref}}}, nil
 }
 
-// DeployInfra is listed, not run: the local target has no AWS account, so
-// the CDK app is synthesized against the pushed digests and stops there.
-func (l *localTarget) DeployInfra(context.Context) (deploy.Outputs, steps.Outcome, error) {
-	return deploy.Outputs{}, steps.Outcome{Skipped: "the local target does not deploy the CDK app (it was synthesized against the pushed digests); deploy it with --target aws"}, nil
-}
-
 // Migrate runs the migration command once in a one-off container from the
 // new image, with the service's environment, before any service starts. A
 // non-zero exit fails the step, and so stops every rollout.

@@ -78,7 +78,8 @@ func (m *Stevedore) PublishFrontend(
 	sum, err := s3site.Publish(ctx, dir, s3site.Options{
 		AWS: cfg, Bucket: bucket, Prefix: prefix, DistributionID: distributionID,
 		Delete: delete, DryRun: dryRun, Rules: rules, WaitInvalidation: wait,
-		Log: func(s string) { log("%s", s) },
+		PathStyle: cfg.BaseEndpoint != nil, // emulators and gateways behind with-aws --endpoint
+		Log:       func(s string) { log("%s", s) },
 	})
 	if err != nil {
 		return "", err
