@@ -14,7 +14,6 @@ import (
 	"dagger/stevedore/internal/dagger"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
 )
@@ -247,7 +246,11 @@ type AwsAccount struct {
 // requireAws fails clearly when an AWS step runs without with-aws.
 func (m *Stevedore) requireAws(step string) (*AwsAccount, error) {
 	if m.Aws == nil {
-		return nil, fmt.Errorf("%s needs an AWS account: call with-aws first, e.g. dagger call with-aws --region eu-west-1 --access-key-id env:AWS_ACCESS_KEY_ID --secret-access-key env:AWS_SECRET_ACCESS_KEY %s", step, step)
+		extra := ""
+		if step == "deploy" || step == "plan" {
+			extra = "--target aws"
+		}
+		return nil, awsconf.NeedsAccount(step, extra)
 	}
 	return m.Aws, nil
 }
@@ -342,11 +345,11 @@ func (a *AwsAccount) callerAccount(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer cleanup()
-	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	acct, _, err := awsconf.CallerIdentity(ctx, cfg)
 	if err != nil {
-		return "", awsconf.Explain("sts:GetCallerIdentity", fmt.Errorf("resolving the account for the CDK CLI: %w", err))
+		return "", fmt.Errorf("resolving the account for the CDK CLI: %w", err)
 	}
-	return aws.ToString(id.Account), nil
+	return acct, nil
 }
 
 // Bootstrap the account and region of with-aws for CDK (cdk bootstrap
@@ -383,7 +386,7 @@ func (m *Stevedore) Bootstrap(
 	}
 	out, err := ctr.WithExec(args).CombinedOutput(ctx)
 	if err != nil {
-		return "", commandFailed(fmt.Sprintf("cdk bootstrap aws://%s/%s", id, acct.Region), err)
+		return "", failed(fmt.Sprintf("cdk bootstrap aws://%s/%s", id, acct.Region), "", err)
 	}
 	return out, nil
 }

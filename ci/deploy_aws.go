@@ -38,17 +38,17 @@ type awsPlan struct {
 
 // newAWSTarget refuses to start without credentials or without the CDK
 // app: the AWS target deploys infrastructure.
-func (m *Stevedore) newAWSTarget(ctx context.Context, app *appspec.App, env string, tags []string, dryRun bool, synth *synthStep, deployTimeout time.Duration, plan awsPlan) (*awsTarget, error) {
+func (m *Stevedore) newAWSTarget(ctx context.Context, fn string, app *appspec.App, env string, tags []string, dryRun bool, synth *synthStep, deployTimeout time.Duration, plan awsPlan) (*awsTarget, error) {
 	if synth == nil {
-		return nil, errors.New("deploy --target aws needs the CDK app: add infra.dir to stevedore.yaml (or use publish and rollout directly)")
+		return nil, fmt.Errorf("%s --target aws needs infrastructure: add infra.dir (your CDK app) or the built-in infra description to stevedore.yaml (or use publish and rollout directly)", fn)
 	}
-	cfg, cleanup, err := m.awsConfig(ctx, "deploy")
+	cfg, cleanup, err := m.awsConfig(ctx, fn)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		cleanup()
-		return nil, fmt.Errorf("deploy --target aws: no usable AWS credentials: %w", err)
+		return nil, fmt.Errorf("%s --target aws: no usable AWS credentials: %w", fn, err)
 	}
 	acct := m.Aws
 	images := &engineImages{m: m, app: app, tags: tags}
@@ -215,19 +215,9 @@ func (c *cdkRunner) run(ctx context.Context, asm deploy.Assembly, stacks []strin
 	args := append(append(append([]string{"cdk"}, cmd...), sel...), "--app", cdkAssembly, "--no-notices", "--no-version-reporting")
 	out, err := ctr.WithExec(args).CombinedOutput(ctx)
 	if err != nil {
-		return "", commandFailed("cdk "+cmd[0], err)
+		return "", failed("cdk "+cmd[0], "", err)
 	}
 	return out, nil
-}
-
-// commandFailed says what a failed command said itself: the tail of its
-// output, not only its exit code.
-func commandFailed(what string, err error) error {
-	var ee *dagger.ExecError
-	if !errors.As(err, &ee) {
-		return fmt.Errorf("%s failed: %w", what, err)
-	}
-	return fmt.Errorf("%s failed (exit code %d):\n%s", what, ee.ExitCode, tail(ee.Stdout+"\n"+ee.Stderr, 20))
 }
 
 // Deploy runs cdk deploy of exactly these stacks, without prompts.

@@ -59,6 +59,9 @@ func (m *Stevedore) PublishFrontend(
 	if err != nil {
 		return "", err
 	}
+	if err := m.requireCallerSource("publish-frontend"); err != nil {
+		return "", err
+	}
 	cfg, cleanup, err := m.awsConfig(ctx, "publish-frontend")
 	if err != nil {
 		return "", err

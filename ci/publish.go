@@ -254,6 +254,9 @@ func (m *Stevedore) pushTarget(ctx context.Context, app *appspec.App, services [
 		}
 		return t, nil
 	}
+	if err := m.requireCallerSource("publish"); err != nil {
+		return nil, err
+	}
 	cfg, cleanup, err := m.awsConfig(ctx, "publish")
 	if err != nil {
 		return nil, fmt.Errorf("%w (or use with-registry to push elsewhere)", err)

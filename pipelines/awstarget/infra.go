@@ -99,6 +99,20 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 	return out, steps.Outcome{Summary: summary}, nil
 }
 
+// contractNames adds, for every output the app exports under its own name
+// (stevedore.yaml infra.outputs), the contract name the steps read.
+func (t *Target) contractNames(outs map[string]string) map[string]string {
+	if t.App == nil || t.App.Infra == nil {
+		return outs
+	}
+	for key, own := range t.App.Infra.Outputs {
+		if v, ok := outs[own]; ok {
+			outs[key] = v
+		}
+	}
+	return outs
+}
+
 // stackOutputs reads one stack; ok is false when it does not exist (yet).
 func (t *Target) stackOutputs(ctx context.Context, stack string) (map[string]string, bool, error) {
 	out, err := cloudformation.NewFromConfig(t.AWS).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
@@ -122,7 +136,7 @@ func (t *Target) stackOutputs(ctx context.Context, stack string) (map[string]str
 	for _, o := range s.Outputs {
 		outs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
-	return outs, true, nil
+	return t.contractNames(outs), true, nil
 }
 
 // DeployInfra runs cdk deploy of every stack (cdk diff in a dry run),
@@ -192,6 +206,7 @@ func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.O
 	if err != nil {
 		return nil, steps.Outcome{}, err
 	}
+	outputs = t.contractNames(outputs)
 	o := steps.Outcome{Summary: fmt.Sprintf("%d of %s changed in %s", changed, count(len(asm.Stacks), "stack"), time.Since(start).Round(time.Second))}
 	switch changed {
 	case 0:

@@ -56,7 +56,7 @@ func (t *Target) Migrate(ctx context.Context, image deploy.Image, out deploy.Out
 		return steps.Outcome{}, err
 	}
 	if sameDigest(running, image.Ref) && !deploy.FirstDeploy(ctx) {
-		return steps.Outcome{Summary: fmt.Sprintf("skipped: %s already runs %s, migrated when it was released", svc, digestOf(image.Ref))}, nil
+		return steps.Outcome{Skipped: fmt.Sprintf("%s already runs %s, migrated when it was released", svc, digestOf(image.Ref))}, nil
 	}
 	if t.DryRun {
 		return steps.Outcome{Summary: fmt.Sprintf("would run %q with %s in %s/%s (now on %s)", command, image.Ref, cluster, svc, running)}, nil

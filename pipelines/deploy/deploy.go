@@ -270,7 +270,7 @@ func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (
 	if p.Migrate != "" {
 		add(StepMigrate, []string{StepCheckStacks, PushStep(p.Migrate)}, func(ctx context.Context) (steps.Outcome, error) {
 			if p.firstDeploy() {
-				return steps.Outcome{Summary: "first deploy, no stacks yet: the migration runs right after deploy-infra"}, nil
+				return steps.Outcome{Skipped: "first deploy, no stacks yet: the migration runs right after deploy-infra"}, nil
 			}
 			return p.Release.Migrate(ctx, p.image(p.Migrate), p.currentOutputs())
 		})
@@ -293,7 +293,7 @@ func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (
 	if p.Migrate != "" {
 		add(StepMigrateFirst, []string{StepDeployInfra}, func(ctx context.Context) (steps.Outcome, error) {
 			if !p.firstDeploy() {
-				return steps.Outcome{Summary: "not a first deploy: the migration ran before deploy-infra"}, nil
+				return steps.Outcome{Skipped: "not a first deploy: the migration ran before deploy-infra"}, nil
 			}
 			return p.Release.Migrate(context.WithValue(ctx, firstDeployKey{}, true), p.image(p.Migrate), p.Outputs())
 		})
@@ -395,6 +395,11 @@ func (p *Pipeline) assemblyOf() Assembly {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.assembly
+}
+
+// Stacks are the stacks of the synthesized assembly, in deploy order.
+func (p *Pipeline) Stacks() []string {
+	return slices.Clone(p.assemblyOf().Stacks)
 }
 
 func (p *Pipeline) setCurrent(out Outputs) {

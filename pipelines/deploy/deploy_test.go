@@ -191,7 +191,7 @@ func TestAWSOrderAndArtifacts(t *testing.T) {
 		if len(f.calls) != 16 {
 			t.Fatalf("%d calls, want 16: %v", len(f.calls), f.calls)
 		}
-		if st, _ := rep.Step(StepMigrateFirst); st.Status != steps.StatusOK {
+		if st, _ := rep.Step(StepMigrateFirst); st.Status != steps.StatusSkipped || !st.Deliberate {
 			t.Fatalf("%s = %+v", StepMigrateFirst, st)
 		}
 	}
@@ -243,8 +243,8 @@ func TestFirstDeployMigratesAfterInfra(t *testing.T) {
 		t.Errorf("migration ran %d times: %v", n, f.calls)
 	}
 	st, _ := rep.Step(StepMigrate)
-	if !strings.Contains(st.Summary, "first deploy") {
-		t.Errorf("migrate step says %q", st.Summary)
+	if !st.Deliberate || !strings.Contains(st.Reason, "first deploy") {
+		t.Errorf("migrate step: %+v", st)
 	}
 }
 
