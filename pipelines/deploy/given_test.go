@@ -11,7 +11,7 @@ import (
 func givenPipeline(f *fake, skipMigrate string) *Pipeline {
 	return &Pipeline{
 		Services: []string{"backend", "qdrant"}, Frontend: true, Migrate: "backend", SkipMigrate: skipMigrate,
-		Given: []Image{{Service: "backend", Ref: digestOf("b2")}, {Service: "qdrant", Ref: digestOf("q2")}},
+		Given:     []Image{{Service: "backend", Ref: digestOf("b2")}, {Service: "qdrant", Ref: digestOf("q2")}},
 		Preflight: f, Synth: f, Infra: f, Follow: f, Release: f,
 	}
 }

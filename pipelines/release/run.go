@@ -1,0 +1,100 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/stevedore-ci/stevedore/pipelines/deploy"
+	"github.com/stevedore-ci/stevedore/pipelines/steps"
+)
+
+// Release describes one release of an environment for Store.Run.
+type Release struct {
+	// Holder is the caller identity (the ARN STS returned): the lock's
+	// holder and the record's By.
+	Holder string
+	// Operation is what takes the lock: deploy, promote or rollback.
+	Operation string
+	// Commit, PlanID and From go into the record as they are.
+	Commit, PlanID, From string
+	// Frontend, called once the pipeline ran, is the site image the
+	// release published ("" for none).
+	Frontend func() string
+	// Lease is the lock's lease (default 15 minutes), renewed while held.
+	Lease time.Duration
+	// Log receives progress lines.
+	Log func(string)
+}
+
+// DefaultLease is how long a lock lives without renewal: a holder that
+// died frees the environment after this, through an explicit Break.
+const DefaultLease = 15 * time.Minute
+
+// Run releases p to the store's environment: it takes the lock (failing
+// at once, naming the holder, when another release holds it), runs the
+// pipeline, records what it shipped, succeeded or failed, and releases
+// the lock on every exit path. A failure to record is returned, never
+// dropped; the record returned is the one stored.
+func (s *Store) Run(ctx context.Context, p *deploy.Pipeline, o steps.Options, r Release) (*steps.Report, Record, error) {
+	held, err := s.Acquire(ctx, r.Holder, r.Operation, cmpDuration(r.Lease, DefaultLease))
+	if err != nil {
+		return nil, Record{}, err
+	}
+	logf(r.Log, "%s: took the deploy lock %s", s.env, s.lockName())
+	wctx := context.WithoutCancel(ctx)
+	defer func() {
+		if err := held.Release(wctx); err != nil {
+			logf(r.Log, "%v", err)
+		}
+	}()
+	report, runErr := p.Run(ctx, o)
+	rec := RecordOf(p, report, runErr)
+	rec.Commit, rec.PlanID, rec.From, rec.By = r.Commit, r.PlanID, r.From, r.Holder
+	if r.Frontend != nil {
+		rec.Frontend = r.Frontend()
+	}
+	saved, err := s.Put(wctx, rec)
+	if err != nil {
+		err = fmt.Errorf("the %s %s, but recording it failed: %w", r.Operation, map[bool]string{true: "succeeded", false: "failed"}[runErr == nil], err)
+		if runErr != nil {
+			err = fmt.Errorf("%w; recording it failed too: %v", runErr, err)
+		}
+		return report, Record{}, err
+	}
+	logf(r.Log, "recorded release #%d of %s (%s)", saved.Seq, s.Path(), saved.Status)
+	return report, saved, runErr
+}
+
+// RecordOf is what a pipeline run shipped: the images, the stacks, whether
+// a migration ran, succeeded or failed.
+func RecordOf(p *deploy.Pipeline, report *steps.Report, runErr error) Record {
+	rec := Record{Status: Succeeded, Images: map[string]string{}, Stacks: p.Stacks()}
+	if runErr != nil || (report != nil && !report.Succeeded()) {
+		rec.Status = Failed
+	}
+	for _, img := range p.Images() {
+		rec.Images[img.Service] = img.Ref
+	}
+	if report != nil {
+		for _, st := range report.Steps {
+			if (st.Name == deploy.StepMigrate || st.Name == deploy.StepMigrateFirst) && st.Status == steps.StatusOK && !st.Deliberate {
+				rec.Migrated = true
+			}
+		}
+	}
+	return rec
+}
+
+func cmpDuration(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+func logf(log func(string), format string, args ...any) {
+	if log != nil {
+		log(fmt.Sprintf(format, args...))
+	}
+}
