@@ -9,6 +9,7 @@ import (
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
+	"github.com/stevedore-ci/stevedore/pipelines/release"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
@@ -163,6 +164,7 @@ func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
 	}
 	plan := false
 	var rel *releaseRun
+	var frontend func() string
 	switch r.target {
 	case "local":
 		local := &localTarget{m: m, app: app, tags: tags, work: work}
@@ -177,6 +179,7 @@ func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
 		}
 		defer aws.close()
 		p.Preflight, p.Push, p.Infra, p.Follow, p.Release = aws, aws, aws, aws, aws
+		frontend = aws.Frontend
 		if !r.dryRun {
 			// One deploy per environment at a time, from CI or a laptop.
 			if rel, err = m.beginRelease(ctx, r.fn, app, r.env); err != nil {
@@ -188,11 +191,13 @@ func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
 	if r.dryRun {
 		title += ", dry run"
 	}
-	report, runErr := p.Run(ctx, steps.Options{Title: title, Plan: plan, Log: func(s string) { log("%s", s) }})
+	opts := steps.Options{Title: title, Plan: plan, Log: func(s string) { log("%s", s) }}
+	var report *steps.Report
+	var runErr error
 	if rel != nil {
-		if err := rel.finish(ctx, p, report, runErr, commitOf(r.gitSha, tags), ""); err != nil && runErr == nil {
-			runErr = err
-		}
+		report, _, runErr = rel.run(ctx, p, opts, release.Release{Commit: commitOf(r.gitSha, tags), PlanID: r.plan.id, Frontend: frontend})
+	} else {
+		report, runErr = p.Run(ctx, opts)
 	}
 	if report == nil {
 		return "", runErr

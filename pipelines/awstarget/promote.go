@@ -65,7 +65,8 @@ type Carry struct {
 	Repos Repositories
 	// Policy is what a created repository gets.
 	Policy ecr.RepositoryPolicy
-	// Tags are added to every copied image (at least one).
+	// Tags are added to every copied image (default: the release's
+	// commit, or release-<seq> without a commit that is a valid tag).
 	Tags []string
 	Log  func(string)
 }
@@ -102,6 +103,13 @@ func (c Carry) Release(ctx context.Context, app *appspec.App, rec releases.Recor
 		items = append(items, item{"", app.SiteRepository(), rec.Frontend})
 	}
 	same := c.From.Host == c.To.Host
+	tags := c.Tags
+	if len(tags) == 0 {
+		tags = []string{fmt.Sprintf("release-%d", rec.Seq)}
+		if rec.Commit != "" && ocipush.ValidateTag(rec.Commit) == nil {
+			tags = []string{rec.Commit}
+		}
+	}
 	var out Carried
 	for _, it := range items {
 		ref := it.ref
@@ -115,7 +123,7 @@ func (c Carry) Release(ctx context.Context, app *appspec.App, rec releases.Recor
 				}
 			}
 			res, err := ocipush.Copy(ctx, ref, c.From.pull(), ocipush.PushOptions{
-				Repository: c.To.Host + "/" + it.repo, Tags: c.Tags,
+				Repository: c.To.Host + "/" + it.repo, Tags: tags,
 				Username: c.To.Username, Password: c.To.Password, Insecure: c.To.Insecure, Dial: c.To.Dial, Log: c.Log,
 			})
 			if err != nil {

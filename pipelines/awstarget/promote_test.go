@@ -221,7 +221,7 @@ func TestE2EPromoteCrossAccountCopiesByDigest(t *testing.T) {
 	src := seedRelease(t, staging, "staging", "<h1>shop v2</h1>", e.tars)
 	e.a.ResetCalls()
 	p := e.promotion(withSite(e.target(), "prod"), Carry{
-		From: login(t, staging), To: login(t, e.a), Repos: ecr.New(e.a.Config()), Tags: []string{"c0ffee1"},
+		From: login(t, staging), To: login(t, e.a), Repos: ecr.New(e.a.Config()),
 	})
 	p.Account = "222222222222"
 	rep, rec, err := p.Promote(context.Background(), "staging", storeOf(staging, "staging"), false, steps.Options{})
@@ -234,7 +234,7 @@ func TestE2EPromoteCrossAccountCopiesByDigest(t *testing.T) {
 			t.Errorf("%s: recorded %s, running %s, want %s (the source digest in the target registry)", svc, rec.Images[svc], e.images()[svc], want)
 		}
 		imgs := e.a.Images("shop-" + svc)
-		if !slices.ContainsFunc(imgs, func(im fakeaws.Image) bool { return im.Digest == digestPart(ref) && slices.Contains(im.Tags, "c0ffee1") }) {
+		if !slices.ContainsFunc(imgs, func(im fakeaws.Image) bool { return im.Digest == digestPart(ref) && slices.Contains(im.Tags, commit) }) {
 			t.Errorf("%s: the target registry holds %+v", svc, imgs)
 		}
 	}
