@@ -89,7 +89,7 @@ func (m *Stevedore) Promote(
 // +cache="never"
 func (m *Stevedore) Rollback(
 	ctx context.Context,
-	// Release to return to: its number (e.g. 12) or a commit prefix (7+ characters).
+	// Release to return to: its number (e.g. 12) or at least 7 characters of its commit.
 	to string,
 	// Environment to roll back, e.g. prod.
 	// +default="dev"
