@@ -18,8 +18,10 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
 )
 
-// Set the AWS account the AWS steps (publish, deploy-infra, rollout,
-// publish-frontend, deploy --target aws) act on. Credentials are Dagger
+// Set the AWS account, region and credentials of every AWS step.
+//
+// The AWS steps (publish, deploy-infra, rollout, publish-frontend, deploy
+// --target aws, …) act on this account. Credentials are Dagger
 // secrets, e.g. --access-key-id env:AWS_ACCESS_KEY_ID, or an AWS config and
 // credentials file with --config file:$HOME/.aws/config. An emulator or
 // gateway: --endpoint http://localhost:4566 --endpoint-service
@@ -352,9 +354,11 @@ func (a *AwsAccount) callerAccount(ctx context.Context) (string, error) {
 	return acct, nil
 }
 
-// Bootstrap the account and region of with-aws for CDK (cdk bootstrap
-// aws://ACCOUNT/REGION in the CDK CLI container: no Node needed on your
-// machine). Run it once per account and region. Never cached.
+// Bootstrap the account and region of with-aws for the CDK.
+//
+// It runs cdk bootstrap aws://ACCOUNT/REGION in the CDK CLI container: no
+// Node needed on your machine. Run it once per account and region. Never
+// cached.
 // +cache="never"
 func (m *Stevedore) Bootstrap(
 	ctx context.Context,

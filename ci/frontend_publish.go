@@ -13,8 +13,9 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/s3site"
 )
 
-// Build the frontend and sync it to its S3 bucket: only
-// new or changed files are uploaded (assets first, HTML last), hashed assets
+// Build the frontend, sync it to its S3 bucket and invalidate CloudFront.
+//
+// Only new or changed files are uploaded (assets first, HTML last), hashed assets
 // get immutable cache headers and HTML no-cache, then CloudFront is
 // invalidated for the changed paths only. Bucket and distribution come from
 // the arguments or from the stack outputs FrontendBucketName and
