@@ -143,21 +143,21 @@ func (c Carry) Release(ctx context.Context, app *appspec.App, rec releases.Recor
 	return out, nil
 }
 
-// RecordedSite is a site image already in a registry: Export extracts it,
+// recordedSite is a site image already in a registry: Export extracts it,
 // Image returns it without pushing anything.
-type RecordedSite struct {
+type recordedSite struct {
 	Ref      string
 	Registry Registry
 	Log      func(string)
 }
 
 var (
-	_ Site      = RecordedSite{}
-	_ SiteImage = RecordedSite{}
+	_ Site      = recordedSite{}
+	_ SiteImage = recordedSite{}
 )
 
 // Export writes the site image's filesystem into dir.
-func (s RecordedSite) Export(ctx context.Context, dir string) error {
+func (s recordedSite) Export(ctx context.Context, dir string) error {
 	o := s.Registry.pull()
 	o.Log = s.Log
 	_, err := ocipush.Extract(ctx, s.Ref, dir, o)
@@ -165,7 +165,7 @@ func (s RecordedSite) Export(ctx context.Context, dir string) error {
 }
 
 // Image returns the recorded reference.
-func (s RecordedSite) Image(context.Context) (string, error) { return s.Ref, nil }
+func (s recordedSite) Image(context.Context) (string, error) { return s.Ref, nil }
 
 // Promotion releases recorded digests to the target's environment:
 // promote (another environment's current release) and rollback (an older
@@ -261,7 +261,7 @@ func (p Promotion) Rollback(ctx context.Context, ref string, allowMigrations boo
 func (p Promotion) run(ctx context.Context, op, from string, rec releases.Record, c Carried, skipMigrate string, o steps.Options) (*steps.Report, releases.Record, error) {
 	t := p.Target
 	if t.App.Frontend != nil {
-		site := RecordedSite{Ref: c.Site, Registry: p.Carry.To, Log: p.Log}
+		site := recordedSite{Ref: c.Site, Registry: p.Carry.To, Log: p.Log}
 		t.Site, t.SiteImage = site, site
 	}
 	pl := &deploy.Pipeline{

@@ -27,9 +27,9 @@ type Release struct {
 	Log func(string)
 }
 
-// DefaultLease is how long a lock lives without renewal: a holder that
+// defaultLease is how long a lock lives without renewal: a holder that
 // died frees the environment after this, through an explicit Break.
-const DefaultLease = 15 * time.Minute
+const defaultLease = 15 * time.Minute
 
 // Run releases p to the store's environment: it takes the lock (failing
 // at once, naming the holder, when another release holds it), runs the
@@ -37,7 +37,7 @@ const DefaultLease = 15 * time.Minute
 // the lock on every exit path. A failure to record is returned, never
 // dropped; the record returned is the one stored.
 func (s *Store) Run(ctx context.Context, p *deploy.Pipeline, o steps.Options, r Release) (*steps.Report, Record, error) {
-	held, err := s.Acquire(ctx, r.Holder, r.Operation, cmpDuration(r.Lease, DefaultLease))
+	held, err := s.Acquire(ctx, r.Holder, r.Operation, cmpDuration(r.Lease, defaultLease))
 	if err != nil {
 		return nil, Record{}, err
 	}
@@ -49,7 +49,7 @@ func (s *Store) Run(ctx context.Context, p *deploy.Pipeline, o steps.Options, r 
 		}
 	}()
 	report, runErr := p.Run(ctx, o)
-	rec := RecordOf(p, report, runErr)
+	rec := recordOf(p, report, runErr)
 	rec.Commit, rec.PlanID, rec.From, rec.By = r.Commit, r.PlanID, r.From, r.Holder
 	if r.Frontend != nil {
 		rec.Frontend = r.Frontend()
@@ -66,9 +66,9 @@ func (s *Store) Run(ctx context.Context, p *deploy.Pipeline, o steps.Options, r 
 	return report, saved, runErr
 }
 
-// RecordOf is what a pipeline run shipped: the images, the stacks, whether
+// recordOf is what a pipeline run shipped: the images, the stacks, whether
 // a migration ran, succeeded or failed.
-func RecordOf(p *deploy.Pipeline, report *steps.Report, runErr error) Record {
+func recordOf(p *deploy.Pipeline, report *steps.Report, runErr error) Record {
 	rec := Record{Status: Succeeded, Images: map[string]string{}, Stacks: p.Stacks()}
 	if runErr != nil || (report != nil && !report.Succeeded()) {
 		rec.Status = Failed
