@@ -160,13 +160,18 @@ type siteImage struct {
 	fe     *appspec.Frontend
 }
 
+// siteContainer is the image of a built site: no base, the site as its
+// filesystem.
+func siteContainer(dist *dagger.Directory) *dagger.Container {
+	return dag.Container().WithRootfs(dist)
+}
+
 func (s siteImage) Image(ctx context.Context) (string, error) {
 	t, err := s.images.registry(ctx)
 	if err != nil {
 		return "", err
 	}
-	site := dag.Container().WithRootfs(s.images.m.frontendDist(s.fe))
-	p, err := t.push(ctx, siteKey, []*dagger.Container{site}, s.images.tags)
+	p, err := t.push(ctx, siteKey, []*dagger.Container{siteContainer(s.images.m.frontendDist(s.fe))}, s.images.tags)
 	if err != nil {
 		return "", err
 	}
