@@ -195,36 +195,40 @@ type Promotion struct {
 // Promote deploys the current release of the source environment from
 // (its records in source) to the target: exactly its digests and site,
 // no rebuild, copied by digest when the registries differ. It refuses as
-// release.CheckPromote does unless force.
+// release.CheckPromote does unless force; the check against the target's
+// current release runs under the target's lock.
 func (p Promotion) Promote(ctx context.Context, from string, source *releases.Store, force bool, o steps.Options) (*steps.Report, releases.Record, error) {
-	if err := p.checkAccount(ctx); err != nil {
-		return nil, releases.Record{}, err
-	}
 	if from == p.Target.Env {
 		return nil, releases.Record{}, fmt.Errorf("promote from %s to %s: name two different environments", from, p.Target.Env)
 	}
-	h, err := source.History(ctx, 0)
-	if err != nil {
+	if err := p.checkAccount(ctx); err != nil {
 		return nil, releases.Record{}, err
 	}
-	var target *releases.Record
-	if cur, ok, err := p.Store.Current(ctx); err != nil {
-		return nil, releases.Record{}, err
-	} else if ok {
-		target = &cur
-	}
-	rec, err := releases.CheckPromote(from, p.Target.Env, h, target, force)
-	if err != nil {
-		return nil, releases.Record{}, err
-	}
-	carried, err := p.Carry.Release(ctx, p.Target.App, rec)
-	if err != nil {
-		return nil, releases.Record{}, err
-	}
-	for _, c := range carried.Copied {
-		p.logf("copied %s", c)
-	}
-	return p.run(ctx, "promote", fmt.Sprintf("%s#%d", from, rec.Seq), rec, carried, "", o)
+	return p.Store.RunPrepared(ctx, o, p.release("promote"), func(ctx context.Context, r *releases.Release) (*deploy.Pipeline, error) {
+		h, err := source.History(ctx, 0)
+		if err != nil {
+			return nil, err
+		}
+		var target *releases.Record
+		if cur, ok, err := p.Store.Current(ctx); err != nil {
+			return nil, err
+		} else if ok {
+			target = &cur
+		}
+		rec, err := releases.CheckPromote(from, p.Target.Env, h, target, force)
+		if err != nil {
+			return nil, err
+		}
+		carried, err := p.Carry.Release(ctx, p.Target.App, rec)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range carried.Copied {
+			p.logf("copied %s", c)
+		}
+		r.Commit, r.From = rec.Commit, fmt.Sprintf("%s#%d", from, rec.Seq)
+		return p.pipeline(carried, ""), nil
+	})
 }
 
 // Rollback returns the target environment to its release named ref (a
@@ -236,29 +240,36 @@ func (p Promotion) Rollback(ctx context.Context, ref string, allowMigrations boo
 	if err := p.checkAccount(ctx); err != nil {
 		return nil, releases.Record{}, err
 	}
-	rec, err := p.Store.Find(ctx, ref)
-	if err != nil {
-		return nil, releases.Record{}, err
-	}
-	if rec.Status != releases.Succeeded {
-		return nil, releases.Record{}, fmt.Errorf("release #%d of %s failed: roll back to a release that succeeded (history --env %s lists them)", rec.Seq, p.Target.Env, p.Target.Env)
-	}
-	h, err := p.Store.History(ctx, 0)
-	if err != nil {
-		return nil, releases.Record{}, err
-	}
-	if err := releases.CheckRollback(p.Target.Env, h, rec, allowMigrations); err != nil {
-		return nil, releases.Record{}, err
-	}
-	carried, err := Carry{From: p.Carry.To, To: p.Carry.To}.Release(ctx, p.Target.App, rec)
-	if err != nil {
-		return nil, releases.Record{}, err
-	}
-	skip := fmt.Sprintf("a rollback runs no migration and reverses none: the database keeps the schema of the releases after #%d", rec.Seq)
-	return p.run(ctx, "rollback", fmt.Sprintf("%s#%d", p.Target.Env, rec.Seq), rec, carried, skip, o)
+	return p.Store.RunPrepared(ctx, o, p.release("rollback"), func(ctx context.Context, r *releases.Release) (*deploy.Pipeline, error) {
+		rec, err := p.Store.Find(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		if rec.Status != releases.Succeeded {
+			return nil, fmt.Errorf("release #%d of %s failed: roll back to a release that succeeded (history --env %s lists them)", rec.Seq, p.Target.Env, p.Target.Env)
+		}
+		h, err := p.Store.History(ctx, 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := releases.CheckRollback(p.Target.Env, h, rec, allowMigrations); err != nil {
+			return nil, err
+		}
+		carried, err := Carry{From: p.Carry.To, To: p.Carry.To}.Release(ctx, p.Target.App, rec)
+		if err != nil {
+			return nil, err
+		}
+		r.Commit, r.From = rec.Commit, fmt.Sprintf("%s#%d", p.Target.Env, rec.Seq)
+		return p.pipeline(carried, fmt.Sprintf("a rollback runs no migration and reverses none: the database keeps the schema of the releases after #%d", rec.Seq)), nil
+	})
 }
 
-func (p Promotion) run(ctx context.Context, op, from string, rec releases.Record, c Carried, skipMigrate string, o steps.Options) (*steps.Report, releases.Record, error) {
+func (p Promotion) release(op string) releases.Release {
+	return releases.Release{Holder: p.Holder, Operation: op, Frontend: p.Target.Frontend, Log: p.Log}
+}
+
+// pipeline is the graph without a build on the carried images and site.
+func (p Promotion) pipeline(c Carried, skipMigrate string) *deploy.Pipeline {
 	t := p.Target
 	if t.App.Frontend != nil {
 		site := recordedSite{Ref: c.Site, Registry: p.Carry.To, Log: p.Log}
@@ -271,9 +282,7 @@ func (p Promotion) run(ctx context.Context, op, from string, rec releases.Record
 	if t.App.Migrate != nil {
 		pl.Migrate = t.App.Migrate.Service
 	}
-	return p.Store.Run(ctx, pl, o, releases.Release{
-		Holder: p.Holder, Operation: op, Commit: rec.Commit, From: from, Frontend: t.Frontend, Log: p.Log,
-	})
+	return pl
 }
 
 // checkAccount refuses credentials of another account than the declared one.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -145,6 +146,21 @@ func registryWrites(a *fakeaws.AWS) []string {
 	return out
 }
 
+// onlyTheLock fails unless every write since the last reset was the
+// environment's lock (taken and given back) and the lock is free.
+func onlyTheLock(t *testing.T, a *fakeaws.AWS, env string) {
+	t.Helper()
+	lock := storeOf(a, env).Path() + "/lock"
+	for _, c := range a.Calls() {
+		if op := c.Service + ":" + c.Op; slices.Contains(a.Mutating(), op) && c.Body["Name"] != lock {
+			t.Fatalf("wrote %s %v besides the lock", op, c.Body["Name"])
+		}
+	}
+	if _, held, _ := storeOf(a, env).Lease(context.Background()); held {
+		t.Fatal("the lock is still held")
+	}
+}
+
 func digestPart(ref string) string { return ref[strings.LastIndex(ref, "@")+1:] }
 
 // A deploy pushes the built site as an image to <app>-site and records its
@@ -250,7 +266,7 @@ func TestE2EPromoteCrossAccountCopiesByDigest(t *testing.T) {
 }
 
 // Promote refuses a source whose last deploy failed, unless forced; the
-// refusal comes before any write.
+// refusal (decided under the target's lock) writes nothing but the lock.
 func TestE2EPromoteRefusesAFailedSource(t *testing.T) {
 	e := newE2E(t, false)
 	seedRelease(t, e.a, "staging", "<h1>v2</h1>", e.tars)
@@ -264,8 +280,9 @@ func TestE2EPromoteRefusesAFailedSource(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "failed") || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("err %v", err)
 	}
-	if m := e.a.Mutating(); len(m) > 0 {
-		t.Fatalf("a refused promote wrote %v", m)
+	onlyTheLock(t, e.a, "prod")
+	if h, _ := storeOf(e.a, "prod").History(context.Background(), 0); len(h) != 0 {
+		t.Fatalf("a refused promote recorded %+v", h)
 	}
 	rep, rec, err := p.Promote(context.Background(), "staging", storeOf(e.a, "staging"), true, steps.Options{})
 	if err != nil || rec.From != "staging#1" {
@@ -294,9 +311,10 @@ func TestE2ERollbackRestoresAnOlderRelease(t *testing.T) {
 	p := e.promotion(withSite(e.target(), "prod"), Carry{From: reg, To: reg})
 	e.a.ResetCalls()
 	_, _, err := p.Rollback(ctx, "1", false, steps.Options{})
-	if err == nil || !strings.Contains(err.Error(), "ran migrations") || len(e.a.Mutating()) > 0 {
-		t.Fatalf("rollback over a migration: %v, writes %v", err, e.a.Mutating())
+	if err == nil || !strings.Contains(err.Error(), "ran migrations") {
+		t.Fatalf("rollback over a migration: %v", err)
 	}
+	onlyTheLock(t, e.a, "prod")
 	rep, rec, err := p.Rollback(ctx, commit[:7], true, steps.Options{})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, rep.Text())
@@ -414,5 +432,33 @@ func TestE2EWrongAccountRefusedBeforeAnyWrite(t *testing.T) {
 	}
 	if ops := e.a.Ops(); !slices.Equal(ops, []string{"sts:GetCallerIdentity", "sts:GetCallerIdentity"}) {
 		t.Fatalf("calls %v, want only the identity checks", ops)
+	}
+}
+
+// A promote to an environment another release holds fails at once naming
+// the holder, before it reads or copies anything, and leaves the lock to
+// its holder.
+func TestE2EPromoteWhileLockedFails(t *testing.T) {
+	ctx := context.Background()
+	e := newE2E(t, false)
+	seedRelease(t, e.a, "staging", "<h1>v2</h1>", e.tars)
+	reg := login(t, e.a)
+	held, err := storeOf(e.a, "prod").Acquire(ctx, "arn:aws:iam::1:role/laptop", "deploy", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(ctx)
+	e.a.ResetCalls()
+	p := e.promotion(withSite(e.target(), "prod"), Carry{From: reg, To: reg})
+	_, _, err = p.Promote(ctx, "staging", storeOf(e.a, "staging"), false, steps.Options{})
+	var locked *releases.LockedError
+	if !errors.As(err, &locked) || !strings.Contains(err.Error(), "arn:aws:iam::1:role/laptop (deploy)") {
+		t.Fatalf("err %v", err)
+	}
+	if n := len(e.a.CallsTo("GetParametersByPath")); n > 0 || len(registryWrites(e.a)) > 0 {
+		t.Fatalf("read the history %d times, wrote %v while locked out", n, registryWrites(e.a))
+	}
+	if l, ok, _ := storeOf(e.a, "prod").Lease(ctx); !ok || l.Holder != "arn:aws:iam::1:role/laptop" {
+		t.Fatalf("lease %+v %v", l, ok)
 	}
 }

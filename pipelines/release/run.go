@@ -37,6 +37,15 @@ const defaultLease = 15 * time.Minute
 // the lock on every exit path. A failure to record is returned, never
 // dropped; the record returned is the one stored.
 func (s *Store) Run(ctx context.Context, p *deploy.Pipeline, o steps.Options, r Release) (*steps.Report, Record, error) {
+	return s.RunPrepared(ctx, o, r, func(context.Context, *Release) (*deploy.Pipeline, error) { return p, nil })
+}
+
+// RunPrepared is Run with the pipeline decided under the lock: prepare
+// runs once the lock is held (the checks that must not race with another
+// release of the environment, the copies they lead to) and may fill in
+// r's Commit, PlanID, From and Frontend. When prepare fails nothing is
+// recorded and the lock is released.
+func (s *Store) RunPrepared(ctx context.Context, o steps.Options, r Release, prepare func(context.Context, *Release) (*deploy.Pipeline, error)) (*steps.Report, Record, error) {
 	held, err := s.Acquire(ctx, r.Holder, r.Operation, cmpDuration(r.Lease, defaultLease))
 	if err != nil {
 		return nil, Record{}, err
@@ -48,6 +57,10 @@ func (s *Store) Run(ctx context.Context, p *deploy.Pipeline, o steps.Options, r 
 			logf(r.Log, "%v", err)
 		}
 	}()
+	p, err := prepare(ctx, &r)
+	if err != nil {
+		return nil, Record{}, err
+	}
 	report, runErr := p.Run(ctx, o)
 	rec := recordOf(p, report, runErr)
 	rec.Commit, rec.PlanID, rec.From, rec.By = r.Commit, r.PlanID, r.From, r.Holder
