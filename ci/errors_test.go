@@ -182,4 +182,10 @@ func TestDescribeFailureNamesTheCommandThatFailed(t *testing.T) {
 	if got != "✘ frontend: `npm test` exited with code 1:\n  not ok 1 - renders" {
 		t.Errorf("got %q", got)
 	}
+	// A command too long to quote whole is still the suite's own command.
+	long := suite{name: "api", command: "apt-get update -qq && apt-get install -y -qq python3-fastapi " + strings.Repeat("python3-x ", 20) + "&& python3 -m unittest discover -s tests -t . -v"}
+	got = describeFailure(long, &dagger.ExecError{Cmd: []string{"sh", "-c", long.command}, ExitCode: 1, Stderr: "FAILED (failures=1)"})
+	if strings.Contains(got, "(before") || !strings.HasPrefix(got, "✘ api: `apt-get update -qq") {
+		t.Errorf("got %q", got)
+	}
 }
