@@ -70,8 +70,8 @@ func Check(needs []Need, images map[string]string, templates []Template) error {
 	if len(templates) == 0 {
 		return ErrNoTemplates
 	}
-	outputs := map[string][]string{} // output name -> stacks exporting it
-	users := map[string][]string{}   // service -> stacks holding its image
+	outputs := map[string][]string{}  // output name -> stacks exporting it
+	users := map[string][]string{}    // service -> stacks holding its image
 	byDigest := map[string][]string{} // service -> stacks holding its digest only
 	for _, t := range templates {
 		var doc struct {
