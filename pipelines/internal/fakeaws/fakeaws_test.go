@@ -63,6 +63,31 @@ func TestCallerIdentityAndCallLog(t *testing.T) {
 	}
 }
 
+// AssumeRole (the CDK CLI assumes the bootstrap roles) answers temporary
+// credentials for the role; a malformed role is a ValidationError.
+func TestAssumeRole(t *testing.T) {
+	a := fakeaws.New(t)
+	c := sts.NewFromConfig(a.Config())
+	role := "arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-us-east-1"
+	out := must(c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("aws-cdk-ci")}))(t)
+	if out.Credentials == nil || aws.ToString(out.Credentials.AccessKeyId) == "" || aws.ToString(out.Credentials.SessionToken) == "" || out.Credentials.Expiration == nil {
+		t.Fatalf("credentials = %+v", out.Credentials)
+	}
+	if got, want := aws.ToString(out.AssumedRoleUser.Arn), "arn:aws:sts::123456789012:assumed-role/cdk-hnb659fds-deploy-role-123456789012-us-east-1/aws-cdk-ci"; got != want {
+		t.Errorf("assumed role ARN = %s, want %s", got, want)
+	}
+	_, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("deploy-role"), RoleSessionName: aws.String("s")})
+	if errorCode(err) != "ValidationError" {
+		t.Errorf("AssumeRole of a malformed ARN: %v, want ValidationError", err)
+	}
+	if got := a.CallsTo("AssumeRole"); len(got) != 2 || got[0].Body["RoleArn"] != role {
+		t.Errorf("AssumeRole calls = %v", got)
+	}
+	if m := a.Mutating(); len(m) != 0 {
+		t.Errorf("AssumeRole reported as mutating: %v", m)
+	}
+}
+
 func TestFaultsAreRetriedThenSurface(t *testing.T) {
 	tests := []struct {
 		name     string
