@@ -3,11 +3,14 @@
 package integration
 
 import (
+	"context"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
 	fakeaws "github.com/stevedore-ci/stevedore/pipelines/awsfake"
 )
@@ -109,4 +112,94 @@ func TestCLIFakeDestroy(t *testing.T) {
 	if a.StackStatus("NotesStack-prod") != "CREATE_COMPLETE" {
 		t.Errorf("NotesStack-prod changed after a refused destroy: %s", a.StackStatus("NotesStack-prod"))
 	}
+}
+
+// cdkBootstrap seeds what `cdk bootstrap` leaves in an account: the
+// version parameter the templates' BootstrapVersion rule and the CLI read,
+// and the assets bucket the CLI uploads templates and file assets to.
+func cdkBootstrap(a *fakeaws.AWS) {
+	a.PutParameter("/cdk-bootstrap/hnb659fds/version", "21")
+	a.CreateBucket("cdk-hnb659fds-assets-123456789012-us-east-1")
+}
+
+// diff and deploy-infra --env dev run cdk diff and cdk deploy of dev's
+// stack with the image digest of --image: diff changes nothing, deploy
+// creates the stack through a change set, and its ECS service runs the
+// digest given.
+func TestCLIFakeDiffAndDeployInfra(t *testing.T) {
+	a, aws, env := clifakeAWS(t)
+	cdkBootstrap(a)
+	a.SeedStack(fakeaws.StackSeed{Name: "NotesStack-staging"})
+	ref := digestRef("123456789012.dkr.ecr.us-east-1.amazonaws.com/notes-notes", 55)
+	call := func(args ...string) []string {
+		return append(append([]string{"call", "--source", notesJS}, aws...), args...)
+	}
+
+	// cdk diff is not read-only: it uploads the template to the assets
+	// bucket, creates a change set to learn the replacements (for a new
+	// stack that creates the stack in REVIEW_IN_PROGRESS), then deletes
+	// the change set and that empty stack. It executes nothing.
+	d := mustDagger(t, env, call("diff", "--env", "dev", "--image", "notes="+ref)...)
+	assertContains(t, "diff output", d.output(), "NotesStack-dev", "AWS::ECS::Service", ref)
+	diffMay := map[string]bool{"s3:PutObject": true, "cloudformation:CreateChangeSet": true,
+		"cloudformation:DeleteChangeSet": true, "cloudformation:DeleteStack": true}
+	for _, c := range a.Calls() {
+		op := c.Service + ":" + c.Op
+		if slices.Contains(a.Mutating(), op) && !diffMay[op] {
+			t.Errorf("diff made the mutating call %s\nall calls: %v", op, a.Ops())
+		}
+		if op == "s3:PutObject" && c.Body["Bucket"] != "cdk-hnb659fds-assets-123456789012-us-east-1" {
+			t.Errorf("diff uploaded to %v, not the bootstrap assets bucket", c.Body["Bucket"])
+		}
+		if n, _ := c.Body["StackName"].(string); c.Service == "cloudformation" && n != "" && n != "NotesStack-dev" && !strings.Contains(n, "stack/NotesStack-dev/") {
+			t.Errorf("diff --env dev called %s on %s", op, n)
+		}
+	}
+	if n := len(a.CallsTo("CreateChangeSet")); n != 1 || len(a.CallsTo("DeleteChangeSet")) != n {
+		t.Errorf("diff created %d change sets and deleted %d, want 1 and 1", n, len(a.CallsTo("DeleteChangeSet")))
+	}
+	if s := a.StackStatus("NotesStack-dev"); s != "" {
+		t.Errorf("diff left NotesStack-dev %s", s)
+	}
+
+	a.ResetCalls()
+	mustDagger(t, env, call("deploy-infra", "--env", "dev", "--image", "notes="+ref)...)
+	if s := a.StackStatus("NotesStack-dev"); s != "CREATE_COMPLETE" {
+		t.Fatalf("NotesStack-dev is %q after deploy-infra, want CREATE_COMPLETE\nall calls: %v", s, a.Ops())
+	}
+	if s := a.StackStatus("NotesStack-staging"); s != "CREATE_COMPLETE" {
+		t.Errorf("deploy-infra --env dev changed NotesStack-staging: %s", s)
+	}
+	for _, c := range a.CallsTo("ExecuteChangeSet") {
+		if n, _ := c.Body["StackName"].(string); n != "" && n != "NotesStack-dev" && !strings.Contains(n, "stack/NotesStack-dev/") {
+			t.Errorf("deploy-infra --env dev executed a change set of %s", n)
+		}
+	}
+	for _, role := range assumedRoles(a) {
+		if !strings.HasPrefix(role, "arn:aws:iam::123456789012:role/cdk-hnb659fds-") || !strings.HasSuffix(role, "-123456789012-us-east-1") {
+			t.Errorf("the CLI assumed %s, not a bootstrap role of the account and region of with-aws", role)
+		}
+	}
+	out := stackOutputs(t, a, "NotesStack-dev")
+	svc, ok := a.Service(out["ClusterName"], out["NotesServiceName"])
+	if !ok {
+		t.Fatalf("no ECS service %s in cluster %s after deploy-infra (outputs %v)", out["NotesServiceName"], out["ClusterName"], out)
+	}
+	if svc.Images["notes"] != ref {
+		t.Errorf("the notes service runs %v, want %s from --image", svc.Images, ref)
+	}
+}
+
+// stackOutputs reads a stack's outputs from the fake's CloudFormation.
+func stackOutputs(t *testing.T, a *fakeaws.AWS, stack string) map[string]string {
+	t.Helper()
+	res, err := cloudformation.NewFromConfig(a.Config()).DescribeStacks(context.Background(), &cloudformation.DescribeStacksInput{StackName: &stack})
+	if err != nil || len(res.Stacks) != 1 {
+		t.Fatalf("DescribeStacks %s: %v", stack, err)
+	}
+	out := map[string]string{}
+	for _, o := range res.Stacks[0].Outputs {
+		out[*o.OutputKey] = *o.OutputValue
+	}
+	return out
 }

@@ -456,7 +456,7 @@ func (a *AWS) stsOp(op string, in map[string]any) (any, *Fault) {
 		}
 		return map[string]any{
 			"Credentials": map[string]any{"AccessKeyId": "ASIAFAKEASSUMEDROLE1", "SecretAccessKey": "fake-assumed-secret",
-				"SessionToken": "fake-session-token", "Expiration": a.now.Add(time.Hour)},
+				"SessionToken": "fake-session-token", "Expiration": time.Now().Add(time.Hour)}, // the client's clock
 			"AssumedRoleUser": map[string]any{"Arn": "arn:aws:sts::" + m[1] + ":assumed-role/" + m[2] + "/" + session,
 				"AssumedRoleId": "AROAFAKEASSUMED:" + session},
 		}, nil

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -70,8 +71,14 @@ func TestAssumeRole(t *testing.T) {
 	c := sts.NewFromConfig(a.Config())
 	role := "arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-us-east-1"
 	out := must(c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("aws-cdk-ci")}))(t)
-	if out.Credentials == nil || aws.ToString(out.Credentials.AccessKeyId) == "" || aws.ToString(out.Credentials.SessionToken) == "" || out.Credentials.Expiration == nil {
-		t.Fatalf("credentials = %+v", out.Credentials)
+	cr := out.Credentials
+	if cr == nil || aws.ToString(cr.AccessKeyId) == "" || aws.ToString(cr.SessionToken) == "" || cr.Expiration == nil {
+		t.Fatalf("credentials = %+v", cr)
+	}
+	// Expiration is on the client's clock, not the fake's: credentials
+	// already expired would be assumed again before every call.
+	if !cr.Expiration.After(time.Now()) {
+		t.Errorf("credentials expire at %s, in the past", cr.Expiration)
 	}
 	if got, want := aws.ToString(out.AssumedRoleUser.Arn), "arn:aws:sts::123456789012:assumed-role/cdk-hnb659fds-deploy-role-123456789012-us-east-1/aws-cdk-ci"; got != want {
 		t.Errorf("assumed role ARN = %s, want %s", got, want)
