@@ -109,6 +109,9 @@ func TestCLIFakeDestroy(t *testing.T) {
 	if m := a.Mutating(); len(m) != 0 {
 		t.Errorf("a refused destroy made mutating calls: %v", m)
 	}
+	if ops := a.Ops(); len(ops) != 0 {
+		t.Errorf("a refused destroy reached AWS at all: %v", ops)
+	}
 	if a.StackStatus("NotesStack-prod") != "CREATE_COMPLETE" {
 		t.Errorf("NotesStack-prod changed after a refused destroy: %s", a.StackStatus("NotesStack-prod"))
 	}
@@ -143,9 +146,13 @@ func TestCLIFakeDiffAndDeployInfra(t *testing.T) {
 	assertContains(t, "diff output", d.output(), "NotesStack-dev", "AWS::ECS::Service", ref)
 	diffMay := map[string]bool{"s3:PutObject": true, "cloudformation:CreateChangeSet": true,
 		"cloudformation:DeleteChangeSet": true, "cloudformation:DeleteStack": true}
+	mutating := a.Mutating()
 	for _, c := range a.Calls() {
 		op := c.Service + ":" + c.Op
-		if slices.Contains(a.Mutating(), op) && !diffMay[op] {
+		if !slices.Contains(mutating, op) {
+			continue
+		}
+		if !diffMay[op] {
 			t.Errorf("diff made the mutating call %s\nall calls: %v", op, a.Ops())
 		}
 		if op == "s3:PutObject" && c.Body["Bucket"] != "cdk-hnb659fds-assets-123456789012-us-east-1" {
@@ -164,6 +171,9 @@ func TestCLIFakeDiffAndDeployInfra(t *testing.T) {
 
 	a.ResetCalls()
 	mustDagger(t, env, call("deploy-infra", "--env", "dev", "--image", "notes="+ref)...)
+	if n := len(a.CallsTo("ExecuteChangeSet")); n != 1 {
+		t.Errorf("deploy-infra executed %d change sets, want 1\nall calls: %v", n, a.Ops())
+	}
 	if s := a.StackStatus("NotesStack-dev"); s != "CREATE_COMPLETE" {
 		t.Fatalf("NotesStack-dev is %q after deploy-infra, want CREATE_COMPLETE\nall calls: %v", s, a.Ops())
 	}
@@ -187,6 +197,21 @@ func TestCLIFakeDiffAndDeployInfra(t *testing.T) {
 	}
 	if svc.Images["notes"] != ref {
 		t.Errorf("the notes service runs %v, want %s from --image", svc.Images, ref)
+	}
+
+	// A new digest updates the deployed stack in place: the service moves
+	// to it through another change set.
+	a.ResetCalls()
+	next := digestRef("123456789012.dkr.ecr.us-east-1.amazonaws.com/notes-notes", 56)
+	mustDagger(t, env, call("deploy-infra", "--env", "dev", "--image", "notes="+next)...)
+	if s := a.StackStatus("NotesStack-dev"); s != "UPDATE_COMPLETE" {
+		t.Errorf("NotesStack-dev is %q after the second deploy-infra, want UPDATE_COMPLETE", s)
+	}
+	if svc, _ := a.Service(out["ClusterName"], out["NotesServiceName"]); svc.Images["notes"] != next {
+		t.Errorf("after the second deploy-infra the notes service runs %v, want %s", svc.Images, next)
+	}
+	if cs := a.CallsTo("CreateChangeSet"); len(cs) != 1 || cs[0].Body["ChangeSetType"] == "CREATE" {
+		t.Errorf("the second deploy-infra made change sets %v, want one update", cs)
 	}
 }
 
