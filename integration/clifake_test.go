@@ -32,8 +32,32 @@ func clifakeAWS(t *testing.T) (*fakeaws.AWS, []string, []string) {
 	args := []string{"with-aws", "--region", "us-east-1",
 		"--access-key-id", "env:CLIFAKE_KEY", "--secret-access-key", "env:CLIFAKE_SECRET",
 		"--endpoint", a.URL, "--endpoint-service", "tcp://" + u.Host}
-	env := []string{"CLIFAKE_KEY=AKIAFAKEFAKEFAKEFAKE", "CLIFAKE_SECRET=fake-secret"}
+	env := []string{"CLIFAKE_KEY=" + clifakeKey, "CLIFAKE_SECRET=fake-secret"}
 	return a, args, env
+}
+
+// clifakeKey is the access key ID given to with-aws.
+const clifakeKey = "AKIAFAKEFAKEFAKEFAKE"
+
+// assertSignedAs checks the CLI's credentials: it asks STS who it is with
+// the key of with-aws, and makes op with other credentials, those of a
+// role it assumed before (the CDK CLI's bootstrap roles).
+func assertSignedAs(t *testing.T, a *fakeaws.AWS, op string) {
+	t.Helper()
+	assumed := false
+	for _, c := range a.Calls() {
+		switch {
+		case c.Op == "GetCallerIdentity" && c.AccessKey != clifakeKey:
+			t.Errorf("GetCallerIdentity was signed with %q, not the key of with-aws", c.AccessKey)
+		case c.Op == "AssumeRole":
+			assumed = true
+		case c.Op == op && (!assumed || c.AccessKey == clifakeKey || c.AccessKey == ""):
+			t.Errorf("%s was signed with %q, not with the credentials of an assumed role", op, c.AccessKey)
+		}
+	}
+	if len(a.CallsTo(op)) == 0 || len(a.CallsTo("GetCallerIdentity")) == 0 {
+		t.Errorf("no %s or no GetCallerIdentity: %v", op, a.Ops())
+	}
 }
 
 // deleted lists the stacks DeleteStack was called for, in order, by name
@@ -82,6 +106,7 @@ func TestCLIFakeDestroy(t *testing.T) {
 	if got := deleted(a); !slices.Equal(got, []string{"NotesStack-dev"}) {
 		t.Errorf("DeleteStack calls = %v, want only NotesStack-dev\nall calls: %v", got, a.Ops())
 	}
+	assertSignedAs(t, a, "DeleteStack")
 	for _, role := range assumedRoles(a) {
 		if role != deployRole {
 			t.Errorf("the CLI assumed %s, want only the deploy role %s of the account and region of with-aws", role, deployRole)
@@ -171,6 +196,7 @@ func TestCLIFakeDiffAndDeployInfra(t *testing.T) {
 
 	a.ResetCalls()
 	mustDagger(t, env, call("deploy-infra", "--env", "dev", "--image", "notes="+ref)...)
+	assertSignedAs(t, a, "ExecuteChangeSet")
 	if n := len(a.CallsTo("ExecuteChangeSet")); n != 1 {
 		t.Errorf("deploy-infra executed %d change sets, want 1\nall calls: %v", n, a.Ops())
 	}

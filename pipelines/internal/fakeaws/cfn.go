@@ -131,7 +131,7 @@ func (a *AWS) startTemplate(stackName, templateJSON string) (*stack, error) {
 	in := map[string]any{"StackName": stackName, "ChangeSetName": fmt.Sprintf("cdk-deploy-change-set-%d", a.nextID()),
 		"ChangeSetType": typ, "TemplateBody": templateJSON}
 	cdkCall := func(op string) *Fault {
-		a.record("cloudformation", op, map[string]any{"StackName": stackName, "ChangeSetName": in["ChangeSetName"], "TemplateBody": templateJSON})
+		a.record("cloudformation", op, "", map[string]any{"StackName": stackName, "ChangeSetName": in["ChangeSetName"], "TemplateBody": templateJSON})
 		return a.takeFault("cloudformation", op)
 	}
 	if f := cdkCall("CreateChangeSet"); f != nil {

@@ -368,7 +368,7 @@ func (a *AWS) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	op := registryOp(r.Method, kind)
 	body, _ := io.ReadAll(r.Body)
 	a.mu.Lock()
-	a.record("registry", op, map[string]any{"Repository": repo, "Reference": ref})
+	a.record("registry", op, "", map[string]any{"Repository": repo, "Reference": ref})
 	user, pass, ok := r.BasicAuth()
 	authorized := ok && user == "AWS" && a.ecr.tokens[pass]
 	known := repo == "" || a.ecr.repos[repo] != nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -89,6 +90,14 @@ func TestAssumeRole(t *testing.T) {
 	}
 	if got := a.CallsTo("AssumeRole"); len(got) != 2 || got[0].Body["RoleArn"] != role {
 		t.Errorf("AssumeRole calls = %v", got)
+	}
+	// A call made with the role's credentials shows them in the call log.
+	cfg := a.Config()
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken))
+	must(sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))(t)
+	calls := a.Calls()
+	if first, last := calls[0].AccessKey, calls[len(calls)-1].AccessKey; first != "AKIDTEST" || last != aws.ToString(cr.AccessKeyId) {
+		t.Errorf("access keys recorded = %s then %s, want AKIDTEST then %s", first, last, aws.ToString(cr.AccessKeyId))
 	}
 	if m := a.Mutating(); len(m) != 0 {
 		t.Errorf("AssumeRole reported as mutating: %v", m)

@@ -119,7 +119,7 @@ func (a *AWS) serveS3(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.record("s3", op, map[string]any{"Bucket": bucket, "Key": key})
+	a.record("s3", op, accessKey(r), map[string]any{"Bucket": bucket, "Key": key})
 	if f := a.takeFault("s3", op); f != nil {
 		s3Error(w, r, f.Status, f.Code, f.Message)
 		return
