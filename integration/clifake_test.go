@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
@@ -90,56 +91,83 @@ func assumedRoles(a *fakeaws.AWS) []string {
 // in the fake's account and the region of with-aws.
 const deployRole = "arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-us-east-1"
 
-// destroy --env dev runs cdk destroy of dev's stack only: the stack of
-// another environment and the ECR repository stay, and nothing but the
-// stack deletion mutates the account. A protected environment is refused
-// before any call reaches AWS.
+// destroy of one environment runs cdk destroy of that environment's stacks
+// only, dependents first: the stacks of another environment and the ECR
+// repositories stay, and nothing but the stack deletions mutates the
+// account. A protected environment is refused before any call reaches AWS.
 func TestCLIFakeDestroy(t *testing.T) {
-	a, aws, env := clifakeAWS(t)
-	for _, s := range []string{"NotesStack-dev", "NotesStack-staging"} {
-		a.SeedStack(fakeaws.StackSeed{Name: s, Outputs: map[string]string{"ClusterName": "cluster-" + s}})
+	for _, tc := range []struct {
+		name, source, env string
+		// goes lists the environment's stacks in the order they must be
+		// deleted; stays the other environments' stacks.
+		goes, stays, repos []string
+	}{
+		{"javascript", notesJS, "dev", []string{"NotesStack-dev"}, []string{"NotesStack-staging"}, []string{"notes-notes"}},
+		{"typescript", commanderTS, "pr-7",
+			[]string{"CommanderBackendStack-pr-7", "CommanderQdrantStack-pr-7", "CommanderNetworkStack-pr-7"},
+			[]string{"CommanderNetworkStack-pr-8", "CommanderBackendStack-pr-8", "CommanderBackendStack-dev"},
+			[]string{"commander-backend", "commander-qdrant"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, aws, env := clifakeAWS(t)
+			for _, s := range append(append([]string(nil), tc.goes...), tc.stays...) {
+				a.SeedStack(fakeaws.StackSeed{Name: s, Outputs: map[string]string{"ClusterName": "cluster-" + s}})
+			}
+			for _, r := range tc.repos {
+				a.CreateRepository(r)
+			}
+			r := mustDagger(t, env, append(append([]string{"call", "--source", tc.source}, aws...), "destroy", "--env", tc.env)...)
+			assertContains(t, "destroy output", r.stdout, fmt.Sprintf("destroy %s: %d stacks deleted", tc.env, len(tc.goes)))
+			got := deleted(a)
+			// The CLI deletes a stack after those depending on it; two
+			// independent ones (backend, qdrant) may go in either order.
+			if !sameStacks(got, tc.goes) || got[len(got)-1] != tc.goes[len(tc.goes)-1] {
+				t.Errorf("DeleteStack calls = %v, want %v with %s last\nall calls: %v", got, tc.goes, tc.goes[len(tc.goes)-1], a.Ops())
+			}
+			assertSignedAs(t, a, "DeleteStack")
+			for _, role := range assumedRoles(a) {
+				if role != deployRole {
+					t.Errorf("the CLI assumed %s, want only the deploy role %s of the account and region of with-aws", role, deployRole)
+				}
+			}
+			for _, op := range a.Mutating() {
+				if op != "cloudformation:DeleteStack" {
+					t.Errorf("destroy made the mutating call %s; only cloudformation:DeleteStack is expected\nall calls: %v", op, a.Ops())
+				}
+			}
+			for _, s := range tc.goes {
+				if st := a.StackStatus(s); st != "" {
+					t.Errorf("%s is still there (%s) after destroy", s, st)
+				}
+			}
+			for _, s := range tc.stays {
+				if st := a.StackStatus(s); st != "CREATE_COMPLETE" {
+					t.Errorf("%s is %q after destroying %s, want CREATE_COMPLETE", s, st, tc.env)
+				}
+			}
+		})
 	}
-	a.CreateRepository("notes-notes")
 
-	r := mustDagger(t, env, append(append([]string{"call", "--source", notesJS}, aws...), "destroy", "--env", "dev")...)
-	assertContains(t, "destroy output", r.stdout, "destroy dev: 1 stacks deleted", "NotesStack-dev")
-	if got := deleted(a); !slices.Equal(got, []string{"NotesStack-dev"}) {
-		t.Errorf("DeleteStack calls = %v, want only NotesStack-dev\nall calls: %v", got, a.Ops())
-	}
-	assertSignedAs(t, a, "DeleteStack")
-	for _, role := range assumedRoles(a) {
-		if role != deployRole {
-			t.Errorf("the CLI assumed %s, want only the deploy role %s of the account and region of with-aws", role, deployRole)
+	t.Run("protected", func(t *testing.T) {
+		a, aws, env := clifakeAWS(t)
+		a.SeedStack(fakeaws.StackSeed{Name: "NotesStack-prod"})
+		p := dagger(t, env, append(append([]string{"call", "--source", notesJS}, aws...), "destroy", "--env", "prod")...)
+		assertContains(t, "error", mustFail(t, p), `environment "prod" is protected`, "--force")
+		if ops := a.Ops(); len(ops) != 0 {
+			t.Errorf("a refused destroy reached AWS: %v (mutating: %v)", ops, a.Mutating())
 		}
-	}
-	for _, op := range a.Mutating() {
-		if op != "cloudformation:DeleteStack" {
-			t.Errorf("destroy made the mutating call %s; only cloudformation:DeleteStack is expected\nall calls: %v", op, a.Ops())
+		if st := a.StackStatus("NotesStack-prod"); st != "CREATE_COMPLETE" {
+			t.Errorf("NotesStack-prod is %s after a refused destroy", st)
 		}
-		if strings.HasPrefix(op, "ecr:") {
-			t.Errorf("destroy touched the shared ECR repositories: %s", op)
-		}
-	}
-	if got := a.StackStatus("NotesStack-dev"); got != "" {
-		t.Errorf("NotesStack-dev is still there (%s) after destroy", got)
-	}
-	if got := a.StackStatus("NotesStack-staging"); got != "CREATE_COMPLETE" {
-		t.Errorf("NotesStack-staging is %q after destroying dev, want CREATE_COMPLETE", got)
-	}
+	})
+}
 
-	a.ResetCalls()
-	a.SeedStack(fakeaws.StackSeed{Name: "NotesStack-prod"})
-	p := dagger(t, env, append(append([]string{"call", "--source", notesJS}, aws...), "destroy", "--env", "prod")...)
-	assertContains(t, "error", mustFail(t, p), `environment "prod" is protected`, "--force")
-	if m := a.Mutating(); len(m) != 0 {
-		t.Errorf("a refused destroy made mutating calls: %v", m)
-	}
-	if ops := a.Ops(); len(ops) != 0 {
-		t.Errorf("a refused destroy reached AWS at all: %v", ops)
-	}
-	if a.StackStatus("NotesStack-prod") != "CREATE_COMPLETE" {
-		t.Errorf("NotesStack-prod changed after a refused destroy: %s", a.StackStatus("NotesStack-prod"))
-	}
+// sameStacks reports whether got and want hold the same names, once each.
+func sameStacks(got, want []string) bool {
+	g, w := slices.Clone(got), slices.Clone(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	return slices.Equal(g, w)
 }
 
 // cdkBootstrap seeds what `cdk bootstrap` leaves in an account: the
