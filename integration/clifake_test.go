@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
-	fakeaws "github.com/stevedore-ci/stevedore/pipelines/awsfake"
+	fakeaws "github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 )
 
 // These tests run the real CDK CLI (in stevedore's CDK container inside the

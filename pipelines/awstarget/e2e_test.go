@@ -24,14 +24,14 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/ecr"
 	"github.com/stevedore-ci/stevedore/pipelines/ecs"
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush/ocitest"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
 // These tests run the AWS target through the deploy graph against the one
-// fake AWS (pipelines/internal/fakeaws), with the real pipelines/ecs
+// fake AWS (pipelines/fakeaws), with the real pipelines/ecs
 // Deployer, real pushes to the fake ECR registry, and a CDK runner that
 // deploys the synthesized template through CloudFormation change sets the
 // way `cdk deploy` does, so the fake ECS services move as real

@@ -20,7 +20,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/ecr"
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush/ocitest"
 	releases "github.com/stevedore-ci/stevedore/pipelines/release"

@@ -12,7 +12,7 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 )
 
 // appTemplate is a CDK-like template: a cluster, one task definition and a

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/stevedore-ci/stevedore/pipelines/ecr"
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush/ocitest"
 )

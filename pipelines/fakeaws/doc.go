@@ -11,7 +11,7 @@
 //	a.Mutating() // what was not a Describe/List/Get/Head: empty for a dry run
 //
 // Tests outside pipelines/ (the integration tests, which run the real CDK
-// CLI against it) reach it through pipelines/awsfake.
+// CLI against it) reach it through pipelines/fakeaws.
 //
 // The exported API (New, the With* options, Config, Calls/Ops/CallsTo/
 // Mutating/ResetCalls, Fail and the Fault values, the Seed*/Put*/Create*

@@ -6,7 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 )
 
 // GetBucketLocation and GetBucketEncryption (the CDK CLI asks them of the
