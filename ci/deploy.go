@@ -249,7 +249,7 @@ func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (steps.Out
 			return steps.Outcome{}, err
 		}
 		s.stacks = stacks
-		out := steps.Outcome{Summary: fmt.Sprintf("%d stacks for %s/%s", len(stacks), in.app, in.env)}
+		out := steps.Outcome{Summary: s.m.synthSummary(ctx, in, stacks)}
 		for _, st := range stacks {
 			out.Artifacts = append(out.Artifacts, steps.Artifact{Kind: "stack", Name: "stack", Value: st})
 		}
