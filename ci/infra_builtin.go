@@ -130,14 +130,16 @@ if [ -n "$STANDIN_LACKS" ]; then
 fi
 mkdir -p "$D" /var/run/postgresql && chown postgres "$D" /var/run/postgresql
 su postgres -s /bin/sh -c "$PG/initdb -D $D --auth=trust >/dev/null"
-echo "listen_addresses='*'" >> "$D/postgresql.conf"
-echo "host all all 0.0.0.0/0 md5" >> "$D/pg_hba.conf"
-su postgres -s /bin/sh -c "$PG/pg_ctl -D $D -w -l /tmp/pg-init.log start >/dev/null"
+# Initialised over the socket only: the port opens (and Dagger lets the
+# clients start) once the database and its owner exist.
+su postgres -s /bin/sh -c "$PG/pg_ctl -D $D -w -o \"-c listen_addresses=''\" -l /tmp/pg-init.log start >/dev/null"
 psql -v ON_ERROR_STOP=1 -q -U postgres -h /var/run/postgresql -v u="$STANDIN_USER" -v p="$STANDIN_PASSWORD" -v d="$STANDIN_DB" <<'SQL'
 CREATE USER :"u" PASSWORD :'p';
 CREATE DATABASE :"d" OWNER :"u";
 SQL
 su postgres -s /bin/sh -c "$PG/pg_ctl -D $D -w stop >/dev/null"
+echo "listen_addresses='*'" >> "$D/postgresql.conf"
+echo "host all all 0.0.0.0/0 md5" >> "$D/pg_hba.conf"
 exec su postgres -s /bin/sh -c "exec $PG/postgres -D $D"
 `
 
