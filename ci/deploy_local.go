@@ -110,6 +110,7 @@ func (l *localTarget) withResources(ctx context.Context, img *dagger.Container, 
 		notes = append(notes, n)
 	}
 	if len(missing) > 0 {
+		slices.Sort(missing)
 		notes = append(notes, "not emulated locally: "+strings.Join(missing, ", "))
 	}
 	return withServiceEnv(ctr, s), notes, nil

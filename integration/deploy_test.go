@@ -25,7 +25,7 @@ func TestDeployLocal(t *testing.T) {
 		"| Step | Status | Duration | Cached | Details |",
 		`http://backend:9889/health → {"status":"healthy"}`,
 		`http://frontend/ → page "CAO console"`,
-		"4 stacks for cao/dev:<br>CAONetworkStack-dev: ", "total over 4 stacks: ",
+		"4 stacks for cao/dev:<br>CAO", "<br>CAONetworkStack-dev: ", "<br>total over 4 stacks: ",
 		// The built-in infrastructure's resources: redis has a local
 		// stand-in bound to the backend, the others are named as missing.
 		"local stand-ins: redis (redis); not emulated locally: session-table (dynamodb), user-pool (cognito)",
