@@ -254,7 +254,7 @@ func (m *Stevedore) cdkToolchain(infra *appspec.Infra) *dagger.Container {
 	run := m.cdkApp
 	if run == nil {
 		// load always detects the app first; this only guards a misuse.
-		return dag.Container().From(m.NodeImage).WithExec([]string{"sh", "-c", "echo 'internal: the CDK app of " + infraLabel(infra) + " was not detected (load first)' >&2; exit 1"})
+		return dag.Container().From(m.NodeImage).WithExec([]string{"sh", "-c", "echo 'internal: " + infraLabel(infra) + " was not detected (load first)' >&2; exit 1"})
 	}
 	p := run.plan
 	ctr := withToolCaches(dag.Container().From(m.NodeImage), "npm").
@@ -338,7 +338,7 @@ func (m *Stevedore) synthesize(in *infraInputs) *dagger.Directory {
 func (m *Stevedore) synthesized(ctx context.Context, in *infraInputs) (*dagger.Directory, error) {
 	asm, err := m.synthesize(in).Sync(ctx)
 	if err != nil {
-		return nil, m.cdkFailure("synthesizing "+m.describeInfra(), err)
+		return nil, m.cdkFailure(fmt.Sprintf("synthesizing %s (%s)", infraLabel(in.infra), m.describeInfra()), err)
 	}
 	return asm, nil
 }
@@ -369,7 +369,7 @@ func (m *Stevedore) describeInfra() string {
 		cli = "its own aws-cdk " + p.CLIVersion
 	}
 	if m.cdkApp.builtin {
-		return fmt.Sprintf("%s (Go), %s", builtinLabel, cli)
+		return "Go, " + cli
 	}
 	return fmt.Sprintf("%s CDK app (%s), %s", p.Language, p.App, cli)
 }
@@ -377,13 +377,13 @@ func (m *Stevedore) describeInfra() string {
 // isBuiltin is appspec's rule (App.Builtin) for a lone infra section.
 func isBuiltin(infra *appspec.Infra) bool { return (&appspec.App{Infra: infra}).Builtin() }
 
-// infraLabel names the CDK app of a description in messages: its
-// directory, or the built-in app.
+// infraLabel names the CDK app of a description in messages: the one in
+// its directory, or the built-in app.
 func infraLabel(infra *appspec.Infra) string {
 	if isBuiltin(infra) {
 		return builtinLabel
 	}
-	return infra.Dir
+	return "the CDK app in " + infra.Dir
 }
 
 // checkContract checks, before any deploy, that the synthesized assembly
@@ -455,7 +455,7 @@ func (m *Stevedore) Synth(
 	if err != nil {
 		return nil, err
 	}
-	log("synthesized %s for %s/%s:\n%s", m.describeInfra(), in.app, in.env, strings.TrimRight(summary, "\n"))
+	log("synthesized %s (%s) for %s/%s:\n%s", infraLabel(in.infra), m.describeInfra(), in.app, in.env, strings.TrimRight(summary, "\n"))
 	return asm, nil
 }
 

@@ -46,7 +46,7 @@ func TestBuiltinSynthCommanderProd(t *testing.T) {
 	} {
 		assertContains(t, stack+" template", tpl["Commander"+stack+"Stack-prod"], wants...)
 	}
-	assertContains(t, "synth log", r.stderr, "synthesized the built-in CDK app (stevedore's infra/) (Go)", "for commander/prod:",
+	assertContains(t, "synth log", r.stderr, "synthesized the built-in CDK app (stevedore's infra/) (Go, aws-cdk 2.1148.1) for commander/prod:",
 		"CommanderDatabaseStack-prod: ", "AWS::RDS::DBInstance 1", "total over 8 stacks: ")
 }
 
