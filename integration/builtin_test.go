@@ -62,7 +62,7 @@ func TestBuiltinSynthCAO(t *testing.T) {
 // repository: a source with no infra/ directory (as when stevedore is
 // called as a remote module) synthesizes, for any environment the
 // description declares (qa on staging, pr-7 by the pattern pr-*), each
-// sized by its base.
+// sized by its base; destroy plans from the same app.
 func TestBuiltinAnyEnvironmentFromACallersSource(t *testing.T) {
 	src := copyTree(t, "stevedore.yaml", "examples/backend", "examples/frontend", "docker")
 	if _, err := os.Stat(filepath.Join(src, "infra")); !os.IsNotExist(err) {
@@ -86,6 +86,13 @@ func TestBuiltinAnyEnvironmentFromACallersSource(t *testing.T) {
 				t.Errorf("stevedore.json does not record env %s: %s (%v)", env, b, err)
 			}
 		})
+	}
+	// destroy plans from the same built-in assembly: the environment's four
+	// stacks, the network last.
+	r := mustDagger(t, nil, "call", "--source", src, "destroy", "--env", "pr-7", "--dry-run")
+	assertContains(t, "destroy plan", r.stdout, "destroy pr-7: 4 stacks deleted, in this order:\n", "  - CAONetworkStack-pr-7\n", "dry run: nothing deleted")
+	if strings.Index(r.stdout, "CAONetworkStack-pr-7") < strings.Index(r.stdout, "CAOInfrastructureStack-pr-7") {
+		t.Errorf("the network stack must be deleted after the stacks using it:\n%s", r.stdout)
 	}
 }
 
