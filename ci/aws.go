@@ -4,6 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
 
 	"dagger/stevedore/internal/dagger"
 
@@ -12,10 +18,15 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
 )
 
-// Set the AWS account the AWS steps (publish, deploy-infra, rollout,
-// publish-frontend, deploy --target aws) act on. Credentials are Dagger
+// Set the AWS account, region and credentials of every AWS step.
+//
+// The AWS steps (publish, deploy-infra, rollout, publish-frontend, deploy
+// --target aws, …) act on this account. Credentials are Dagger
 // secrets, e.g. --access-key-id env:AWS_ACCESS_KEY_ID, or an AWS config and
-// credentials file with --config file:$HOME/.aws/config.
+// credentials file with --config file:$HOME/.aws/config. An emulator or
+// gateway: --endpoint http://localhost:4566 --endpoint-service
+// tcp://localhost:4566 (the endpoint reaches every SDK client and the CDK
+// CLI).
 func (m *Stevedore) WithAws(
 	// AWS region, e.g. eu-west-1.
 	region string,
@@ -37,12 +48,56 @@ func (m *Stevedore) WithAws(
 	// Profile to use from the config/credentials files.
 	// +optional
 	profile string,
-	// Base URL overriding every AWS service endpoint (gateways, tests).
+	// Base URL overriding every AWS service endpoint (gateways, emulators),
+	// e.g. http://localhost:4566.
 	// +optional
 	endpoint string,
+	// Service to reach the endpoint through, for one on your machine or a
+	// Dagger service, e.g. tcp://localhost:4566.
+	// +optional
+	endpointService *dagger.Service,
+	// Registry address images are pushed to and referenced by instead of
+	// the ECR address (ECR-compatible gateways), e.g. localhost:4566.
+	// +optional
+	registryAddress string,
+	// URL verify checks instead of the stacks' HealthUrl output (private
+	// load balancers, emulators), e.g. http://localhost:8080/health.
+	// +optional
+	healthUrl string,
+	// Time limit of deploy-infra in deploy --target aws, e.g. 90m.
+	// +default="60m"
+	deployTimeout string,
+	// Account id for the CDK CLI (default: asked from STS when an endpoint is set).
+	// +optional
+	account string,
+	// Stateful resources (logical or physical ids, e.g. Database) that
+	// deploy --target aws may replace or delete; any other such change is
+	// refused before it is executed.
+	// +optional
+	allowReplace []string,
 ) (*Stevedore, error) {
 	if err := awsconf.ValidateRegion(region); err != nil {
 		return nil, err
+	}
+	if err := validateEndpoint(endpoint, endpointService != nil); err != nil {
+		return nil, err
+	}
+	if registryAddress != "" {
+		if err := validateRegistryAddress(registryAddress); err != nil {
+			return nil, fmt.Errorf("--registry-address: %w", err)
+		}
+	}
+	if healthUrl != "" {
+		if u, err := url.Parse(healthUrl); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--health-url %q is not an http(s) URL, e.g. http://localhost:8080/health", healthUrl)
+		}
+	}
+	timeout, err := time.ParseDuration(deployTimeout)
+	if err != nil || timeout <= 0 {
+		return nil, fmt.Errorf("--deploy-timeout %q is not a positive duration, e.g. 60m", deployTimeout)
+	}
+	if account != "" && !accountID.MatchString(account) {
+		return nil, fmt.Errorf("--account %q is not a 12-digit AWS account id", account)
 	}
 	if (accessKeyID == nil) != (secretAccessKey == nil) {
 		return nil, errors.New("pass --access-key-id and --secret-access-key together (e.g. env:AWS_ACCESS_KEY_ID and env:AWS_SECRET_ACCESS_KEY)")
@@ -54,8 +109,109 @@ func (m *Stevedore) WithAws(
 	c.Aws = &AwsAccount{
 		Region: region, AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey, SessionToken: sessionToken,
 		Config: config, Credentials: credentials, Profile: profile, Endpoint: endpoint,
+		EndpointService: endpointService, RegistryAddress: strings.TrimSuffix(registryAddress, "/"),
+		HealthURL: healthUrl, DeployTimeout: deployTimeout, Account: account, AllowReplace: allowReplace,
 	}
 	return &c, nil
+}
+
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+// validateEndpoint accepts an http(s) base URL; one on this machine needs
+// a service to reach it from inside the engine.
+func validateEndpoint(endpoint string, tunnel bool) error {
+	if endpoint == "" {
+		if tunnel {
+			return errors.New("--endpoint-service needs --endpoint (the URL the AWS clients use, e.g. http://localhost:4566)")
+		}
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		return fmt.Errorf("--endpoint %q is not an http(s) base URL, e.g. http://localhost:4566 or https://gateway.example.com", endpoint)
+	}
+	if !tunnel && isLocalHost(u.Hostname()) {
+		return fmt.Errorf("--endpoint %s is on your machine, which the engine cannot reach: add --endpoint-service tcp://%s", endpoint, hostPort(u))
+	}
+	return nil
+}
+
+func isLocalHost(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// hostPort is the URL's host with its port, the scheme's default if none.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// endpointAlias is the host name the CDK container reaches the endpoint
+// service under.
+const endpointAlias = "aws-endpoint"
+
+// deployTimeout is the time limit of cdk deploy (validated by WithAws).
+func (a *AwsAccount) deployTimeout() time.Duration {
+	if a == nil {
+		return 0 // no with-aws: newAWSTarget says so
+	}
+	d, err := time.ParseDuration(a.DeployTimeout)
+	if err != nil {
+		return 0 // awstarget's default
+	}
+	return d
+}
+
+// endpointURL is the endpoint as seen from this module: through the
+// started service when there is one.
+func (a *AwsAccount) endpointURL(ctx context.Context) (string, error) {
+	if a.Endpoint == "" || a.EndpointService == nil {
+		return a.Endpoint, nil
+	}
+	ep, err := a.dial(ctx)
+	if err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(a.Endpoint)
+	u.Host = ep
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// dial starts the endpoint service and returns the host:port it answers on.
+func (a *AwsAccount) dial(ctx context.Context) (string, error) {
+	svc, err := a.EndpointService.Start(ctx)
+	if err != nil {
+		return "", fmt.Errorf("starting the --endpoint-service: %w", err)
+	}
+	u, _ := url.Parse(a.Endpoint)
+	port, _ := strconv.Atoi(strings.TrimPrefix(hostPort(u), u.Hostname()+":"))
+	ep, err := svc.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: port})
+	if err != nil {
+		return "", fmt.Errorf("--endpoint-service endpoint: %w", err)
+	}
+	return ep, nil
+}
+
+// registryDial is where the push connects for the registry address
+// override: through the endpoint service when both are the same host.
+func (a *AwsAccount) registryDial(ctx context.Context, address string) (string, error) {
+	if a.EndpointService == nil || a.Endpoint == "" {
+		return "", nil
+	}
+	u, _ := url.Parse(a.Endpoint)
+	if strings.SplitN(address, "/", 2)[0] != u.Host {
+		return "", nil
+	}
+	return a.dial(ctx)
 }
 
 // AwsAccount is where the AWS steps act, with the credentials to do it.
@@ -75,19 +231,39 @@ type AwsAccount struct {
 	Profile string
 	// +private
 	Endpoint string
+	// +private
+	EndpointService *dagger.Service
+	// +private
+	RegistryAddress string
+	// +private
+	HealthURL string
+	// +private
+	DeployTimeout string
+	// +private
+	Account string
+	// +private
+	AllowReplace []string
 }
 
 // requireAws fails clearly when an AWS step runs without with-aws.
 func (m *Stevedore) requireAws(step string) (*AwsAccount, error) {
 	if m.Aws == nil {
-		return nil, fmt.Errorf("%s needs an AWS account: call with-aws first, e.g. dagger call with-aws --region eu-west-1 --access-key-id env:AWS_ACCESS_KEY_ID --secret-access-key env:AWS_SECRET_ACCESS_KEY %s", step, step)
+		extra := ""
+		if step == "deploy" || step == "plan" {
+			extra = "--target aws"
+		}
+		return nil, awsconf.NeedsAccount(step, extra)
 	}
 	return m.Aws, nil
 }
 
 // options reads the secrets into an awsconf.Options, in this process only.
 func (a *AwsAccount) options(ctx context.Context) (awsconf.Options, error) {
-	o := awsconf.Options{Region: a.Region, Profile: a.Profile, Endpoint: a.Endpoint}
+	endpoint, err := a.endpointURL(ctx)
+	if err != nil {
+		return awsconf.Options{}, err
+	}
+	o := awsconf.Options{Region: a.Region, Profile: a.Profile, Endpoint: endpoint}
 	for _, s := range []struct {
 		secret *dagger.Secret
 		dst    *string
@@ -127,8 +303,99 @@ func (a *AwsAccount) withCredentials(ctr *dagger.Container) *dagger.Container {
 	if a.Profile != "" {
 		ctr = ctr.WithEnvVariable("AWS_PROFILE", a.Profile)
 	}
+	ctr = ctr.WithEnvVariable("CDK_DEFAULT_REGION", a.Region)
+	if a.Account != "" {
+		ctr = ctr.WithEnvVariable("CDK_DEFAULT_ACCOUNT", a.Account)
+	}
+	if a.Endpoint != "" {
+		endpoint := a.Endpoint
+		if a.EndpointService != nil {
+			u, _ := url.Parse(a.Endpoint)
+			_, port, _ := net.SplitHostPort(hostPort(u))
+			u.Host = net.JoinHostPort(endpointAlias, port)
+			endpoint = strings.TrimSuffix(u.String(), "/")
+			ctr = ctr.WithServiceBinding(endpointAlias, a.EndpointService)
+		}
+		ctr = ctr.WithEnvVariable("AWS_ENDPOINT_URL", endpoint)
+	}
 	return ctr
 }
+
+// cdkContainer is ctr with the account (withCredentials) and the account
+// id the CDK CLI needs resolved: with an endpoint it cannot find it
+// itself, so STS GetCallerIdentity answers it here.
+func (a *AwsAccount) cdkContainer(ctx context.Context, ctr *dagger.Container) (*dagger.Container, error) {
+	ctr = a.withCredentials(ctr)
+	if a.Account != "" || a.Endpoint == "" {
+		return ctr, nil
+	}
+	acct, err := a.callerAccount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ctr.WithEnvVariable("CDK_DEFAULT_ACCOUNT", acct), nil
+}
+
+// callerAccount asks STS which account the credentials belong to.
+func (a *AwsAccount) callerAccount(ctx context.Context) (string, error) {
+	o, err := a.options(ctx)
+	if err != nil {
+		return "", err
+	}
+	cfg, cleanup, err := awsconf.Load(ctx, o)
+	if err != nil {
+		return "", err
+	}
+	defer cleanup()
+	acct, _, err := awsconf.CallerIdentity(ctx, cfg)
+	if err != nil {
+		return "", fmt.Errorf("resolving the account for the CDK CLI: %w", err)
+	}
+	return acct, nil
+}
+
+// Bootstrap the account and region of with-aws for the CDK.
+//
+// It runs cdk bootstrap aws://ACCOUNT/REGION in the CDK CLI container: no
+// Node needed on your machine. Run it once per account and region. Never
+// cached.
+// +cache="never"
+func (m *Stevedore) Bootstrap(
+	ctx context.Context,
+	// Bootstrap qualifier, for several bootstraps in one account.
+	// +optional
+	qualifier string,
+) (string, error) {
+	acct, err := m.requireAws("bootstrap")
+	if err != nil {
+		return "", err
+	}
+	if qualifier != "" && !bootstrapQualifier.MatchString(qualifier) {
+		return "", fmt.Errorf("--qualifier %q must be 1 to 10 lowercase letters or digits (CDK's rule)", qualifier)
+	}
+	id := acct.Account
+	if id == "" {
+		if id, err = acct.callerAccount(ctx); err != nil {
+			return "", err
+		}
+	}
+	ctr := withToolCaches(dag.Container().From(m.NodeImage), "npm").
+		WithExec([]string{"npm", "install", "--global", "--no-fund", "--no-audit", "aws-cdk@" + cdkCLIVersion}).
+		WithEnvVariable("CDK_DISABLE_CLI_TELEMETRY", "true")
+	ctr = acct.withCredentials(ctr).WithEnvVariable("CDK_DEFAULT_ACCOUNT", id).
+		WithEnvVariable("STEVEDORE_RUN", time.Now().UTC().Format(time.RFC3339Nano))
+	args := []string{"cdk", "bootstrap", "aws://" + id + "/" + acct.Region, "--no-notices", "--no-version-reporting"}
+	if qualifier != "" {
+		args = append(args, "--qualifier", qualifier)
+	}
+	out, err := ctr.WithExec(args).CombinedOutput(ctx)
+	if err != nil {
+		return "", failed(fmt.Sprintf("cdk bootstrap aws://%s/%s", id, acct.Region), "", err)
+	}
+	return out, nil
+}
+
+var bootstrapQualifier = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
 
 // awsConfig resolves the account of with-aws into an SDK config for step.
 func (m *Stevedore) awsConfig(ctx context.Context, step string) (aws.Config, func(), error) {

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
-	"unicode"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
+	"github.com/stevedore-ci/stevedore/pipelines/release"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
@@ -25,10 +26,11 @@ import (
 // image, the services started from the pushed digests and the frontend
 // image, then /health and the index page checked.
 //
-// --target aws (see with-aws): tests must pass before anything is pushed;
-// images to ECR, cdk deploy pinned to their digests, the migration task,
-// then the ECS rollouts and the frontend publish in parallel, then the
-// health check through the stack outputs.
+// --target aws (see with-aws): tests and a read-only preflight of the
+// account must pass before anything is pushed; images to ECR, synth pinned
+// to their digests, the migration task with the new image, then the stacks
+// through reviewed change sets while each ECS deployment they start is
+// followed, then the frontend publish and the health check.
 //
 // A failed step stops the steps that depend on it; the error names it.
 // With --dry-run, nothing leaves the machine: see plan. Never cached.
@@ -59,82 +61,23 @@ func (m *Stevedore) Deploy(
 	// Gantt chart) or json (for scripts).
 	// +default="text"
 	format string,
+	// Execute exactly the change sets a reviewed plan left (the id plan
+	// --target aws printed); refused if the stacks changed since.
+	// +optional
+	plan string,
 ) (string, error) {
-	if err := steps.CheckFormat(format); err != nil {
-		return "", err
-	}
-	if target != "local" && target != "aws" {
-		return "", fmt.Errorf("unknown target %q: use local (no AWS account needed) or aws", target)
-	}
-	app, err := m.load(ctx)
-	if err != nil {
-		return "", err
-	}
-	if err := m.checkDeployArgs(ctx, app, target, env, dryRun, context); err != nil {
-		return "", err
-	}
-	tags, err := m.imageTags(ctx, gitSha, tag)
-	if err != nil {
-		return "", err
-	}
-	led := m.loadLedger(ctx)
-	work, err := os.MkdirTemp(".", "deploy-") // under the module workdir, for WorkdirFile
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(work)
-
-	eng := &engineSteps{m: m, app: app, ledger: led}
-	p := &deploy.Pipeline{Services: app.ServiceNames(), Frontend: app.Frontend != nil, Build: eng}
-	if len(m.testSuites(app)) > 0 {
-		p.Tests = eng
-	}
-	var synth *synthStep
-	if app.Infra != nil {
-		synth = &synthStep{m: m, app: app, env: env, extra: context, ledger: led}
-		p.Synth = synth
-	}
-	plan := false
-	switch target {
-	case "local":
-		local := &localTarget{m: m, app: app, tags: tags, work: work}
-		defer local.close()
-		p.Push, p.Release = local, local
-		if app.Migrate != nil {
-			p.Migrate = app.Migrate.Service
-		}
-		if app.Infra != nil {
-			p.Infra = local // listed as skipped, with why
-		}
-		plan = dryRun
-	case "aws":
-		aws, err := m.newAWSTarget(ctx, app, env, tags, dryRun, synth)
-		if err != nil {
-			return "", err
-		}
-		defer aws.close()
-		p.Push, p.Infra, p.Release = aws, aws, aws
-		if app.Migrate != nil {
-			p.Migrate = app.Migrate.Service
-		}
-	}
-	title := fmt.Sprintf("stevedore deploy: %s → %s (%s)", app.Name, target, env)
+	fn := "deploy"
 	if dryRun {
-		title += ", dry run"
+		fn = "plan"
 	}
-	report, runErr := p.Run(ctx, steps.Options{Title: title, Plan: plan, Log: func(s string) { log("%s", s) }})
-	if report == nil {
-		return "", runErr
-	}
-	if !plan {
-		if err := m.saveLedger(ctx, led); err != nil {
-			log("could not update the cache ledger: %v", err)
-		}
-	}
-	return renderDeploy(report, runErr, format)
+	return m.deploy(ctx, deployRun{fn: fn, target: target, env: env, gitSha: gitSha, tags: tag, dryRun: dryRun, context: context, format: format, plan: awsPlan{id: plan}})
 }
 
 // Show what deploy would do without side effects (deploy --dry-run).
+//
+// On the AWS target it also leaves one CloudFormation change set per stack,
+// not executed, and prints the plan's id: deploy --plan ID executes exactly
+// those after review.
 // +cache="never"
 func (m *Stevedore) Plan(
 	ctx context.Context,
@@ -151,7 +94,129 @@ func (m *Stevedore) Plan(
 	// +default="text"
 	format string,
 ) (string, error) {
-	return m.Deploy(ctx, target, env, gitSha, nil, true, nil, format)
+	return m.deploy(ctx, deployRun{fn: "plan", target: target, env: env, gitSha: gitSha, dryRun: true, format: format, plan: awsPlan{leave: target == "aws"}})
+}
+
+// deployRun is one call of deploy or plan.
+type deployRun struct {
+	fn, target, env, gitSha, format string
+	tags, context                   []string
+	dryRun                          bool
+	plan                            awsPlan
+}
+
+// deploy runs the graph for deploy and plan; fn names the function the
+// user called, for its messages.
+func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
+	if err := steps.CheckFormat(r.format); err != nil {
+		return "", err
+	}
+	if r.target != "local" && r.target != "aws" {
+		return "", fmt.Errorf("unknown target %q: use local (no AWS account needed) or aws", r.target)
+	}
+	if r.plan.id != "" && (r.target != "aws" || r.dryRun) {
+		return "", fmt.Errorf("--plan executes a reviewed plan on AWS: use it with --target aws and without --dry-run")
+	}
+	app, err := m.load(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := m.checkDeployArgs(ctx, app, r.target, r.env, r.dryRun, r.context); err != nil {
+		return "", err
+	}
+	tags, err := m.imageTags(ctx, r.gitSha, r.tags)
+	if err != nil {
+		return "", err
+	}
+	env, err := app.Env(r.env)
+	if err != nil {
+		return "", err
+	}
+	if r.target == "aws" {
+		if _, err := m.requireAws(r.fn); err != nil {
+			return "", err
+		}
+		// The environment's own account, region and role, checked before
+		// anything is built or pushed.
+		if m, err = m.forEnvironment(ctx, r.fn, env); err != nil {
+			return "", err
+		}
+	}
+	led := m.loadLedger(ctx)
+	work, err := os.MkdirTemp(".", "deploy-") // under the module workdir, for WorkdirFile
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(work)
+
+	eng := &engineSteps{m: m, app: app, ledger: led}
+	p := &deploy.Pipeline{Services: app.ServiceNames(), Frontend: app.Frontend != nil, Build: eng}
+	if len(m.testSuites(app)) > 0 {
+		p.Tests = eng
+	}
+	var synth *synthStep
+	if app.Infra != nil {
+		synth = &synthStep{m: m, app: app, env: r.env, extra: r.context, ledger: led}
+		p.Synth = synth
+	}
+	if app.Migrate != nil {
+		p.Migrate = app.Migrate.Service
+	}
+	plan := false
+	var rel *releaseRun
+	var frontend func() string
+	switch r.target {
+	case "local":
+		local := &localTarget{m: m, app: app, tags: tags, work: work}
+		defer local.close()
+		p.Push, p.Release = local, local
+		p.NoInfra = local.noInfra()
+		plan = r.dryRun
+	case "aws":
+		aws, err := m.newAWSTarget(ctx, r.fn, app, r.env, tags, r.dryRun, synth, m.Aws.deployTimeout(), r.plan)
+		if err != nil {
+			return "", err
+		}
+		defer aws.close()
+		p.Preflight, p.Push, p.Infra, p.Follow, p.Release = aws, aws, aws, aws, aws
+		frontend = aws.Frontend
+		if !r.dryRun {
+			// One deploy per environment at a time, from CI or a laptop.
+			if rel, err = m.beginRelease(ctx, r.fn, app, r.env); err != nil {
+				return "", err
+			}
+		}
+	}
+	title := fmt.Sprintf("stevedore %s: %s → %s (%s)", r.fn, app.Name, r.target, r.env)
+	if r.dryRun {
+		title += ", dry run"
+	}
+	opts := steps.Options{Title: title, Plan: plan, Log: func(s string) { log("%s", s) }}
+	var report *steps.Report
+	var runErr error
+	if rel != nil {
+		report, _, runErr = rel.run(ctx, p, opts, release.Release{Commit: commitOf(r.gitSha, tags), PlanID: r.plan.id, Frontend: frontend})
+	} else {
+		report, runErr = p.Run(ctx, opts)
+	}
+	if report == nil {
+		return "", runErr
+	}
+	if !plan {
+		if err := m.saveLedger(ctx, led); err != nil {
+			log("could not update the cache ledger: %v", err)
+		}
+	}
+	return renderDeploy(report, runErr, r.format)
+}
+
+// commitOf is what a release record names as its commit: --git-sha, or
+// the content tag the images got without one.
+func commitOf(gitSha string, tags []string) string {
+	if gitSha != "" || len(tags) == 0 {
+		return gitSha
+	}
+	return tags[0]
 }
 
 // engineSteps are the steps both targets share: tests and builds.
@@ -220,58 +285,55 @@ type synthStep struct {
 	env    string
 	extra  []string
 	ledger *ledger
-	inputs *infraInputs // set by Synth, read by the AWS deploy
-	stacks []string     // set by Synth, in deploy order
+	inputs *infraInputs // set by Synth: the CDK toolchain the AWS deploy runs in
 }
 
 func (s *synthStep) Prepare(ctx context.Context) (steps.Outcome, error) {
-	return s.ledger.track(ctx, deploy.StepPrepareInfra, []any{s.m.infraSource(s.app.Infra), s.m.GoImage, s.m.NodeImage}, func() (steps.Outcome, error) {
-		if _, err := s.m.cdkToolchain(s.app.Infra).Sync(ctx); err != nil {
-			return steps.Outcome{}, fmt.Errorf("compiling the CDK app in %s: %w", s.app.Infra.Dir, err)
+	in := s.app.Infra
+	return s.ledger.track(ctx, deploy.StepPrepareInfra, []any{s.m.infraSource(in), s.m.GoImage, s.m.NodeImage, in.CDKVersion}, func() (steps.Outcome, error) {
+		if _, err := s.m.cdkToolchain(in).Sync(ctx); err != nil {
+			return steps.Outcome{}, s.m.cdkFailure("preparing "+infraLabel(in), err)
 		}
-		return steps.Outcome{Summary: "CDK app compiled, aws-cdk " + cdkCLIVersion}, nil
+		return steps.Outcome{Summary: "ready: " + s.m.describeInfra()}, nil
 	})
 }
 
-func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (steps.Outcome, error) {
+// Synth synthesizes the assembly and hands it to the steps after it.
+func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (deploy.Assembly, steps.Outcome, error) {
 	var refs []string
 	for _, img := range images {
 		refs = append(refs, img.Service+"="+img.Ref)
 	}
 	in, err := s.m.infraInputs(ctx, s.app, "", s.env, refs, s.extra)
 	if err != nil {
-		return steps.Outcome{}, err
+		return deploy.Assembly{}, steps.Outcome{}, err
 	}
 	s.inputs = in
-	return s.ledger.track(ctx, deploy.StepSynth, []any{s.m.infraSource(s.app.Infra), strings.Join(in.args(), " ")}, func() (steps.Outcome, error) {
-		stacks, err := s.m.assemblyStacks(ctx, s.m.synthesize(in))
+	var asm deploy.Assembly
+	o, err := s.ledger.track(ctx, deploy.StepSynth, []any{s.m.infraSource(s.app.Infra), strings.Join(in.args(), " ")}, func() (steps.Outcome, error) {
+		dir, err := s.m.synthesized(ctx, in)
 		if err != nil {
 			return steps.Outcome{}, err
 		}
-		s.stacks = stacks
-		out := steps.Outcome{Summary: s.m.synthSummary(ctx, in, stacks)}
+		// What the release steps read must be in the assembly before
+		// anything is deployed from it.
+		if err := s.m.checkContract(ctx, s.app, dir); err != nil {
+			return steps.Outcome{}, err
+		}
+		stacks, err := s.m.assemblyStacks(ctx, dir)
+		if err != nil {
+			return steps.Outcome{}, err
+		}
+		id, err := dir.ID(ctx)
+		if err != nil {
+			return steps.Outcome{}, err
+		}
+		asm = deploy.Assembly{ID: string(id), Stacks: stacks, Env: in.env, Context: maps.Clone(in.context)}
+		out := steps.Outcome{Summary: synthSummary(ctx, in, dir, stacks)}
 		for _, st := range stacks {
 			out.Artifacts = append(out.Artifacts, steps.Artifact{Kind: "stack", Name: "stack", Value: st})
 		}
 		return out, nil
 	})
-}
-
-// outputKey is the stack output naming a service's ECS service, e.g.
-// BackendServiceName for "backend" and ApiGatewayServiceName for "api-gateway".
-func outputKey(service, suffix string) string {
-	var b strings.Builder
-	upper := true
-	for _, r := range service {
-		if r == '-' || r == '_' {
-			upper = true
-			continue
-		}
-		if upper {
-			r = unicode.ToUpper(r)
-		}
-		upper = false
-		b.WriteRune(r)
-	}
-	return b.String() + suffix
+	return asm, o, err
 }

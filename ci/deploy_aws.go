@@ -1,318 +1,291 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"dagger/stevedore/internal/dagger"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+	"github.com/stevedore-ci/stevedore/pipelines/awstarget"
 	"github.com/stevedore-ci/stevedore/pipelines/cfn"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/ecr"
 	"github.com/stevedore-ci/stevedore/pipelines/ecs"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush"
-	"github.com/stevedore-ci/stevedore/pipelines/s3site"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
-// awsTarget ships to the account of with-aws. In a dry run every step only
-// reads: digests are compared with ECR, the stacks diffed, the bucket listed.
+// awsTarget is pipelines/awstarget with the engine behind its interfaces:
+// the CDK CLI container, the image build and push, the site export.
 type awsTarget struct {
-	m       *Stevedore
-	app     *appspec.App
-	env     string
-	tags    []string
-	dryRun  bool
-	synth   *synthStep
-	cfg     aws.Config
+	*awstarget.Target
 	cleanup func()
+}
 
-	hostOnce sync.Once
-	host     string
-	hostErr  error
-
-	pushOnce sync.Once
-	push     *pushTarget
-	pushErr  error
+// awsPlan says how a deploy uses reviewed plans: leave one (plan) or
+// execute one by id (deploy --plan ID).
+type awsPlan struct {
+	leave bool
+	id    string
 }
 
 // newAWSTarget refuses to start without credentials or without the CDK
 // app: the AWS target deploys infrastructure.
-func (m *Stevedore) newAWSTarget(ctx context.Context, app *appspec.App, env string, tags []string, dryRun bool, synth *synthStep) (*awsTarget, error) {
+func (m *Stevedore) newAWSTarget(ctx context.Context, fn string, app *appspec.App, env string, tags []string, dryRun bool, synth *synthStep, deployTimeout time.Duration, plan awsPlan) (*awsTarget, error) {
 	if synth == nil {
-		return nil, errors.New("deploy --target aws needs the CDK app: add infra.dir to stevedore.yaml (or use publish and rollout directly)")
+		return nil, fmt.Errorf("%s --target aws needs infrastructure: add infra.dir (your CDK app) or the built-in infra description to stevedore.yaml (or use publish and rollout directly)", fn)
 	}
-	cfg, cleanup, err := m.awsConfig(ctx, "deploy")
+	cfg, cleanup, err := m.awsConfig(ctx, fn)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		cleanup()
-		return nil, fmt.Errorf("deploy --target aws: no usable AWS credentials: %w", err)
+		return nil, fmt.Errorf("%s --target aws: no usable AWS credentials: %w", fn, err)
 	}
-	return &awsTarget{m: m, app: app, env: env, tags: tags, dryRun: dryRun, synth: synth, cfg: cfg, cleanup: cleanup}, nil
+	acct := m.Aws
+	images := &engineImages{m: m, app: app, tags: tags}
+	t := &awstarget.Target{
+		App: app, Env: env, DryRun: dryRun, AWS: cfg,
+		CDK:          &cdkRunner{m: m, synth: synth},
+		Images:       images,
+		ECS:          ecs.New(cfg, ecs.WithLog(func(s string) { log("%s", s) })),
+		RegistryHost: acct.RegistryAddress, HealthURL: acct.HealthURL, AllowReplace: acct.AllowReplace,
+		DeployTimeout: deployTimeout, LeavePlan: plan.leave, Plan: plan.id,
+		Log: func(s string) { log("%s", s) },
+	}
+	if app.Frontend != nil {
+		t.Site = siteExport{m: m, fe: app.Frontend}
+		t.SiteImage = siteImage{images: images, fe: app.Frontend}
+	}
+	if err := t.Check(); err != nil {
+		cleanup()
+		return nil, err
+	}
+	images.target = t
+	return &awsTarget{Target: t, cleanup: func() {
+		// A deploy stopped before deploy-infra leaves no change set behind.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := t.Discard(ctx); err != nil {
+			log("could not delete the unexecuted change sets: %v", err)
+		}
+		images.close()
+		cleanup()
+	}}, nil
 }
 
 func (a *awsTarget) close() { a.cleanup() }
 
-// registryHost is the account's ECR registry (read-only lookup, for plans).
-func (a *awsTarget) registryHost(ctx context.Context) (string, error) {
-	a.hostOnce.Do(func() {
-		reg, err := ecr.New(a.cfg).Login(ctx)
-		a.host, a.hostErr = reg.Host, err
-	})
-	return a.host, a.hostErr
+// releasePolicy is what the ECR repositories a release pushes to get
+// when stevedore creates them.
+var releasePolicy = ecr.RepositoryPolicy{ScanOnPush: true, ImmutableTags: true, KeepLast: 30, MutableTags: []string{"latest"}}
+
+// engineImages builds the service images in the engine and pushes them to
+// ECR (or the registry address override).
+type engineImages struct {
+	m      *Stevedore
+	app    *appspec.App
+	tags   []string
+	target *awstarget.Target
+
+	once    sync.Once
+	push    *pushTarget
+	pushErr error
 }
 
 // registry ensures the ECR repositories and logs in, once.
-func (a *awsTarget) registry(ctx context.Context) (*pushTarget, error) {
-	a.pushOnce.Do(func() {
+func (e *engineImages) registry(ctx context.Context) (*pushTarget, error) {
+	e.once.Do(func() {
 		var services []*appspec.Service
-		for i := range a.app.Services {
-			services = append(services, &a.app.Services[i])
+		for i := range e.app.Services {
+			services = append(services, &e.app.Services[i])
 		}
-		a.push, a.pushErr = a.m.pushTarget(ctx, a.app, services, ecr.RepositoryPolicy{ScanOnPush: true, ImmutableTags: true, KeepLast: 30, MutableTags: []string{"latest"}})
+		e.push, e.pushErr = e.m.pushTarget(ctx, e.app, services, releasePolicy)
+		if e.pushErr == nil && e.app.Frontend != nil {
+			e.pushErr = e.push.addSite(ctx, e.app)
+		}
+		if e.pushErr == nil && e.target.RegistryHost != "" {
+			e.push.host = e.target.RegistryHost
+			e.push.dial, e.pushErr = e.m.Aws.registryDial(ctx, e.target.RegistryHost)
+		}
 	})
-	return a.push, a.pushErr
+	return e.push, e.pushErr
 }
 
-func (a *awsTarget) Push(ctx context.Context, service string) (deploy.Image, steps.Outcome, error) {
-	if !a.dryRun {
-		return a.m.pushService(ctx, a.app, service, a.tags, a.registry)
+func (e *engineImages) close() {
+	if e.push != nil {
+		e.push.close()
 	}
-	s, err := a.app.Service(service)
-	if err != nil {
-		return deploy.Image{}, steps.Outcome{}, err
-	}
-	img, err := a.m.serviceImage(ctx, s, "")
-	if err != nil {
-		return deploy.Image{}, steps.Outcome{}, err
-	}
-	return a.planPush(ctx, s, img.AsTarball())
 }
 
-// planPush computes the image digest and asks ECR whether it has it.
-func (a *awsTarget) planPush(ctx context.Context, s *appspec.Service, tarball *dagger.File) (deploy.Image, steps.Outcome, error) {
+func (e *engineImages) Push(ctx context.Context, service string) (deploy.Image, steps.Outcome, error) {
+	return e.m.pushService(ctx, e.app, service, e.tags, e.registry)
+}
+
+// Digest exports the built image and computes the digest a push gives it.
+func (e *engineImages) Digest(ctx context.Context, service string) (string, error) {
+	s, err := e.app.Service(service)
+	if err != nil {
+		return "", err
+	}
+	img, err := e.m.serviceImage(ctx, s, "")
+	if err != nil {
+		return "", err
+	}
 	dir, err := os.MkdirTemp("", "stevedore-plan-")
 	if err != nil {
-		return deploy.Image{}, steps.Outcome{}, err
+		return "", err
 	}
 	defer os.RemoveAll(dir)
 	file := filepath.Join(dir, s.Name+".tar")
-	if _, err := tarball.Export(ctx, file); err != nil {
-		return deploy.Image{}, steps.Outcome{}, err
+	if _, err := img.AsTarball().Export(ctx, file); err != nil {
+		return "", fmt.Errorf("building the %s image: %w", service, err)
 	}
-	digest, err := ocipush.LocalDigest(file)
-	if err != nil {
-		return deploy.Image{}, steps.Outcome{}, err
-	}
-	_, found, err := ecr.New(a.cfg).FindImage(ctx, s.Repository, digest)
-	summary := "would push " + digest
-	switch {
-	case errors.Is(err, ecr.ErrRepositoryNotFound):
-		summary = "would create repository " + s.Repository + " and push " + digest
-	case err != nil:
-		return deploy.Image{}, steps.Outcome{}, err
-	case found:
-		summary = "already in ECR, would skip the push"
-	}
-	host, err := a.registryHost(ctx)
-	if err != nil {
-		return deploy.Image{}, steps.Outcome{}, err
-	}
-	ref := host + "/" + s.Repository + "@" + digest
-	return deploy.Image{Service: s.Name, Ref: ref}, steps.Outcome{Summary: summary, Artifacts: []steps.Artifact{{Kind: steps.KindDigest, Name: s.Name, Value: digest}}}, nil
+	return ocipush.LocalDigest(file)
 }
 
-// DeployInfra runs cdk deploy (cdk diff in a dry run) and reads back the
-// outputs of every stack through CloudFormation.
-func (a *awsTarget) DeployInfra(ctx context.Context) (deploy.Outputs, steps.Outcome, error) {
-	in, stacks := a.synth.inputs, a.synth.stacks
-	cmd := []string{"deploy", "--all", "--require-approval", "never", "--progress", "events"}
-	if a.dryRun {
-		cmd = []string{"diff", "--all"}
-	}
-	out, err := a.m.cdkCommand(ctx, in, "deploy", cmd...)
+// siteImage pushes the built site as an OCI image whose filesystem is the
+// site, to the app's site repository: what the release records and what
+// promote and rollback republish. The registry skips a digest it has.
+type siteImage struct {
+	images *engineImages
+	fe     *appspec.Frontend
+}
+
+// siteContainer is the image of a built site: no base, the site as its
+// filesystem.
+func siteContainer(dist *dagger.Directory) *dagger.Container {
+	return dag.Container().WithRootfs(dist)
+}
+
+func (s siteImage) Image(ctx context.Context) (string, error) {
+	t, err := s.images.registry(ctx)
 	if err != nil {
-		return nil, steps.Outcome{}, err
+		return "", err
 	}
-	if a.dryRun {
-		// Stacks that do not exist yet have no outputs: the plan says so.
-		outputs, _ := cfn.NewReader(a.cfg).Outputs(ctx, stacks...)
-		return deploy.Outputs(outputs), steps.Outcome{Summary: "cdk diff: " + tail(out, 20)}, nil
-	}
-	outputs, err := cfn.NewReader(a.cfg).Outputs(ctx, stacks...)
+	p, err := t.push(ctx, siteKey, []*dagger.Container{siteContainer(s.images.m.frontendDist(s.fe))}, s.images.tags)
 	if err != nil {
-		return nil, steps.Outcome{}, err
+		return "", err
 	}
-	o := steps.Outcome{Summary: fmt.Sprintf("%d stacks deployed", len(stacks))}
-	for _, k := range []string{"HealthUrl", "FrontendUrl"} {
-		if v := outputs[k]; v != "" {
-			o.Artifacts = append(o.Artifacts, steps.Artifact{Kind: steps.KindURL, Name: k, Value: v})
+	return p.Ref, nil
+}
+
+// cdkRunner runs the CDK CLI in its container on the assembly synth made.
+type cdkRunner struct {
+	m     *Stevedore
+	synth *synthStep
+
+	once   sync.Once
+	stacks map[string]cfn.Stack // by CloudFormation stack name
+	err    error
+}
+
+// stack finds a stack of the assembly by its CloudFormation name.
+func (c *cdkRunner) stack(ctx context.Context, asm deploy.Assembly, name string) (cfn.Stack, error) {
+	c.once.Do(func() {
+		manifest, err := dag.LoadDirectoryFromID(dagger.DirectoryID(asm.ID)).File("manifest.json").Contents(ctx)
+		if err != nil {
+			c.err = fmt.Errorf("reading the cloud assembly: %w", err)
+			return
 		}
-	}
-	return deploy.Outputs(outputs), o, nil
-}
-
-// ecsTarget finds the cluster and ECS service of an app service in the outputs.
-func ecsTarget(out deploy.Outputs, service string) (cluster, ecsService string, err error) {
-	if cluster, err = out.Require("ClusterName"); err != nil {
-		return "", "", err
-	}
-	ecsService, err = out.Require(outputKey(service, "ServiceName"))
-	return cluster, ecsService, err
-}
-
-func (a *awsTarget) deployer() *ecs.Deployer {
-	return ecs.New(a.cfg, ecs.WithLog(func(s string) { log("%s", s) }))
-}
-
-// Migrate registers the new revision and runs the migration command with it
-// before any service moves to it.
-func (a *awsTarget) Migrate(ctx context.Context, image deploy.Image, out deploy.Outputs) (steps.Outcome, error) {
-	s, err := a.app.Service(image.Service)
-	if err != nil {
-		return steps.Outcome{}, err
-	}
-	command := strings.Join(a.app.Migrate.Command, " ")
-	cluster, svc, err := ecsTarget(out, s.Name)
-	if err != nil {
-		return steps.Outcome{}, err
-	}
-	if a.dryRun {
-		return steps.Outcome{Summary: fmt.Sprintf("would run %q with %s in %s/%s", command, image.Ref, cluster, svc)}, nil
-	}
-	d := a.deployer()
-	rev, err := d.RegisterRevision(ctx, cluster, svc, map[string]string{s.Container: image.Ref}, false)
-	if err != nil {
-		return steps.Outcome{}, err
-	}
-	res, err := d.RunTask(ctx, ecs.TaskSpec{Cluster: cluster, Service: svc, TaskDefinition: rev.ARN, Container: s.Container, Command: a.app.Migrate.Command})
-	if err != nil {
-		return steps.Outcome{}, err
-	}
-	return steps.Outcome{Summary: fmt.Sprintf("%q exited 0 in %s", command, res.Duration.Round(time.Second))}, nil
-}
-
-// Rollout moves one ECS service to the pushed digest and follows it.
-func (a *awsTarget) Rollout(ctx context.Context, image deploy.Image, out deploy.Outputs) (steps.Outcome, error) {
-	s, err := a.app.Service(image.Service)
-	if err != nil {
-		return steps.Outcome{}, err
-	}
-	cluster, svc, err := ecsTarget(out, s.Name)
-	if err != nil {
-		if a.dryRun {
-			return steps.Outcome{Summary: "would roll out " + image.Ref + " once the stacks exist"}, nil
+		stacks, err := cfn.StacksFromAssembly([]byte(manifest))
+		c.stacks, c.err = map[string]cfn.Stack{}, err
+		for _, s := range stacks {
+			c.stacks[s.StackName] = s
 		}
-		return steps.Outcome{}, err
-	}
-	if a.dryRun {
-		return steps.Outcome{Summary: fmt.Sprintf("would roll out %s to %s/%s", image.Ref, cluster, svc)}, nil
-	}
-	res, err := a.deployer().Rollout(ctx, ecs.Spec{Cluster: cluster, Service: svc, Images: map[string]string{s.Container: image.Ref}, Rollback: true})
-	if err != nil {
-		return steps.Outcome{}, err
-	}
-	return steps.Outcome{Summary: fmt.Sprintf("%s: %s → %s", res.Mode, shortArn(res.Previous), shortArn(res.TaskDefinition)),
-		Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: s.Name, Value: image.Ref}}}, nil
-}
-
-// PublishFrontend syncs the built site to the stack's bucket.
-func (a *awsTarget) PublishFrontend(ctx context.Context, out deploy.Outputs) (steps.Outcome, error) {
-	bucket, err := out.Require("FrontendBucketName")
-	if err != nil {
-		if a.dryRun {
-			return steps.Outcome{Summary: "would upload the site once the frontend stack exists"}, nil
-		}
-		return steps.Outcome{}, err
-	}
-	dir, err := os.MkdirTemp("", "stevedore-site-")
-	if err != nil {
-		return steps.Outcome{}, err
-	}
-	defer os.RemoveAll(dir)
-	if _, err := a.m.frontendDist(a.app.Frontend).Export(ctx, dir); err != nil {
-		return steps.Outcome{}, err
-	}
-	sum, err := s3site.Publish(ctx, dir, s3site.Options{
-		AWS: a.cfg, Bucket: bucket, DistributionID: out["DistributionId"], DryRun: a.dryRun,
-		Log: func(s string) { log("%s", s) },
 	})
+	if c.err != nil {
+		return cfn.Stack{}, c.err
+	}
+	s, ok := c.stacks[name]
+	if !ok {
+		return cfn.Stack{}, fmt.Errorf("stack %s is not in the cloud assembly", name)
+	}
+	return s, nil
+}
+
+// selectors are the names the CDK CLI selects the stacks by: their
+// display names (construct paths), not their CloudFormation names.
+func (c *cdkRunner) selectors(ctx context.Context, asm deploy.Assembly, stacks []string) ([]string, error) {
+	var out []string
+	for _, name := range stacks {
+		s, err := c.stack(ctx, asm, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cmp.Or(s.DisplayName, s.ID))
+	}
+	return out, nil
+}
+
+func (c *cdkRunner) run(ctx context.Context, asm deploy.Assembly, stacks []string, cmd ...string) (string, error) {
+	in := c.synth.inputs
+	if in == nil || asm.ID == "" {
+		return "", errors.New("no synthesized assembly: synth must run first")
+	}
+	sel, err := c.selectors(ctx, asm, stacks)
 	if err != nil {
-		return steps.Outcome{}, err
+		return "", err
 	}
-	o := steps.Outcome{Summary: sum.String()}
-	if u := out["FrontendUrl"]; u != "" {
-		o.Artifacts = append(o.Artifacts, steps.Artifact{Kind: steps.KindURL, Name: "frontend", Value: u})
+	acct, err := c.m.requireAws("deploy")
+	if err != nil {
+		return "", err
 	}
-	return o, nil
+	ctr, err := acct.cdkContainer(ctx, c.m.cdkToolchain(in.infra))
+	if err != nil {
+		return "", err
+	}
+	ctr = ctr.WithDirectory(cdkAssembly, dag.LoadDirectoryFromID(dagger.DirectoryID(asm.ID))).
+		WithEnvVariable("FORCE_COLOR", "0"). // plain text in logs and the report
+		WithEnvVariable("STEVEDORE_RUN", time.Now().UTC().Format(time.RFC3339Nano))
+	args := append(append(append([]string{"cdk"}, cmd...), sel...), "--app", cdkAssembly, "--no-notices", "--no-version-reporting")
+	out, err := ctr.WithExec(args).CombinedOutput(ctx)
+	if err != nil {
+		return "", failed("cdk "+cmd[0], "", err)
+	}
+	return out, nil
 }
 
-// Verify polls the health URL and the frontend URL of the stack outputs
-// until they answer 200 (for at most two minutes).
-func (a *awsTarget) Verify(ctx context.Context, _ []deploy.Image, out deploy.Outputs) (steps.Outcome, error) {
-	var urls []string
-	for _, k := range []string{"HealthUrl", "FrontendUrl"} {
-		if v := out[k]; v != "" {
-			urls = append(urls, v)
-		}
-	}
-	if a.dryRun {
-		return steps.Outcome{Summary: "would check " + strings.Join(urls, ", ")}, nil
-	}
-	if len(urls) == 0 {
-		return steps.Outcome{}, errors.New("nothing to verify: the stacks export no HealthUrl or FrontendUrl output")
-	}
-	var arts []steps.Artifact
-	for _, u := range urls {
-		body, err := waitHTTP200(ctx, u, 2*time.Minute)
-		if err != nil {
-			return steps.Outcome{}, err
-		}
-		log("%s → %s", u, tail(body, 1))
-		arts = append(arts, steps.Artifact{Kind: steps.KindURL, Name: "checked", Value: u})
-	}
-	return steps.Outcome{Summary: "all answered 200", Artifacts: arts}, nil
+// Deploy runs cdk deploy of exactly these stacks, without prompts.
+func (c *cdkRunner) Deploy(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
+	return c.run(ctx, asm, stacks, "deploy", "--require-approval", "never", "--progress", "events", "--exclusively")
 }
 
-// waitHTTP200 retries GET url until it answers 200 or the time is up.
-func waitHTTP200(ctx context.Context, url string, limit time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	client := &http.Client{Timeout: 10 * time.Second}
-	var last string
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return "", err
-		}
-		resp, err := client.Do(req)
-		if err == nil {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return string(body), nil
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("%s did not answer 200 within %s (last: %s)", url, limit, last)
-		case <-time.After(5 * time.Second):
-		}
+// Prepare leaves a change set for one stack, not executed (cdk deploy
+// --method=prepare-change-set publishes the assets first).
+func (c *cdkRunner) Prepare(ctx context.Context, asm deploy.Assembly, stack, name string) (string, error) {
+	return c.run(ctx, asm, []string{stack}, "deploy", "--method=prepare-change-set", "--change-set-name", name, "--require-approval", "never", "--progress", "events", "--exclusively")
+}
+
+// Diff runs cdk diff of the stacks: the CLI takes stack names, not --all.
+func (c *cdkRunner) Diff(ctx context.Context, asm deploy.Assembly, stacks []string) (string, error) {
+	return c.run(ctx, asm, stacks, "diff")
+}
+
+// Template reads a stack's template from the assembly.
+func (c *cdkRunner) Template(ctx context.Context, asm deploy.Assembly, stack string) (string, error) {
+	s, err := c.stack(ctx, asm, stack)
+	if err != nil {
+		return "", err
 	}
+	return dag.LoadDirectoryFromID(dagger.DirectoryID(asm.ID)).File(s.ID + ".template.json").Contents(ctx)
+}
+
+// siteExport writes the built frontend to a local directory.
+type siteExport struct {
+	m  *Stevedore
+	fe *appspec.Frontend
+}
+
+func (s siteExport) Export(ctx context.Context, dir string) error {
+	_, err := s.m.frontendDist(s.fe).Export(ctx, dir)
+	return err
 }

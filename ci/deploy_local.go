@@ -184,25 +184,26 @@ func pushedImage(p *PublishedImage) (deploy.Image, steps.Outcome, error) {
 		steps.Outcome{Summary: summary, Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: p.Service, Value: p.Ref}}}, nil
 }
 
-// DeployInfra is listed, not run: the local target has no AWS account, so
-// the CDK app is synthesized against the pushed digests and stops there.
-func (l *localTarget) DeployInfra(context.Context) (deploy.Outputs, steps.Outcome, error) {
+// noInfra is why the local target lists deploy-infra as skipped: no AWS
+// account, so the CDK app is synthesized against the pushed digests and
+// stops there. With the built-in infrastructure it also names the local
+// stand-ins and the resources not emulated locally.
+func (l *localTarget) noInfra() string {
 	why := "the local target does not deploy the CDK app (it was synthesized against the pushed digests); deploy it with --target aws"
-	if local, notEmulated := l.app.LocalResources(); len(local)+len(notEmulated) > 0 {
-		var standIns []string
-		for _, r := range local {
-			if l.used(r.Name) {
-				standIns = append(standIns, r.Name+" ("+r.Type+")")
-			}
-		}
-		if len(standIns) > 0 {
-			why += "; local stand-ins: " + strings.Join(standIns, ", ")
-		}
-		if len(notEmulated) > 0 {
-			why += "; not emulated locally: " + strings.Join(notEmulated, ", ")
+	local, notEmulated := l.app.LocalResources()
+	var standIns []string
+	for _, r := range local {
+		if l.used(r.Name) {
+			standIns = append(standIns, r.Name+" ("+r.Type+")")
 		}
 	}
-	return deploy.Outputs{}, steps.Outcome{Skipped: why}, nil
+	if len(standIns) > 0 {
+		why += "; local stand-ins: " + strings.Join(standIns, ", ")
+	}
+	if len(notEmulated) > 0 {
+		why += "; not emulated locally: " + strings.Join(notEmulated, ", ")
+	}
+	return why
 }
 
 // Migrate runs the migration command once in a one-off container from the

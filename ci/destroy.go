@@ -13,8 +13,9 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
-// Delete one environment's stacks (cdk destroy), printing first the plan
-// of what goes. Only stacks of that environment's assembly named after it
+// Delete one environment's stacks with cdk destroy, after printing what goes.
+//
+// Only stacks of that environment's assembly named after it
 // are deleted; the shared ECR repositories stay. Protected environments
 // (prod by default) are refused unless --force. Never cached.
 // +cache="never"

@@ -13,8 +13,9 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/s3site"
 )
 
-// Build the frontend and sync it to its S3 bucket: only
-// new or changed files are uploaded (assets first, HTML last), hashed assets
+// Build the frontend, sync it to its S3 bucket and invalidate CloudFront.
+//
+// Only new or changed files are uploaded (assets first, HTML last), hashed assets
 // get immutable cache headers and HTML no-cache, then CloudFront is
 // invalidated for the changed paths only. Bucket and distribution come from
 // the arguments or from the stack outputs FrontendBucketName and
@@ -59,6 +60,9 @@ func (m *Stevedore) PublishFrontend(
 	if err != nil {
 		return "", err
 	}
+	if err := m.requireCallerSource("publish-frontend"); err != nil {
+		return "", err
+	}
 	cfg, cleanup, err := m.awsConfig(ctx, "publish-frontend")
 	if err != nil {
 		return "", err
@@ -78,7 +82,8 @@ func (m *Stevedore) PublishFrontend(
 	sum, err := s3site.Publish(ctx, dir, s3site.Options{
 		AWS: cfg, Bucket: bucket, Prefix: prefix, DistributionID: distributionID,
 		Delete: delete, DryRun: dryRun, Rules: rules, WaitInvalidation: wait,
-		Log: func(s string) { log("%s", s) },
+		PathStyle: cfg.BaseEndpoint != nil, // emulators and gateways behind with-aws --endpoint
+		Log:       func(s string) { log("%s", s) },
 	})
 	if err != nil {
 		return "", err

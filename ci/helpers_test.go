@@ -45,14 +45,6 @@ func TestRolloutSpecs(t *testing.T) {
 	}
 }
 
-func TestOutputKey(t *testing.T) {
-	for in, want := range map[string]string{"backend": "BackendServiceName", "api-gateway": "ApiGatewayServiceName", "q_drant": "QDrantServiceName"} {
-		if got := outputKey(in, "ServiceName"); got != want {
-			t.Errorf("outputKey(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestParsePairs(t *testing.T) {
 	kv, err := parsePairs("context", []string{"a=1", "b=x=y", "c="})
 	if err != nil || kv["a"] != "1" || kv["b"] != "x=y" || kv["c"] != "" {

@@ -110,10 +110,10 @@ func assemblySummary(ctx context.Context, asm *dagger.Directory) (string, error)
 }
 
 // synthSummary is the synth step's report summary: the stack count, then
-// what assemblySummary says of the assembly synthesized from in.
-func (m *Stevedore) synthSummary(ctx context.Context, in *infraInputs, stacks []string) string {
+// what assemblySummary says of the assembly.
+func synthSummary(ctx context.Context, in *infraInputs, asm *dagger.Directory, stacks []string) string {
 	head := fmt.Sprintf("%d stacks for %s/%s", len(stacks), in.app, in.env)
-	summary, err := assemblySummary(ctx, m.synthesize(in))
+	summary, err := assemblySummary(ctx, asm)
 	if err != nil {
 		return head + " (no resource summary: " + err.Error() + ")"
 	}

@@ -182,8 +182,7 @@ func (m *Stevedore) Config(ctx context.Context) (string, error) {
 	return app.Marshal(), nil
 }
 
-// Add a backend service to the app description, or replace the
-// one with the same name.
+// Add a backend service to the app description, or replace its namesake.
 func (m *Stevedore) WithService(
 	// Service name (lowercase, e.g. backend).
 	name string,

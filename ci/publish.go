@@ -254,6 +254,9 @@ func (m *Stevedore) pushTarget(ctx context.Context, app *appspec.App, services [
 		}
 		return t, nil
 	}
+	if err := m.requireCallerSource("publish"); err != nil {
+		return nil, err
+	}
 	cfg, cleanup, err := m.awsConfig(ctx, "publish")
 	if err != nil {
 		return nil, fmt.Errorf("%w (or use with-registry to push elsewhere)", err)
@@ -275,6 +278,26 @@ func (m *Stevedore) pushTarget(ctx context.Context, app *appspec.App, services [
 	}
 	t.host, t.username, t.password = reg.Host, reg.Username, reg.Password
 	return t, nil
+}
+
+// siteKey names the site image among a push target's repositories (no
+// service can be called so).
+const siteKey = ":site"
+
+// addSite makes the push target take the site image: its repository
+// (appspec's SiteRepository) created when missing on ECR.
+func (t *pushTarget) addSite(ctx context.Context, app *appspec.App) error {
+	if t.ecr != nil {
+		repo, err := t.ecr.EnsureRepository(ctx, app.SiteRepository(), releasePolicy)
+		if err != nil {
+			return err
+		}
+		if repo.Created {
+			log("created ECR repository %s", repo.URI)
+		}
+	}
+	t.repos[siteKey] = app.SiteRepository()
+	return nil
 }
 
 // newPushTarget prepares the scratch space and repository names of a push.

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
@@ -17,6 +18,11 @@ type fake struct {
 	mu    sync.Mutex
 	calls []string
 	fail  map[string]error
+	// first makes Current find no stack (a first deploy).
+	first bool
+	// hang makes DeployInfra wait for its context, like a cdk deploy that
+	// waits for CloudFormation to roll back.
+	hang bool
 }
 
 func (f *fake) record(call string) error {
@@ -42,24 +48,53 @@ func (f *fake) Push(ctx context.Context, s string) (Image, steps.Outcome, error)
 func (f *fake) Prepare(ctx context.Context) (steps.Outcome, error) {
 	return steps.Outcome{}, f.record("prepare-infra")
 }
-func (f *fake) Synth(ctx context.Context, images []Image) (steps.Outcome, error) {
-	return steps.Outcome{}, f.record("synth " + refs(images))
+func (f *fake) Preflight(ctx context.Context) (steps.Outcome, error) {
+	return steps.Outcome{}, f.record("preflight")
 }
-func (f *fake) DeployInfra(ctx context.Context) (Outputs, steps.Outcome, error) {
-	err := f.record("deploy-infra")
-	return Outputs{"ClusterName": "c1", "HealthUrl": "http://lb/health"}, steps.Outcome{}, err
+func (f *fake) Synth(ctx context.Context, images []Image) (Assembly, steps.Outcome, error) {
+	err := f.record("synth " + refs(images))
+	return Assembly{ID: "asm-1", Stacks: []string{"Net", "App"}, Env: "dev"}, steps.Outcome{}, err
+}
+func (f *fake) Current(ctx context.Context, asm Assembly) (Outputs, steps.Outcome, error) {
+	err := f.record(fmt.Sprintf("check-stacks %s %v", asm.ID, asm.Stacks))
+	if f.first {
+		return Outputs{}, steps.Outcome{}, err
+	}
+	return Outputs{contract.OutputCluster: "c0"}, steps.Outcome{}, err
+}
+func (f *fake) DeployInfra(ctx context.Context, asm Assembly) (Outputs, steps.Outcome, error) {
+	err := f.record(fmt.Sprintf("deploy-infra %s %v", asm.ID, asm.Stacks))
+	if f.hang {
+		<-ctx.Done()
+		return nil, steps.Outcome{}, ctx.Err()
+	}
+	return Outputs{contract.OutputCluster: "c1", contract.OutputHealthURL: "http://lb/health"}, steps.Outcome{}, err
+}
+func (f *fake) Follow(ctx context.Context, img Image, run *InfraRun) (steps.Outcome, error) {
+	cur := run.Current()
+	if len(cur) == 0 { // first deploy: the service is known once the stacks exist
+		out, err := run.Wait(ctx)
+		if err != nil {
+			return steps.Outcome{}, err
+		}
+		cur = out
+	}
+	return steps.Outcome{}, f.record(fmt.Sprintf("rollout:%s %s cluster=%s", img.Service, img.Ref, cur[contract.OutputCluster]))
 }
 func (f *fake) Migrate(ctx context.Context, img Image, out Outputs) (steps.Outcome, error) {
-	return steps.Outcome{}, f.record(fmt.Sprintf("migrate %s cluster=%s", img.Ref, out["ClusterName"]))
+	if f.first != FirstDeploy(ctx) {
+		return steps.Outcome{}, fmt.Errorf("FirstDeploy(ctx) = %v on a first deploy = %v", FirstDeploy(ctx), f.first)
+	}
+	return steps.Outcome{}, f.record(fmt.Sprintf("migrate %s cluster=%s", img.Ref, out[contract.OutputCluster]))
 }
 func (f *fake) Rollout(ctx context.Context, img Image, out Outputs) (steps.Outcome, error) {
-	return steps.Outcome{}, f.record(fmt.Sprintf("rollout:%s %s cluster=%s", img.Service, img.Ref, out["ClusterName"]))
+	return steps.Outcome{}, f.record(fmt.Sprintf("rollout:%s %s cluster=%s", img.Service, img.Ref, out[contract.OutputCluster]))
 }
 func (f *fake) PublishFrontend(ctx context.Context, out Outputs) (steps.Outcome, error) {
-	return steps.Outcome{}, f.record("publish:frontend cluster=" + out["ClusterName"])
+	return steps.Outcome{}, f.record("publish:frontend cluster=" + out[contract.OutputCluster])
 }
 func (f *fake) Verify(ctx context.Context, images []Image, out Outputs) (steps.Outcome, error) {
-	return steps.Outcome{}, f.record("verify " + refs(images) + " " + out["HealthUrl"])
+	return steps.Outcome{}, f.record("verify " + refs(images) + " " + out[contract.OutputHealthURL])
 }
 
 func digestOf(s string) string {
@@ -93,7 +128,7 @@ func (f *fake) called(prefix string) bool {
 func awsPipeline(f *fake) *Pipeline {
 	return &Pipeline{
 		Services: []string{"backend", "qdrant"}, Frontend: true, Migrate: "backend",
-		Tests: f, Build: f, Push: f, Synth: f, Infra: f, Release: f,
+		Tests: f, Preflight: f, Build: f, Push: f, Synth: f, Infra: f, Follow: f, Release: f,
 	}
 }
 
@@ -102,7 +137,16 @@ func run(t *testing.T, p *Pipeline) (*steps.Report, error) {
 	return p.Run(context.Background(), steps.Options{})
 }
 
-// The AWS target calls everything in the right order with the right digests.
+func before(t *testing.T, f *fake, a, b string) {
+	t.Helper()
+	if f.index(t, a) >= f.index(t, b) {
+		t.Fatalf("%s must come before %s: %v", a, b, f.calls)
+	}
+}
+
+// The AWS target calls everything in the release order of the design with
+// the right digests: migrate before deploy-infra, the followers alongside
+// it with the outputs from before the deploy.
 func TestAWSOrderAndArtifacts(t *testing.T) {
 	for i := 0; i < 20; i++ { // parallel steps: check the order holds every time
 		f := &fake{}
@@ -113,32 +157,29 @@ func TestAWSOrderAndArtifacts(t *testing.T) {
 		if !rep.Succeeded() {
 			t.Fatalf("report not successful:\n%s", rep.Text())
 		}
-		before := func(a, b string) {
-			t.Helper()
-			if f.index(t, a) >= f.index(t, b) {
-				t.Fatalf("%s must come before %s: %v", a, b, f.calls)
-			}
-		}
 		for _, s := range []string{"backend", "qdrant"} {
-			before("test", "push:"+s)
-			before("build:"+s, "push:"+s)
-			before("push:"+s, "synth")
-			before("migrate", "rollout:"+s)
+			before(t, f, "test", "push:"+s)
+			before(t, f, "preflight", "push:"+s)
+			before(t, f, "build:"+s, "push:"+s)
+			before(t, f, "push:"+s, "synth")
+			before(t, f, "migrate", "rollout:"+s)
+			before(t, f, "rollout:"+s, "verify")
 		}
-		before("prepare-infra", "synth")
-		before("synth", "deploy-infra")
-		before("deploy-infra", "migrate")
-		before("migrate", "publish:frontend")
-		before("build:frontend", "publish:frontend")
-		before("rollout:backend", "verify")
-		before("rollout:qdrant", "verify")
-		before("publish:frontend", "verify")
+		before(t, f, "prepare-infra", "synth")
+		before(t, f, "synth", "check-stacks")
+		before(t, f, "check-stacks", "migrate")
+		before(t, f, "migrate", "deploy-infra")
+		before(t, f, "deploy-infra", "publish:frontend")
+		before(t, f, "build:frontend", "publish:frontend")
+		before(t, f, "publish:frontend", "verify")
 
 		want := map[string]string{
 			"synth":            "synth " + digestOf("backend") + "," + digestOf("qdrant"),
-			"migrate":          "migrate " + digestOf("backend") + " cluster=c1",
-			"rollout:backend":  "rollout:backend " + digestOf("backend") + " cluster=c1",
-			"rollout:qdrant":   "rollout:qdrant " + digestOf("qdrant") + " cluster=c1",
+			"check-stacks":     "check-stacks asm-1 [Net App]",
+			"deploy-infra":     "deploy-infra asm-1 [Net App]",
+			"migrate":          "migrate " + digestOf("backend") + " cluster=c0",
+			"rollout:backend":  "rollout:backend " + digestOf("backend") + " cluster=c0",
+			"rollout:qdrant":   "rollout:qdrant " + digestOf("qdrant") + " cluster=c0",
 			"publish:frontend": "publish:frontend cluster=c1",
 			"verify":           "verify " + digestOf("backend") + "," + digestOf("qdrant") + " http://lb/health",
 		}
@@ -147,8 +188,81 @@ func TestAWSOrderAndArtifacts(t *testing.T) {
 				t.Errorf("%s called as %q, want %q", prefix, got, call)
 			}
 		}
-		if len(f.calls) != 14 {
-			t.Fatalf("%d calls, want 14: %v", len(f.calls), f.calls)
+		if len(f.calls) != 16 {
+			t.Fatalf("%d calls, want 16: %v", len(f.calls), f.calls)
+		}
+		if st, _ := rep.Step(StepMigrateFirst); st.Status != steps.StatusSkipped || !st.Deliberate {
+			t.Fatalf("%s = %+v", StepMigrateFirst, st)
+		}
+	}
+}
+
+// The followers start with deploy-infra, not after it: they must see the
+// deployment CloudFormation starts while it runs.
+func TestFollowersRunAlongsideDeployInfra(t *testing.T) {
+	f := &fake{}
+	st, err := awsPipeline(f).Steps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	needs := map[string][]string{}
+	for _, s := range st {
+		needs[s.Name] = s.Needs
+	}
+	for _, s := range []string{"rollout:backend", "rollout:qdrant"} {
+		if slices.Contains(needs[s], StepDeployInfra) {
+			t.Errorf("%s waits for deploy-infra: %v", s, needs[s])
+		}
+		if !slices.Contains(needs[s], StepMigrate) {
+			t.Errorf("%s does not wait for the migration: %v", s, needs[s])
+		}
+	}
+	if !slices.Equal(needs[StepDeployInfra], []string{StepMigrate}) {
+		t.Errorf("deploy-infra needs %v, want [migrate]", needs[StepDeployInfra])
+	}
+}
+
+// On a first deploy there is no service to borrow a task definition from:
+// the migration runs right after deploy-infra, before the frontend
+// publish, and the followers wait for the new stacks' outputs.
+func TestFirstDeployMigratesAfterInfra(t *testing.T) {
+	f := &fake{first: true}
+	rep, err := run(t, awsPipeline(f))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep.Text())
+	}
+	before(t, f, "deploy-infra", "migrate")
+	before(t, f, "migrate", "publish:frontend")
+	if got := f.calls[f.index(t, "migrate")]; got != "migrate "+digestOf("backend")+" cluster=c1" {
+		t.Errorf("migrate called as %q, want the outputs of the new stacks", got)
+	}
+	if got := f.calls[f.index(t, "rollout:backend")]; !strings.HasSuffix(got, "cluster=c1") {
+		t.Errorf("the follower did not wait for the new stacks: %q", got)
+	}
+	if n := strings.Count(strings.Join(f.calls, "\n"), "migrate "); n != 1 {
+		t.Errorf("migration ran %d times: %v", n, f.calls)
+	}
+	st, _ := rep.Step(StepMigrate)
+	if !st.Deliberate || !strings.Contains(st.Reason, "first deploy") {
+		t.Errorf("migrate step: %+v", st)
+	}
+}
+
+// A follower that sees its deployment fail stops deploy-infra at once
+// instead of waiting for CloudFormation's slow rollback.
+func TestFailedFollowerStopsDeployInfra(t *testing.T) {
+	f := &fake{hang: true, fail: map[string]error{"rollout:qdrant": errors.New("rolled back by the deployment circuit breaker")}}
+	rep, err := run(t, awsPipeline(f))
+	if err == nil || !strings.Contains(err.Error(), "rolled back by the deployment circuit breaker") {
+		t.Fatalf("error = %v", err)
+	}
+	st, _ := rep.Step(StepDeployInfra)
+	if st.Status != steps.StatusFailed || !strings.Contains(st.Err, "stopped because rollout:qdrant failed") {
+		t.Fatalf("deploy-infra = %+v", st)
+	}
+	for _, c := range []string{"publish:", "verify"} {
+		if f.called(c) {
+			t.Errorf("%s ran after a failed rollout", c)
 		}
 	}
 }
@@ -200,7 +314,7 @@ func TestFailedRolloutFailsTheRun(t *testing.T) {
 }
 
 func TestFailedInfraDeployStopsEveryRelease(t *testing.T) {
-	f := &fake{fail: map[string]error{"deploy-infra": errors.New("CREATE_FAILED")}}
+	f := &fake{first: true, fail: map[string]error{"deploy-infra": errors.New("CREATE_FAILED")}}
 	if _, err := run(t, awsPipeline(f)); err == nil {
 		t.Fatal("want an error")
 	}
@@ -211,15 +325,30 @@ func TestFailedInfraDeployStopsEveryRelease(t *testing.T) {
 	}
 }
 
-// Rollouts and the frontend publish follow the migration: a new frontend
-// must not reach users before the schema its API needs.
+// A failed migration stops everything after it: the stacks are not
+// deployed, so no service moves to the new image, and nothing is
+// published: a new frontend must not reach users before the schema its API
+// needs.
 func TestFailedMigrationStopsReleases(t *testing.T) {
 	f := &fake{fail: map[string]error{"migrate": errors.New("alembic exited 1")}}
 	if _, err := run(t, awsPipeline(f)); err == nil {
 		t.Fatal("want an error")
 	}
-	if f.called("rollout:") || f.called("publish:") {
-		t.Errorf("a release ran after the migration failed: %v", f.calls)
+	for _, c := range []string{"deploy-infra", "rollout:", "publish:", "verify"} {
+		if f.called(c) {
+			t.Errorf("%s ran after the migration failed: %v", c, f.calls)
+		}
+	}
+}
+
+// A failed preflight pushes nothing.
+func TestFailedPreflightPushesNothing(t *testing.T) {
+	f := &fake{fail: map[string]error{"preflight": errors.New("account not bootstrapped")}}
+	if _, err := run(t, awsPipeline(f)); err == nil || !strings.Contains(err.Error(), "not bootstrapped") {
+		t.Fatalf("error = %v", err)
+	}
+	if f.called("push:") || f.called("synth") {
+		t.Errorf("pushed after a failed preflight: %v", f.calls)
 	}
 }
 
@@ -266,8 +395,8 @@ func TestMinimalShape(t *testing.T) {
 }
 
 func TestInvalidPipeline(t *testing.T) {
-	_, err := (&Pipeline{Migrate: "db"}).Steps()
-	for _, w := range []string{"at least one service", "a Builder", "a Pusher", "a Releaser", `migration service "db"`} {
+	_, err := (&Pipeline{Migrate: "db", Infra: &fake{}}).Steps()
+	for _, w := range []string{"at least one service", "a Builder", "a Pusher", "a Releaser", `migration service "db"`, "a Synthesizer", "a Follower"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error %v does not mention %q", err, w)
 		}
@@ -275,8 +404,8 @@ func TestInvalidPipeline(t *testing.T) {
 }
 
 func TestOutputsRequire(t *testing.T) {
-	out := Outputs{"ClusterName": "c"}
-	if v, err := out.Require("ClusterName"); err != nil || v != "c" {
+	out := Outputs{contract.OutputCluster: "c"}
+	if v, err := out.Require(contract.OutputCluster); err != nil || v != "c" {
 		t.Fatalf("got %q, %v", v, err)
 	}
 	_, err := out.Require("BackendServiceName")
