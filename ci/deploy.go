@@ -170,7 +170,7 @@ func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
 		local := &localTarget{m: m, app: app, tags: tags, work: work}
 		defer local.close()
 		p.Push, p.Release = local, local
-		p.NoInfra = "the local target does not deploy the CDK app (it was synthesized against the pushed digests); deploy it with --target aws"
+		p.NoInfra = local.noInfra()
 		plan = r.dryRun
 	case "aws":
 		aws, err := m.newAWSTarget(ctx, r.fn, app, r.env, tags, r.dryRun, synth, m.Aws.deployTimeout(), r.plan)
@@ -292,7 +292,7 @@ func (s *synthStep) Prepare(ctx context.Context) (steps.Outcome, error) {
 	in := s.app.Infra
 	return s.ledger.track(ctx, deploy.StepPrepareInfra, []any{s.m.infraSource(in), s.m.GoImage, s.m.NodeImage, in.CDKVersion}, func() (steps.Outcome, error) {
 		if _, err := s.m.cdkToolchain(in).Sync(ctx); err != nil {
-			return steps.Outcome{}, s.m.cdkFailure("preparing the CDK app in "+in.Dir, err)
+			return steps.Outcome{}, s.m.cdkFailure("preparing "+infraLabel(in), err)
 		}
 		return steps.Outcome{Summary: "ready: " + s.m.describeInfra()}, nil
 	})
@@ -329,7 +329,7 @@ func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (deploy.As
 			return steps.Outcome{}, err
 		}
 		asm = deploy.Assembly{ID: string(id), Stacks: stacks, Env: in.env, Context: maps.Clone(in.context)}
-		out := steps.Outcome{Summary: fmt.Sprintf("%d stacks for %s/%s", len(stacks), in.app, in.env)}
+		out := steps.Outcome{Summary: synthSummary(ctx, in, dir, stacks)}
 		for _, st := range stacks {
 			out.Artifacts = append(out.Artifacts, steps.Artifact{Kind: "stack", Name: "stack", Value: st})
 		}

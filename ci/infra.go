@@ -38,6 +38,9 @@ type infraInputs struct {
 	envSpec appspec.Env
 	images  map[string]string // service -> digest-pinned reference
 	context map[string]string // every -c key=value, sorted at use
+	// description is the app description the built-in app renders (see
+	// builtinInfra), written into it before synth; empty for a user's app.
+	description string
 }
 
 // assemblyMeta is the content of assemblyInputs.
@@ -77,6 +80,12 @@ func (m *Stevedore) checkInfraArgs(ctx context.Context, spec *appspec.App, appNa
 	if appName == "" {
 		appName = defaultApp(spec)
 	}
+	if spec.Builtin() {
+		if appName != defaultApp(spec) {
+			return appspec.Env{}, nil, fmt.Errorf("unknown app %q: the built-in infrastructure (infra: without dir) renders only the app of its description, %q; to synthesize another app, pass its description with --config", appName, defaultApp(spec))
+		}
+		return e, kv, nil
+	}
 	if apps, err := m.declaredApps(ctx, spec.Infra.Dir); err != nil {
 		return appspec.Env{}, nil, err
 	} else if len(apps) > 0 && !slices.Contains(apps, appName) {
@@ -100,6 +109,11 @@ func (m *Stevedore) infraInputs(ctx context.Context, spec *appspec.App, appName,
 		in.app = appName
 	}
 	maps.Copy(in.context, spec.Infra.Context)
+	if spec.Builtin() {
+		var c map[string]string
+		in.description, c = builtinInfra(spec)
+		maps.Copy(in.context, c)
+	}
 	maps.Copy(in.context, kv)
 	given, err := parsePairs("image", images)
 	if err != nil {
@@ -165,12 +179,17 @@ type cdkRun struct {
 	plan    *cdkapp.Plan
 	src     *dagger.Directory // the app's sources, by content
 	install *dagger.Directory // only the files the install step reads
+	builtin bool              // the built-in app (detectBuiltin)
 }
 
 // detectInfra reads cdk.json, package.json and the marker files of the CDK
 // app and decides how to run it (pipelines/cdkapp). It runs in load, so a
-// directory stevedore cannot run fails before any step.
+// directory stevedore cannot run fails before any step. With no infra.dir
+// it is the built-in app, read from this module (detectBuiltin).
 func (m *Stevedore) detectInfra(ctx context.Context, infra *appspec.Infra) error {
+	if isBuiltin(infra) {
+		return m.detectBuiltin(ctx)
+	}
 	dir := m.Source.Directory(infra.Dir)
 	read := func(name string) []byte {
 		s, err := dir.File(name).Contents(ctx)
@@ -235,7 +254,7 @@ func (m *Stevedore) cdkToolchain(infra *appspec.Infra) *dagger.Container {
 	run := m.cdkApp
 	if run == nil {
 		// load always detects the app first; this only guards a misuse.
-		return dag.Container().From(m.NodeImage).WithExec([]string{"sh", "-c", "echo 'internal: the CDK app of " + infra.Dir + " was not detected (load first)' >&2; exit 1"})
+		return dag.Container().From(m.NodeImage).WithExec([]string{"sh", "-c", "echo 'internal: " + infraLabel(infra) + " was not detected (load first)' >&2; exit 1"})
 	}
 	p := run.plan
 	ctr := withToolCaches(dag.Container().From(m.NodeImage), "npm").
@@ -307,7 +326,11 @@ func (m *Stevedore) synthesize(in *infraInputs) *dagger.Directory {
 		binary = "/usr/local/bin/cdk-app"
 	}
 	args := append(cdkapp.SynthArgs(cdkAssembly, binary), in.args()...)
-	return m.cdkToolchain(in.infra).WithExec(args).Directory(cdkAssembly).WithNewFile(assemblyInputs, string(meta))
+	ctr := m.cdkToolchain(in.infra)
+	if in.description != "" {
+		ctr = ctr.WithNewFile(cdkAppDir+"/"+builtinDescription, in.description)
+	}
+	return ctr.WithExec(args).Directory(cdkAssembly).WithNewFile(assemblyInputs, string(meta))
 }
 
 // synthesized is synthesize, evaluated: a failed install, compile or synth
@@ -315,7 +338,7 @@ func (m *Stevedore) synthesize(in *infraInputs) *dagger.Directory {
 func (m *Stevedore) synthesized(ctx context.Context, in *infraInputs) (*dagger.Directory, error) {
 	asm, err := m.synthesize(in).Sync(ctx)
 	if err != nil {
-		return nil, m.cdkFailure(fmt.Sprintf("synthesizing the CDK app in %s (%s)", in.infra.Dir, m.describeInfra()), err)
+		return nil, m.cdkFailure(fmt.Sprintf("synthesizing %s (%s)", infraLabel(in.infra), m.describeInfra()), err)
 	}
 	return asm, nil
 }
@@ -345,7 +368,22 @@ func (m *Stevedore) describeInfra() string {
 	if p.LocalCLI {
 		cli = "its own aws-cdk " + p.CLIVersion
 	}
+	if m.cdkApp.builtin {
+		return "Go, " + cli
+	}
 	return fmt.Sprintf("%s CDK app (%s), %s", p.Language, p.App, cli)
+}
+
+// isBuiltin is appspec's rule (App.Builtin) for a lone infra section.
+func isBuiltin(infra *appspec.Infra) bool { return (&appspec.App{Infra: infra}).Builtin() }
+
+// infraLabel names the CDK app of a description in messages: the one in
+// its directory, or the built-in app.
+func infraLabel(infra *appspec.Infra) string {
+	if isBuiltin(infra) {
+		return builtinLabel
+	}
+	return "the CDK app in " + infra.Dir
 }
 
 // checkContract checks, before any deploy, that the synthesized assembly
@@ -413,6 +451,11 @@ func (m *Stevedore) Synth(
 	if err := m.checkContract(ctx, spec, asm); err != nil {
 		return nil, err
 	}
+	summary, err := assemblySummary(ctx, asm)
+	if err != nil {
+		return nil, err
+	}
+	log("synthesized %s (%s) for %s/%s:\n%s", infraLabel(in.infra), m.describeInfra(), in.app, in.env, strings.TrimRight(summary, "\n"))
 	return asm, nil
 }
 
