@@ -119,17 +119,28 @@ func (m *Stevedore) infraInputs(ctx context.Context, spec *appspec.App, appName,
 	if err != nil {
 		return nil, err
 	}
-	for name, ref := range given {
+	services := m.imageServices(spec, in.app)
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(given)) {
+		ref := given[name]
+		if len(services) > 0 && !slices.Contains(services, name) {
+			problems = append(problems, fmt.Sprintf("--image %s=…: %q is not a service of the app (%s)", name, name, strings.Join(services, ", ")))
+			continue
+		}
 		if _, err := contract.ParseImage(ref); err != nil {
-			return nil, fmt.Errorf("image %s=%q: %w", name, ref, err)
+			problems = append(problems, err.Error())
+			continue
 		}
 		in.images[name] = ref
 		in.context[contract.ImageContextKey(name)] = ref
 	}
-	for _, name := range m.imageServices(spec, in.app) {
+	for _, name := range services {
 		if _, ok := given[name]; !ok {
-			return nil, fmt.Errorf("missing image reference for service %q: pass --image %s=<repository>@sha256:<digest> (publish prints it)", name, name)
+			problems = append(problems, fmt.Sprintf("missing image reference for service %q: pass --image %s=<repository>@sha256:<digest> (publish prints it)", name, name))
 		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "\n"))
 	}
 	in.context[contract.ContextApp], in.context[contract.ContextEnv], in.context[contract.ContextEnvBase] = in.app, env, e.Base
 	return in, nil
@@ -417,8 +428,9 @@ func (m *Stevedore) checkContract(ctx context.Context, spec *appspec.App, asm *d
 	return cdkapp.Check(cdkapp.Needs(spec), meta.Images, templates)
 }
 
-// Synthesize the CDK app for one environment and return the cloud
-// assembly (cdk.out), checked against stevedore's contract. Images are
+// Synthesize the CDK app for one environment and return its cloud assembly.
+//
+// The assembly (cdk.out) is checked against stevedore's contract. Images are
 // digest-pinned references, so a deploy never reverts what a rollout
 // shipped. Cached: unchanged inputs return at once.
 func (m *Stevedore) Synth(
@@ -511,9 +523,10 @@ func (m *Stevedore) Diff(
 	return m.cdk(ctx, "diff", env, image, app, context, append([]string{"diff"}, stacksOrAll(stack)...))
 }
 
-// Deploy the CDK stacks of one environment (cdk deploy, no approval
-// prompt) and print the CDK output; read the stack outputs with outputs.
-// Never cached.
+// Deploy the CDK stacks of one environment with cdk deploy, without prompts.
+//
+// It prints the CDK output; read the stack outputs with outputs. Never
+// cached.
 // +cache="never"
 func (m *Stevedore) DeployInfra(
 	ctx context.Context,
@@ -574,8 +587,10 @@ func stacksOrAll(stacks []string) []string {
 	return stacks
 }
 
-// Read the outputs of deployed stacks through the CloudFormation
-// API, as KEY=VALUE lines (e.g. LoadBalancerDNS). Never cached.
+// Read the outputs of deployed stacks as KEY=VALUE lines.
+//
+// They come from the CloudFormation API (e.g. LoadBalancerDNS). Never
+// cached.
 // +cache="never"
 func (m *Stevedore) Outputs(
 	ctx context.Context,

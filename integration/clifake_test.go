@@ -97,13 +97,13 @@ const deployRole = "arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123
 // account. A protected environment is refused before any call reaches AWS.
 func TestCLIFakeDestroy(t *testing.T) {
 	for _, tc := range []struct {
-		name, source, env string
+		name, source, app, env string
 		// goes lists the environment's stacks in the order they must be
 		// deleted; stays the other environments' stacks.
 		goes, stays, repos []string
 	}{
-		{"javascript", notesJS, "dev", []string{"NotesStack-dev"}, []string{"NotesStack-staging"}, []string{"notes-notes"}},
-		{"typescript", commanderTS, "pr-7",
+		{"javascript", notesJS, "notes", "dev", []string{"NotesStack-dev"}, []string{"NotesStack-staging"}, []string{"notes-notes"}},
+		{"typescript", commanderTS, "commander", "pr-7",
 			[]string{"CommanderBackendStack-pr-7", "CommanderQdrantStack-pr-7", "CommanderNetworkStack-pr-7"},
 			[]string{"CommanderNetworkStack-pr-8", "CommanderBackendStack-pr-8", "CommanderBackendStack-dev"},
 			[]string{"commander-backend", "commander-qdrant"}},
@@ -131,9 +131,17 @@ func TestCLIFakeDestroy(t *testing.T) {
 				}
 			}
 			for _, op := range a.Mutating() {
-				if op != "cloudformation:DeleteStack" {
-					t.Errorf("destroy made the mutating call %s; only cloudformation:DeleteStack is expected\nall calls: %v", op, a.Ops())
+				// The environment's lock (an SSM parameter) is taken and
+				// given back around the deletion.
+				if op != "cloudformation:DeleteStack" && op != "ssm:PutParameter" && op != "ssm:DeleteParameter" {
+					t.Errorf("destroy made the mutating call %s; only cloudformation:DeleteStack and the lock are expected\nall calls: %v", op, a.Ops())
 				}
+			}
+			if !slices.Contains(a.Mutating(), "ssm:PutParameter") {
+				t.Errorf("destroy did not take the environment's lock: %v", a.Ops())
+			}
+			if v, held := a.Parameter("/stevedore/" + tc.app + "/" + tc.env + "/lock"); held {
+				t.Errorf("destroy left its lock behind: %s", v)
 			}
 			for _, s := range tc.goes {
 				if st := a.StackStatus(s); st != "" {
