@@ -105,7 +105,7 @@ func TestDeployRejectsUnknownTarget(t *testing.T) {
 // plan lists the graph without running a step.
 func TestPlanLocalRunsNothing(t *testing.T) {
 	r := mustDagger(t, nil, "call", "plan", "--format", "markdown")
-	assertContains(t, "plan", r.stdout, "stevedore deploy: cao → local (dev), dry run")
+	assertContains(t, "plan", r.stdout, "stevedore plan: cao → local (dev), dry run")
 	for _, step := range []string{"test", "push:backend", "synth", "rollout:backend", "verify"} {
 		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(step) + ` \| .*planned`).MatchString(r.stdout) {
 			t.Errorf("plan has no planned row for %s:\n%s", step, r.stdout)
@@ -118,7 +118,7 @@ func TestPlanLocalRunsNothing(t *testing.T) {
 // json is one document with stable field names.
 func TestPlanFormats(t *testing.T) {
 	text := mustDagger(t, nil, "call", "plan").stdout
-	assertContains(t, "text plan", text, "stevedore deploy: cao → local (dev), dry run: ○ plan: 10 steps, nothing was run", "  ○ push:backend", "needs build:backend, test")
+	assertContains(t, "text plan", text, "stevedore plan: cao → local (dev), dry run: ○ plan: 10 steps, nothing was run", "  ○ push:backend", "needs build:backend, test")
 	assertNotContains(t, "text plan", text, "| Step |", "```mermaid", "## ")
 	js := mustDagger(t, nil, "call", "plan", "--format", "json").stdout
 	var rep struct {
@@ -133,7 +133,7 @@ func TestPlanFormats(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatalf("--format json does not parse: %v\n%s", err, js)
 	}
-	if rep.Status != "planned" || rep.Title != "stevedore deploy: cao → local (dev), dry run" || len(rep.Steps) != 10 {
+	if rep.Status != "planned" || rep.Title != "stevedore plan: cao → local (dev), dry run" || len(rep.Steps) != 10 {
 		t.Fatalf("json plan = %+v", rep)
 	}
 	bad := dagger(t, nil, "call", "plan", "--format", "html")
