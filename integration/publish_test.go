@@ -105,7 +105,8 @@ func TestSecretNeverInOutputErrorsOrFiles(t *testing.T) {
 	keyID := "AKIA" + strings.Repeat("CANARY", 3)
 	secret := "canary-secret-" + strings.Repeat("s", 24)
 	env := []string{"CANARY_KEY_ID=" + keyID, "CANARY_SECRET=" + secret}
-	withAws := []string{"call", "with-aws", "--region", "eu-west-1", "--access-key-id", "env:CANARY_KEY_ID", "--secret-access-key", "env:CANARY_SECRET"}
+	// --source: without it stevedore refuses to publish its bundled example to AWS.
+	withAws := []string{"call", "--source", ".", "with-aws", "--region", "eu-west-1", "--access-key-id", "env:CANARY_KEY_ID", "--secret-access-key", "env:CANARY_SECRET"}
 
 	r := dagger(t, env, append(withAws, "publish", "--git-sha", "abcdef1")...)
 	if r.err == nil {
