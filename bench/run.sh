@@ -121,9 +121,9 @@ bench_synth() {
     timed "synth cao/$env warm (cache hit)" call synth --env "$env" --image "$(image_arg)" entries
   done
   for env in dev staging prod; do
-    timed "synth commander/$env" call synth --app commander --env "$env" \
-      --image "backend=bench.invalid/commander-backend@sha256:$(printf '%064d' 2)" \
-      --image "qdrant=bench.invalid/commander-qdrant@sha256:$(printf '%064d' 3)" entries
+    timed "synth commander/$env" call --config examples/commander/stevedore.yaml synth --env "$env" \
+      --image "backend=bench.invalid/commander-ai-backend@sha256:$(printf '%064d' 2)" \
+      --image "qdrant=bench.invalid/commander-ai-qdrant@sha256:$(printf '%064d' 3)" entries
   done
 }
 

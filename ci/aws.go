@@ -316,7 +316,10 @@ func (a *AwsAccount) withCredentials(ctr *dagger.Container) *dagger.Container {
 			endpoint = strings.TrimSuffix(u.String(), "/")
 			ctr = ctr.WithServiceBinding(endpointAlias, a.EndpointService)
 		}
-		ctr = ctr.WithEnvVariable("AWS_ENDPOINT_URL", endpoint)
+		// Path-style S3 URLs: the CDK CLI's asset uploads would otherwise
+		// address <bucket>.<endpoint host>, a name an emulator or the
+		// service alias does not have (the CLI reads this since 2.1138).
+		ctr = ctr.WithEnvVariable("AWS_ENDPOINT_URL", endpoint).WithEnvVariable("CDK_S3_FORCE_PATH_STYLE", "1")
 	}
 	return ctr
 }

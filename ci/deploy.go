@@ -9,6 +9,7 @@ import (
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
+	"github.com/stevedore-ci/stevedore/pipelines/release"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
@@ -163,12 +164,13 @@ func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
 	}
 	plan := false
 	var rel *releaseRun
+	var frontend func() string
 	switch r.target {
 	case "local":
 		local := &localTarget{m: m, app: app, tags: tags, work: work}
 		defer local.close()
 		p.Push, p.Release = local, local
-		p.NoInfra = "the local target does not deploy the CDK app (it was synthesized against the pushed digests); deploy it with --target aws"
+		p.NoInfra = local.noInfra()
 		plan = r.dryRun
 	case "aws":
 		aws, err := m.newAWSTarget(ctx, r.fn, app, r.env, tags, r.dryRun, synth, m.Aws.deployTimeout(), r.plan)
@@ -177,6 +179,7 @@ func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
 		}
 		defer aws.close()
 		p.Preflight, p.Push, p.Infra, p.Follow, p.Release = aws, aws, aws, aws, aws
+		frontend = aws.Frontend
 		if !r.dryRun {
 			// One deploy per environment at a time, from CI or a laptop.
 			if rel, err = m.beginRelease(ctx, r.fn, app, r.env); err != nil {
@@ -188,11 +191,13 @@ func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
 	if r.dryRun {
 		title += ", dry run"
 	}
-	report, runErr := p.Run(ctx, steps.Options{Title: title, Plan: plan, Log: func(s string) { log("%s", s) }})
+	opts := steps.Options{Title: title, Plan: plan, Log: func(s string) { log("%s", s) }}
+	var report *steps.Report
+	var runErr error
 	if rel != nil {
-		if err := rel.finish(ctx, p, report, runErr, commitOf(r.gitSha, tags), ""); err != nil && runErr == nil {
-			runErr = err
-		}
+		report, _, runErr = rel.run(ctx, p, opts, release.Release{Commit: commitOf(r.gitSha, tags), PlanID: r.plan.id, Frontend: frontend})
+	} else {
+		report, runErr = p.Run(ctx, opts)
 	}
 	if report == nil {
 		return "", runErr
@@ -287,7 +292,7 @@ func (s *synthStep) Prepare(ctx context.Context) (steps.Outcome, error) {
 	in := s.app.Infra
 	return s.ledger.track(ctx, deploy.StepPrepareInfra, []any{s.m.infraSource(in), s.m.GoImage, s.m.NodeImage, in.CDKVersion}, func() (steps.Outcome, error) {
 		if _, err := s.m.cdkToolchain(in).Sync(ctx); err != nil {
-			return steps.Outcome{}, s.m.cdkFailure("preparing the CDK app in "+in.Dir, err)
+			return steps.Outcome{}, s.m.cdkFailure("preparing "+infraLabel(in), err)
 		}
 		return steps.Outcome{Summary: "ready: " + s.m.describeInfra()}, nil
 	})
@@ -324,7 +329,7 @@ func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (deploy.As
 			return steps.Outcome{}, err
 		}
 		asm = deploy.Assembly{ID: string(id), Stacks: stacks, Env: in.env, Context: maps.Clone(in.context)}
-		out := steps.Outcome{Summary: fmt.Sprintf("%d stacks for %s/%s", len(stacks), in.app, in.env)}
+		out := steps.Outcome{Summary: synthSummary(ctx, in, dir, stacks)}
 		for _, st := range stacks {
 			out.Artifacts = append(out.Artifacts, steps.Artifact{Kind: "stack", Name: "stack", Value: st})
 		}

@@ -63,6 +63,7 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, fn string, app *appspec.Ap
 	}
 	if app.Frontend != nil {
 		t.Site = siteExport{m: m, fe: app.Frontend}
+		t.SiteImage = siteImage{images: images, fe: app.Frontend}
 	}
 	if err := t.Check(); err != nil {
 		cleanup()
@@ -82,6 +83,10 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, fn string, app *appspec.Ap
 }
 
 func (a *awsTarget) close() { a.cleanup() }
+
+// releasePolicy is what the ECR repositories a release pushes to get
+// when stevedore creates them.
+var releasePolicy = ecr.RepositoryPolicy{ScanOnPush: true, ImmutableTags: true, KeepLast: 30, MutableTags: []string{"latest"}}
 
 // engineImages builds the service images in the engine and pushes them to
 // ECR (or the registry address override).
@@ -103,7 +108,10 @@ func (e *engineImages) registry(ctx context.Context) (*pushTarget, error) {
 		for i := range e.app.Services {
 			services = append(services, &e.app.Services[i])
 		}
-		e.push, e.pushErr = e.m.pushTarget(ctx, e.app, services, ecr.RepositoryPolicy{ScanOnPush: true, ImmutableTags: true, KeepLast: 30, MutableTags: []string{"latest"}})
+		e.push, e.pushErr = e.m.pushTarget(ctx, e.app, services, releasePolicy)
+		if e.pushErr == nil && e.app.Frontend != nil {
+			e.pushErr = e.push.addSite(ctx, e.app)
+		}
 		if e.pushErr == nil && e.target.RegistryHost != "" {
 			e.push.host = e.target.RegistryHost
 			e.push.dial, e.pushErr = e.m.Aws.registryDial(ctx, e.target.RegistryHost)
@@ -142,6 +150,32 @@ func (e *engineImages) Digest(ctx context.Context, service string) (string, erro
 		return "", fmt.Errorf("building the %s image: %w", service, err)
 	}
 	return ocipush.LocalDigest(file)
+}
+
+// siteImage pushes the built site as an OCI image whose filesystem is the
+// site, to the app's site repository: what the release records and what
+// promote and rollback republish. The registry skips a digest it has.
+type siteImage struct {
+	images *engineImages
+	fe     *appspec.Frontend
+}
+
+// siteContainer is the image of a built site: no base, the site as its
+// filesystem.
+func siteContainer(dist *dagger.Directory) *dagger.Container {
+	return dag.Container().WithRootfs(dist)
+}
+
+func (s siteImage) Image(ctx context.Context) (string, error) {
+	t, err := s.images.registry(ctx)
+	if err != nil {
+		return "", err
+	}
+	p, err := t.push(ctx, siteKey, []*dagger.Container{siteContainer(s.images.m.frontendDist(s.fe))}, s.images.tags)
+	if err != nil {
+		return "", err
+	}
+	return p.Ref, nil
 }
 
 // cdkRunner runs the CDK CLI in its container on the assembly synth made.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"dagger/stevedore/internal/dagger"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
@@ -25,6 +28,11 @@ const quietRegistry = `registry serve /etc/docker/registry/config.yml 2>&1 | gre
 // localRegistryHost is the name images carry in the embedded registry.
 const localRegistryHost = "stevedore-registry:5000"
 
+// localStandInImage is what the postgres and redis stand-ins are built
+// from: Debian bookworm, whose PostgreSQL 15 contrib modules are the
+// extensions appspec.LocalResources knows the stand-in has.
+const localStandInImage = "debian:bookworm"
+
 // localTarget is the AWS pipeline reproduced inside the engine: an embedded
 // registry stands in for ECR, Dagger services for ECS and CloudFront.
 type localTarget struct {
@@ -37,9 +45,75 @@ type localTarget struct {
 	reg     *pushTarget
 	regErr  error
 
+	standInOnce sync.Once
+	standInErr  error
+
 	mu       sync.Mutex
 	services map[string]*dagger.Service
 	frontend *dagger.Service
+}
+
+// startStandIns starts, once, the local stand-ins (postgres, redis) of
+// the resources the app's services use, so the migration and every
+// service reach the same running databases: a service binding of the same
+// stand-in attaches to the instance started here.
+func (l *localTarget) startStandIns(ctx context.Context) error {
+	l.standInOnce.Do(func() {
+		local, _ := l.app.LocalResources()
+		eg, ctx := errgroup.WithContext(ctx)
+		for _, r := range local {
+			if !l.used(r.Name) {
+				continue
+			}
+			eg.Go(func() error {
+				if _, err := localStandIn(localStandInImage, r).Start(ctx); err != nil {
+					return fmt.Errorf("starting the local %s stand-in of resource %s (from %s): %w", r.Type, r.Name, localStandInImage, err)
+				}
+				return nil
+			})
+		}
+		l.standInErr = eg.Wait()
+	})
+	return l.standInErr
+}
+
+// used reports whether a service of the app uses the resource.
+func (l *localTarget) used(resource string) bool {
+	for _, s := range l.app.Services {
+		if slices.Contains(s.Uses, resource) {
+			return true
+		}
+	}
+	return false
+}
+
+// withResources binds the started stand-ins of the resources a service
+// uses, under the variables the built-in infrastructure sets on AWS, then
+// the service's own environment. It returns the report's notes: each
+// stand-in bound (and the extensions it lacks), and the resources the
+// service uses that are not emulated locally.
+func (l *localTarget) withResources(ctx context.Context, img *dagger.Container, s *appspec.Service) (*dagger.Container, []string, error) {
+	if err := l.startStandIns(ctx); err != nil {
+		return nil, nil, err
+	}
+	ctr, missing := withLocalResources(img, l.app, s.Name, localStandInImage)
+	var notes []string
+	local, _ := l.app.LocalResources()
+	for _, r := range local {
+		if !slices.Contains(s.Uses, r.Name) {
+			continue
+		}
+		n := fmt.Sprintf("%s → local %s stand-in %s:%d", r.Name, r.Type, r.Host, r.Port)
+		if len(r.Lacks) > 0 {
+			n += " (lacks extension " + strings.Join(r.Lacks, ", ") + ")"
+		}
+		notes = append(notes, n)
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		notes = append(notes, "not emulated locally: "+strings.Join(missing, ", "))
+	}
+	return withServiceEnv(ctr, s), notes, nil
 }
 
 // registry starts the embedded registry once. Its storage is a cache
@@ -110,6 +184,28 @@ func pushedImage(p *PublishedImage) (deploy.Image, steps.Outcome, error) {
 		steps.Outcome{Summary: summary, Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: p.Service, Value: p.Ref}}}, nil
 }
 
+// noInfra is why the local target lists deploy-infra as skipped: no AWS
+// account, so the CDK app is synthesized against the pushed digests and
+// stops there. With the built-in infrastructure it also names the local
+// stand-ins and the resources not emulated locally.
+func (l *localTarget) noInfra() string {
+	why := "the local target does not deploy the CDK app (it was synthesized against the pushed digests); deploy it with --target aws"
+	local, notEmulated := l.app.LocalResources()
+	var standIns []string
+	for _, r := range local {
+		if l.used(r.Name) {
+			standIns = append(standIns, r.Name+" ("+r.Type+")")
+		}
+	}
+	if len(standIns) > 0 {
+		why += "; local stand-ins: " + strings.Join(standIns, ", ")
+	}
+	if len(notEmulated) > 0 {
+		why += "; not emulated locally: " + strings.Join(notEmulated, ", ")
+	}
+	return why
+}
+
 // Migrate runs the migration command once in a one-off container from the
 // new image, with the service's environment, before any service starts. A
 // non-zero exit fails the step, and so stops every rollout.
@@ -122,8 +218,12 @@ func (l *localTarget) Migrate(ctx context.Context, image deploy.Image, _ deploy.
 	if err != nil {
 		return steps.Outcome{}, err
 	}
+	ctr, notes, err := l.withResources(ctx, img, s)
+	if err != nil {
+		return steps.Outcome{}, err
+	}
 	cmd := l.app.Migrate.Command
-	out, err := withServiceEnv(img, s).
+	out, err := ctr.
 		WithEnvVariable("STEVEDORE_RUN", time.Now().UTC().Format(time.RFC3339Nano)).
 		WithExec(cmd, dagger.ContainerWithExecOpts{UseEntrypoint: false}).CombinedOutput(ctx)
 	if err != nil {
@@ -133,7 +233,7 @@ func (l *localTarget) Migrate(ctx context.Context, image deploy.Image, _ deploy.
 	if last := tail(out, 1); last != "" {
 		summary += ": " + last
 	}
-	return steps.Outcome{Summary: summary}, nil
+	return steps.Outcome{Summary: strings.Join(append([]string{summary}, notes...), "; ")}, nil
 }
 
 // pull fetches an image back from the embedded registry by digest, so what
@@ -160,7 +260,11 @@ func (l *localTarget) Rollout(ctx context.Context, image deploy.Image, _ deploy.
 	if err != nil {
 		return steps.Outcome{}, err
 	}
-	svc, err := asService(img, s).Start(ctx)
+	ctr, notes, err := l.withResources(ctx, img, s)
+	if err != nil {
+		return steps.Outcome{}, err
+	}
+	svc, err := asService(ctr, s).Start(ctx)
 	if err != nil {
 		return steps.Outcome{}, fmt.Errorf("starting %s from %s: %w", s.Name, image.Ref, err)
 	}
@@ -170,7 +274,8 @@ func (l *localTarget) Rollout(ctx context.Context, image deploy.Image, _ deploy.
 	}
 	l.services[s.Name] = svc
 	l.mu.Unlock()
-	return steps.Outcome{Summary: fmt.Sprintf("running from the pushed digest on port %d", s.Port),
+	summary := fmt.Sprintf("running from the pushed digest on port %d", s.Port)
+	return steps.Outcome{Summary: strings.Join(append([]string{summary}, notes...), "; "),
 		Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: s.Name, Value: image.Ref}}}, nil
 }
 

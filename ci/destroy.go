@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"dagger/stevedore/internal/dagger"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/cdkapp"
 	"github.com/stevedore-ci/stevedore/pipelines/cfn"
 	"github.com/stevedore-ci/stevedore/pipelines/contract"
+	"github.com/stevedore-ci/stevedore/pipelines/release"
 )
 
 // Delete one environment's stacks with cdk destroy, after printing what goes.
@@ -72,12 +74,34 @@ func (m *Stevedore) Destroy(
 	if err != nil {
 		return "", err
 	}
+	// The environment's deploy lock: no deploy, promote or rollback of it
+	// runs while its stacks go.
+	rel, err := m.beginRelease(ctx, "destroy", spec, env)
+	if err != nil {
+		return "", err
+	}
+	held, err := rel.store.Acquire(ctx, rel.caller, "destroy", destroyLease)
+	if err != nil {
+		return "", err
+	}
+	defer giveBack(ctx, held)
 	out, err := m.cdkOnAssembly(ctx, in, asm, "destroy", args...)
 	if err != nil {
 		return "", fmt.Errorf("%s\n%w", text, err)
 	}
 	return text + "\n" + tail(out, 40), nil
 }
+
+// giveBack releases a lock on every exit path, even a cancelled one.
+func giveBack(ctx context.Context, held *release.Held) {
+	if err := held.Release(context.WithoutCancel(ctx)); err != nil {
+		log("%v", err)
+	}
+}
+
+// destroyLease is the lock's lease while cdk destroy runs (renewed while
+// held).
+const destroyLease = 15 * time.Minute
 
 // destroyPlan reads the stacks (deploy order) and templates of an
 // environment's assembly.

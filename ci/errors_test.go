@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -181,5 +182,35 @@ func TestDescribeFailureNamesTheCommandThatFailed(t *testing.T) {
 	got = describeFailure(s, &dagger.ExecError{Cmd: []string{"sh", "-c", "npm test"}, ExitCode: 1, Stdout: "not ok 1 - renders\n"})
 	if got != "✘ frontend: `npm test` exited with code 1:\n  not ok 1 - renders" {
 		t.Errorf("got %q", got)
+	}
+	// A command too long to quote whole is still the suite's own command.
+	long := suite{name: "api", command: "apt-get update -qq && apt-get install -y -qq python3-fastapi " + strings.Repeat("python3-x ", 20) + "&& python3 -m unittest discover -s tests -t . -v"}
+	got = describeFailure(long, &dagger.ExecError{Cmd: []string{"sh", "-c", long.command}, ExitCode: 1, Stderr: "FAILED (failures=1)"})
+	if strings.Contains(got, "(before") || !strings.HasPrefix(got, "✘ api: `apt-get update -qq") {
+		t.Errorf("got %q", got)
+	}
+}
+
+// A failed deploy with --format json errors with the JSON report alone,
+// each failed step's error inside it, so scripts parse it like a success.
+func TestRenderDeployFailureAsJSON(t *testing.T) {
+	ex := &dagger.ExecError{Cmd: []string{"sh", "-c", "alembic upgrade head"}, ExitCode: 3, Stderr: "relation missing"}
+	r := &steps.Report{Title: "t", Steps: []steps.StepResult{{Name: "migrate", Status: steps.StatusFailed}}}
+	_, err := renderDeploy(r, errors.Join(&steps.StepError{Step: "migrate", Err: described("migration failed", ex)}), "json")
+	if err == nil {
+		t.Fatal("a failed run rendered without an error")
+	}
+	var doc struct {
+		Status string `json:"status"`
+		Steps  []struct {
+			Name  string `json:"name"`
+			Error string `json:"error"`
+		} `json:"steps"`
+	}
+	if jerr := json.Unmarshal([]byte(err.Error()), &doc); jerr != nil {
+		t.Fatalf("the error is not the JSON report: %v\n%s", jerr, err)
+	}
+	if len(doc.Steps) != 1 || doc.Steps[0].Name != "migrate" || !strings.Contains(doc.Steps[0].Error, "migration failed") {
+		t.Fatalf("report = %+v", doc)
 	}
 }

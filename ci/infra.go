@@ -38,6 +38,9 @@ type infraInputs struct {
 	envSpec appspec.Env
 	images  map[string]string // service -> digest-pinned reference
 	context map[string]string // every -c key=value, sorted at use
+	// description is the app description the built-in app renders (see
+	// builtinInfra), written into it before synth; empty for a user's app.
+	description string
 }
 
 // assemblyMeta is the content of assemblyInputs.
@@ -77,6 +80,12 @@ func (m *Stevedore) checkInfraArgs(ctx context.Context, spec *appspec.App, appNa
 	if appName == "" {
 		appName = defaultApp(spec)
 	}
+	if spec.Builtin() {
+		if appName != defaultApp(spec) {
+			return appspec.Env{}, nil, fmt.Errorf("unknown app %q: the built-in infrastructure (infra: without dir) renders only the app of its description, %q; to synthesize another app, pass its description with --config", appName, defaultApp(spec))
+		}
+		return e, kv, nil
+	}
 	if apps, err := m.declaredApps(ctx, spec.Infra.Dir); err != nil {
 		return appspec.Env{}, nil, err
 	} else if len(apps) > 0 && !slices.Contains(apps, appName) {
@@ -100,22 +109,38 @@ func (m *Stevedore) infraInputs(ctx context.Context, spec *appspec.App, appName,
 		in.app = appName
 	}
 	maps.Copy(in.context, spec.Infra.Context)
+	if spec.Builtin() {
+		var c map[string]string
+		in.description, c = builtinInfra(spec)
+		maps.Copy(in.context, c)
+	}
 	maps.Copy(in.context, kv)
 	given, err := parsePairs("image", images)
 	if err != nil {
 		return nil, err
 	}
-	for name, ref := range given {
+	services := m.imageServices(spec, in.app)
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(given)) {
+		ref := given[name]
+		if len(services) > 0 && !slices.Contains(services, name) {
+			problems = append(problems, fmt.Sprintf("--image %s=…: %q is not a service of the app (%s)", name, name, strings.Join(services, ", ")))
+			continue
+		}
 		if _, err := contract.ParseImage(ref); err != nil {
-			return nil, fmt.Errorf("image %s=%q: %w", name, ref, err)
+			problems = append(problems, err.Error())
+			continue
 		}
 		in.images[name] = ref
 		in.context[contract.ImageContextKey(name)] = ref
 	}
-	for _, name := range m.imageServices(spec, in.app) {
+	for _, name := range services {
 		if _, ok := given[name]; !ok {
-			return nil, fmt.Errorf("missing image reference for service %q: pass --image %s=<repository>@sha256:<digest> (publish prints it)", name, name)
+			problems = append(problems, fmt.Sprintf("missing image reference for service %q: pass --image %s=<repository>@sha256:<digest> (publish prints it)", name, name))
 		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "\n"))
 	}
 	in.context[contract.ContextApp], in.context[contract.ContextEnv], in.context[contract.ContextEnvBase] = in.app, env, e.Base
 	return in, nil
@@ -165,12 +190,17 @@ type cdkRun struct {
 	plan    *cdkapp.Plan
 	src     *dagger.Directory // the app's sources, by content
 	install *dagger.Directory // only the files the install step reads
+	builtin bool              // the built-in app (detectBuiltin)
 }
 
 // detectInfra reads cdk.json, package.json and the marker files of the CDK
 // app and decides how to run it (pipelines/cdkapp). It runs in load, so a
-// directory stevedore cannot run fails before any step.
+// directory stevedore cannot run fails before any step. With no infra.dir
+// it is the built-in app, read from this module (detectBuiltin).
 func (m *Stevedore) detectInfra(ctx context.Context, infra *appspec.Infra) error {
+	if isBuiltin(infra) {
+		return m.detectBuiltin(ctx)
+	}
 	dir := m.Source.Directory(infra.Dir)
 	read := func(name string) []byte {
 		s, err := dir.File(name).Contents(ctx)
@@ -235,7 +265,7 @@ func (m *Stevedore) cdkToolchain(infra *appspec.Infra) *dagger.Container {
 	run := m.cdkApp
 	if run == nil {
 		// load always detects the app first; this only guards a misuse.
-		return dag.Container().From(m.NodeImage).WithExec([]string{"sh", "-c", "echo 'internal: the CDK app of " + infra.Dir + " was not detected (load first)' >&2; exit 1"})
+		return dag.Container().From(m.NodeImage).WithExec([]string{"sh", "-c", "echo 'internal: " + infraLabel(infra) + " was not detected (load first)' >&2; exit 1"})
 	}
 	p := run.plan
 	ctr := withToolCaches(dag.Container().From(m.NodeImage), "npm").
@@ -307,7 +337,11 @@ func (m *Stevedore) synthesize(in *infraInputs) *dagger.Directory {
 		binary = "/usr/local/bin/cdk-app"
 	}
 	args := append(cdkapp.SynthArgs(cdkAssembly, binary), in.args()...)
-	return m.cdkToolchain(in.infra).WithExec(args).Directory(cdkAssembly).WithNewFile(assemblyInputs, string(meta))
+	ctr := m.cdkToolchain(in.infra)
+	if in.description != "" {
+		ctr = ctr.WithNewFile(cdkAppDir+"/"+builtinDescription, in.description)
+	}
+	return ctr.WithExec(args).Directory(cdkAssembly).WithNewFile(assemblyInputs, string(meta))
 }
 
 // synthesized is synthesize, evaluated: a failed install, compile or synth
@@ -315,7 +349,7 @@ func (m *Stevedore) synthesize(in *infraInputs) *dagger.Directory {
 func (m *Stevedore) synthesized(ctx context.Context, in *infraInputs) (*dagger.Directory, error) {
 	asm, err := m.synthesize(in).Sync(ctx)
 	if err != nil {
-		return nil, m.cdkFailure(fmt.Sprintf("synthesizing the CDK app in %s (%s)", in.infra.Dir, m.describeInfra()), err)
+		return nil, m.cdkFailure(fmt.Sprintf("synthesizing %s (%s)", infraLabel(in.infra), m.describeInfra()), err)
 	}
 	return asm, nil
 }
@@ -345,7 +379,22 @@ func (m *Stevedore) describeInfra() string {
 	if p.LocalCLI {
 		cli = "its own aws-cdk " + p.CLIVersion
 	}
+	if m.cdkApp.builtin {
+		return "Go, " + cli
+	}
 	return fmt.Sprintf("%s CDK app (%s), %s", p.Language, p.App, cli)
+}
+
+// isBuiltin is appspec's rule (App.Builtin) for a lone infra section.
+func isBuiltin(infra *appspec.Infra) bool { return (&appspec.App{Infra: infra}).Builtin() }
+
+// infraLabel names the CDK app of a description in messages: the one in
+// its directory, or the built-in app.
+func infraLabel(infra *appspec.Infra) string {
+	if isBuiltin(infra) {
+		return builtinLabel
+	}
+	return "the CDK app in " + infra.Dir
 }
 
 // checkContract checks, before any deploy, that the synthesized assembly
@@ -379,8 +428,9 @@ func (m *Stevedore) checkContract(ctx context.Context, spec *appspec.App, asm *d
 	return cdkapp.Check(cdkapp.Needs(spec), meta.Images, templates)
 }
 
-// Synthesize the CDK app for one environment and return the cloud
-// assembly (cdk.out), checked against stevedore's contract. Images are
+// Synthesize the CDK app for one environment and return its cloud assembly.
+//
+// The assembly (cdk.out) is checked against stevedore's contract. Images are
 // digest-pinned references, so a deploy never reverts what a rollout
 // shipped. Cached: unchanged inputs return at once.
 func (m *Stevedore) Synth(
@@ -413,6 +463,11 @@ func (m *Stevedore) Synth(
 	if err := m.checkContract(ctx, spec, asm); err != nil {
 		return nil, err
 	}
+	summary, err := assemblySummary(ctx, asm)
+	if err != nil {
+		return nil, err
+	}
+	log("synthesized %s (%s) for %s/%s:\n%s", infraLabel(in.infra), m.describeInfra(), in.app, in.env, strings.TrimRight(summary, "\n"))
 	return asm, nil
 }
 
@@ -468,9 +523,10 @@ func (m *Stevedore) Diff(
 	return m.cdk(ctx, "diff", env, image, app, context, append([]string{"diff"}, stacksOrAll(stack)...))
 }
 
-// Deploy the CDK stacks of one environment (cdk deploy, no approval
-// prompt) and print the CDK output; read the stack outputs with outputs.
-// Never cached.
+// Deploy the CDK stacks of one environment with cdk deploy, without prompts.
+//
+// It prints the CDK output; read the stack outputs with outputs. Never
+// cached.
 // +cache="never"
 func (m *Stevedore) DeployInfra(
 	ctx context.Context,
@@ -531,8 +587,10 @@ func stacksOrAll(stacks []string) []string {
 	return stacks
 }
 
-// Read the outputs of deployed stacks through the CloudFormation
-// API, as KEY=VALUE lines (e.g. LoadBalancerDNS). Never cached.
+// Read the outputs of deployed stacks as KEY=VALUE lines.
+//
+// They come from the CloudFormation API (e.g. LoadBalancerDNS). Never
+// cached.
 // +cache="never"
 func (m *Stevedore) Outputs(
 	ctx context.Context,

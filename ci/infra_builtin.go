@@ -10,12 +10,14 @@ import (
 	"dagger/stevedore/internal/dagger"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+	"github.com/stevedore-ci/stevedore/pipelines/cdkapp"
+	"github.com/stevedore-ci/stevedore/pipelines/cfn"
 	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
 // The built-in CDK app is stevedore's own infra/ directory. It imports
 // pipelines/appspec and pipelines/contract through `replace => ../` in its
-// go.mod; the directory builtinInfra returns carries a copy of those
+// go.mod; the directory builtinSource returns carries a copy of those
 // packages under .stevedore/module and a go.work whose replace points
 // there, so it builds on its own wherever it is mounted (go.work replaces
 // override go.mod ones).
@@ -23,14 +25,23 @@ const (
 	builtinDescription = ".stevedore/description.yaml"
 	builtinModule      = ".stevedore/module"
 	builtinWorkspace   = "go 1.26.0\n\nuse .\n\nreplace github.com/stevedore-ci/stevedore => ./" + builtinModule + "\n"
+	// builtinLabel names the built-in app in messages and summaries.
+	builtinLabel = "the built-in CDK app (stevedore's infra/)"
 )
 
-// builtinInfra returns the built-in CDK app ready to build (`go build .`
-// at its root, like a user's infra.dir) with the description written into
-// it, and the CDK context that points the app at that file. The
-// description is the one stevedore loaded (defaults filled), so the app
-// renders exactly what stevedore validated.
-func (m *Stevedore) builtinInfra(spec *appspec.App) (dir *dagger.Directory, context map[string]string) {
+// builtinInfra is what the built-in app synthesizes from: the description
+// stevedore loaded (defaults filled), so the app renders exactly what
+// stevedore validated, and the CDK context pointing the app at it. The
+// description is written into the app directory after the compile (see
+// synthesize), so editing stevedore.yaml never recompiles the app.
+func builtinInfra(spec *appspec.App) (description string, context map[string]string) {
+	return spec.Marshal(), map[string]string{contract.ContextDescription: builtinDescription}
+}
+
+// builtinSource is the built-in app's directory, read from this module's
+// own source (dagger.json includes infra/): it is there when stevedore is
+// called as a remote module on a repository that has no infra/.
+func builtinSource() *dagger.Directory {
 	// The module's source is ci/; its parent is the repository root as
 	// dagger.json's include list loads it (go.mod, go.sum, pipelines/, infra/).
 	src := dag.CurrentModule().Source().Directory("..")
@@ -39,30 +50,74 @@ func (m *Stevedore) builtinInfra(spec *appspec.App) (dir *dagger.Directory, cont
 		WithFile("go.sum", src.File("go.sum")).
 		WithDirectory("pipelines/appspec", src.Directory("pipelines/appspec")).
 		WithDirectory("pipelines/contract", src.Directory("pipelines/contract"))
-	dir = src.Directory("infra").
+	return src.Directory("infra").
 		WithDirectory(builtinModule, module).
-		WithNewFile("go.work", builtinWorkspace).
-		WithNewFile(builtinDescription, spec.Marshal())
-	return dir, map[string]string{contract.ContextDescription: builtinDescription}
+		WithNewFile("go.work", builtinWorkspace)
+}
+
+// detectBuiltin plans the built-in app like a user's Go CDK app (cdkapp's
+// Go path, from its own cdk.json): compiled once, cached. Its install
+// layer also reads the workspace and the module copy's go.mod, so `go mod
+// download` resolves the replaced module.
+func (m *Stevedore) detectBuiltin(ctx context.Context) error {
+	src := builtinSource()
+	cdkJSON, err := src.File("cdk.json").Contents(ctx)
+	if err != nil {
+		return fmt.Errorf("internal: this stevedore module has no infra/cdk.json (dagger.json must include infra/): %w", err)
+	}
+	plan, err := cdkapp.Detect(cdkapp.Input{Dir: builtinLabel, CDKJSON: []byte(cdkJSON), Present: map[string]bool{"go.mod": true, "go.sum": true}})
+	if err != nil {
+		return fmt.Errorf("internal: %w", err)
+	}
+	plan.InstallFiles = append(plan.InstallFiles, "go.work", builtinModule+"/go.mod", builtinModule+"/go.sum")
+	run := &cdkRun{plan: plan, src: src, builtin: true, install: dag.Directory()}
+	for _, f := range plan.InstallFiles {
+		run.install = run.install.WithFile(f, src.File(f))
+	}
+	m.cdkApp = run
+	return nil
 }
 
 // assemblySummary says what a synthesized assembly holds: its stacks in
 // deploy order and their resources per type (appspec.SummarizeTemplates),
 // for synth and plan to print.
-func assemblySummary(ctx context.Context, asm *dagger.Directory, stacks []string) (string, error) {
-	templates := map[string][]byte{}
-	for _, name := range stacks {
-		body, err := asm.File(name + ".template.json").Contents(ctx)
-		if err != nil {
-			return "", fmt.Errorf("reading the template of %s from the assembly: %w", name, err)
-		}
-		templates[name] = []byte(body)
+func assemblySummary(ctx context.Context, asm *dagger.Directory) (string, error) {
+	manifest, err := asm.File("manifest.json").Contents(ctx)
+	if err != nil {
+		return "", fmt.Errorf("the cloud assembly has no manifest.json: %w", err)
 	}
-	summary, err := appspec.SummarizeTemplates(stacks, templates)
+	stacks, err := cfn.StacksFromAssembly([]byte(manifest))
+	if err != nil {
+		return "", err
+	}
+	if stacks, err = cfn.Order(stacks); err != nil {
+		return "", err
+	}
+	order := make([]string, len(stacks))
+	templates := map[string][]byte{}
+	for i, st := range stacks {
+		body, err := asm.File(st.ID + ".template.json").Contents(ctx)
+		if err != nil {
+			return "", fmt.Errorf("reading the template of %s from the assembly: %w", st.StackName, err)
+		}
+		order[i], templates[st.StackName] = st.StackName, []byte(body)
+	}
+	summary, err := appspec.SummarizeTemplates(order, templates)
 	if err != nil {
 		return "", err
 	}
 	return summary.String(), nil
+}
+
+// synthSummary is the synth step's report summary: the stack count, then
+// what assemblySummary says of the assembly.
+func synthSummary(ctx context.Context, in *infraInputs, asm *dagger.Directory, stacks []string) string {
+	head := fmt.Sprintf("%d stacks for %s/%s", len(stacks), in.app, in.env)
+	summary, err := assemblySummary(ctx, asm)
+	if err != nil {
+		return head + " (no resource summary: " + err.Error() + ")"
+	}
+	return head + ":\n" + strings.TrimRight(summary, "\n")
 }
 
 // postgresStandIn initializes a PostgreSQL cluster on first start, with
@@ -75,14 +130,16 @@ if [ -n "$STANDIN_LACKS" ]; then
 fi
 mkdir -p "$D" /var/run/postgresql && chown postgres "$D" /var/run/postgresql
 su postgres -s /bin/sh -c "$PG/initdb -D $D --auth=trust >/dev/null"
-echo "listen_addresses='*'" >> "$D/postgresql.conf"
-echo "host all all 0.0.0.0/0 md5" >> "$D/pg_hba.conf"
-su postgres -s /bin/sh -c "$PG/pg_ctl -D $D -w -l /tmp/pg-init.log start >/dev/null"
+# Initialised over the socket only: the port opens (and Dagger lets the
+# clients start) once the database and its owner exist.
+su postgres -s /bin/sh -c "$PG/pg_ctl -D $D -w -o \"-c listen_addresses=''\" -l /tmp/pg-init.log start >/dev/null"
 psql -v ON_ERROR_STOP=1 -q -U postgres -h /var/run/postgresql -v u="$STANDIN_USER" -v p="$STANDIN_PASSWORD" -v d="$STANDIN_DB" <<'SQL'
 CREATE USER :"u" PASSWORD :'p';
 CREATE DATABASE :"d" OWNER :"u";
 SQL
 su postgres -s /bin/sh -c "$PG/pg_ctl -D $D -w stop >/dev/null"
+echo "listen_addresses='*'" >> "$D/postgresql.conf"
+echo "host all all 0.0.0.0/0 md5" >> "$D/pg_hba.conf"
 exec su postgres -s /bin/sh -c "exec $PG/postgres -D $D"
 `
 

@@ -280,6 +280,26 @@ func (m *Stevedore) pushTarget(ctx context.Context, app *appspec.App, services [
 	return t, nil
 }
 
+// siteKey names the site image among a push target's repositories (no
+// service can be called so).
+const siteKey = ":site"
+
+// addSite makes the push target take the site image: its repository
+// (appspec's SiteRepository) created when missing on ECR.
+func (t *pushTarget) addSite(ctx context.Context, app *appspec.App) error {
+	if t.ecr != nil {
+		repo, err := t.ecr.EnsureRepository(ctx, app.SiteRepository(), releasePolicy)
+		if err != nil {
+			return err
+		}
+		if repo.Created {
+			log("created ECR repository %s", repo.URI)
+		}
+	}
+	t.repos[siteKey] = app.SiteRepository()
+	return nil
+}
+
 // newPushTarget prepares the scratch space and repository names of a push.
 func newPushTarget(app *appspec.App) (*pushTarget, error) {
 	tmp, err := os.MkdirTemp("", "stevedore-push-")

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"time"
 
 	"dagger/stevedore/internal/dagger"
 
@@ -17,10 +16,6 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/release"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
-
-// lockLease is how long a deploy's lock lives without renewal: a holder
-// that died frees the environment after this, through unlock --force.
-const lockLease = 15 * time.Minute
 
 // forEnvironment returns a copy of m acting in the environment's account
 // and region (stevedore.yaml environments.<env>): its role assumed from
@@ -75,18 +70,18 @@ func (m *Stevedore) forEnvironment(ctx context.Context, fn string, e appspec.Env
 	return &c, nil
 }
 
-// releaseRun is one deploy's hold on its environment: the lock, taken
-// before the first side effect and released on every exit path, and the
-// record written at the end, succeeded or failed.
+// releaseRun is one release of an environment (deploy, promote,
+// rollback) by the caller: release.Store.Run takes the lock before the
+// pipeline's first side effect, records the release, succeeded or failed,
+// and releases the lock on every exit path.
 type releaseRun struct {
 	store  *release.Store
-	held   *release.Held
 	caller string
 	fn     string
 }
 
-// beginRelease takes the environment's lock for fn (deploy, promote,
-// rollback, destroy); a held lock fails at once, naming its holder.
+// beginRelease opens the environment's records for fn as the caller the
+// credentials name.
 func (m *Stevedore) beginRelease(ctx context.Context, fn string, app *appspec.App, env string) (*releaseRun, error) {
 	cfg, cleanup, err := m.awsConfig(ctx, fn)
 	if err != nil {
@@ -97,43 +92,13 @@ func (m *Stevedore) beginRelease(ctx context.Context, fn string, app *appspec.Ap
 	if err != nil {
 		return nil, err
 	}
-	store := release.NewStore(ssm.NewFromConfig(cfg), app.Name, env)
-	held, err := store.Acquire(ctx, caller, fn, lockLease)
-	if err != nil {
-		return nil, err
-	}
-	log("%s: took the deploy lock %s/lock", env, store.Path())
-	return &releaseRun{store: store, held: held, caller: caller, fn: fn}, nil
+	return &releaseRun{store: release.NewStore(ssm.NewFromConfig(cfg), app.Name, env), caller: caller, fn: fn}, nil
 }
 
-// finish records the release (what the pipeline shipped) and releases the
-// lock. A failure to record is reported, never silently dropped; the lock
-// is released even then.
-func (r *releaseRun) finish(ctx context.Context, p *deploy.Pipeline, report *steps.Report, runErr error, commit, from string) error {
-	ctx = context.WithoutCancel(ctx)
-	defer func() {
-		if err := r.held.Release(ctx); err != nil {
-			log("%v", err)
-		}
-	}()
-	rec := release.Record{Status: release.Succeeded, Commit: commit, Images: map[string]string{}, Stacks: p.Stacks(), By: r.caller, From: from}
-	if runErr != nil {
-		rec.Status = release.Failed
-	}
-	for _, img := range p.Images() {
-		rec.Images[img.Service] = img.Ref
-	}
-	if report != nil {
-		for _, s := range report.Steps {
-			if (s.Name == deploy.StepMigrate || s.Name == deploy.StepMigrateFirst) && s.Status == steps.StatusOK && !s.Deliberate {
-				rec.Migrated = true
-			}
-		}
-	}
-	saved, err := r.store.Put(ctx, rec)
-	if err != nil {
-		return fmt.Errorf("the %s %s, but recording it failed: %w", r.fn, map[bool]string{true: "succeeded", false: "failed"}[runErr == nil], err)
-	}
-	log("recorded release #%d of %s (%s)", saved.Seq, r.store.Path(), saved.Status)
-	return nil
+// run releases p under the lock and records it; a held lock fails at
+// once, naming its holder.
+func (r *releaseRun) run(ctx context.Context, p *deploy.Pipeline, o steps.Options, rel release.Release) (*steps.Report, release.Record, error) {
+	rel.Holder, rel.Operation = r.caller, r.fn
+	rel.Log = func(s string) { log("%s", s) }
+	return r.store.Run(ctx, p, o, rel)
 }

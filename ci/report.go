@@ -11,18 +11,19 @@ import (
 
 // renderDeploy prints a deploy's report in the chosen format. A failed run
 // returns an error holding the failures (each with what its command said)
-// and the report: json for --format json, text otherwise (an error is read
-// in a terminal or a log, where markdown would be noise).
+// and the text report (an error is read in a terminal or a log, where
+// markdown would be noise) — or, for --format json, the JSON report alone.
 func renderDeploy(r *steps.Report, runErr error, format string) (string, error) {
 	failures := explainFailures(r, runErr)
 	if runErr == nil {
 		return r.Render(format)
 	}
-	shown := r.Text()
 	if format == "json" {
-		shown = r.JSON()
+		// Only the document, so a script can parse the error output as it
+		// parses a success: each failed step's error is inside it.
+		return "", errors.New(r.JSON())
 	}
-	return "", fmt.Errorf("%s\n\n%s", strings.Join(failures, "\n"), shown)
+	return "", fmt.Errorf("%s\n\n%s", strings.Join(failures, "\n"), r.Text())
 }
 
 // explainFailures puts into each failed step's row the output of the

@@ -42,7 +42,7 @@ func (m *Stevedore) indexSources(ctx context.Context, app *appspec.App) error {
 	if app.Frontend != nil {
 		jobs = append(jobs, job{app.Frontend.Dir, everything, none})
 	}
-	if app.Infra != nil {
+	if app.Infra != nil && !app.Builtin() { // the built-in app comes from this module
 		jobs = append(jobs, job{app.Infra.Dir, infraFiles, isGoTest})
 	}
 	dirs := make([]*dagger.Directory, len(jobs))

@@ -93,7 +93,7 @@ func describeFailure(s suite, err error) string {
 	if errors.As(err, &exec) {
 		r := cmdout.Result{Cmd: exec.Cmd, ExitCode: exec.ExitCode, Stdout: exec.Stdout, Stderr: exec.Stderr}
 		ran := "`" + s.command + "`"
-		if cmd := commandLine(exec.Cmd); cmd != "" && cmd != s.command {
+		if cmd := commandLine(exec.Cmd); cmd != "" && !sameCommand(exec.Cmd, s.command) {
 			ran = fmt.Sprintf("`%s` (before `%s`)", cmd, s.command) // e.g. the frontend's npm ci
 		}
 		return fmt.Sprintf("✘ %s: %s exited with code %d:\n%s", s.name, ran, exec.ExitCode, cmdout.Indent(r.Combined(60), "  "))
@@ -172,6 +172,15 @@ func describeErr(err error) string {
 
 // commandLine shows a command briefly: `sh -c X` as X, cut at 160
 // characters; a multi-line script is not shown (its step says what it does).
+// sameCommand reports whether an exec ran command (sh -c or split), white
+// space aside: commandLine shortens long commands, this compares them whole.
+func sameCommand(cmd []string, command string) bool {
+	if len(cmd) == 3 && (cmd[0] == "sh" || cmd[0] == "/bin/sh") && cmd[1] == "-c" {
+		cmd = cmd[2:]
+	}
+	return strings.Join(strings.Fields(strings.Join(cmd, " ")), " ") == strings.Join(strings.Fields(command), " ")
+}
+
 func commandLine(cmd []string) string {
 	if len(cmd) == 3 && (cmd[0] == "sh" || cmd[0] == "/bin/sh") && cmd[1] == "-c" {
 		cmd = cmd[2:]

@@ -98,7 +98,7 @@ func TestCDKAppJavaScriptSynth(t *testing.T) {
 // images built from infrastructure/docker, pushed, the TypeScript app
 // synthesized against the pushed digests, both services started and checked.
 func TestCDKAppDeployLocal(t *testing.T) {
-	r := mustDagger(t, nil, "call", "--source", commanderTS, "deploy", "--env", "pr-7", "--git-sha", "0123abc")
+	r := mustDagger(t, nil, "call", "--source", commanderTS, "deploy", "--env", "pr-7", "--git-sha", "0123abc", "--format", "markdown")
 	report := r.stdout
 	assertContains(t, "report", report, "## stevedore deploy: commander → local (pr-7)", "3 stacks for commander/pr-7", `http://backend:8000/health → {"status": "ok"`)
 	for _, step := range []string{"test", "build:backend", "build:qdrant", "prepare-infra", "push:backend", "push:qdrant", "synth", "rollout:backend", "rollout:qdrant", "verify"} {

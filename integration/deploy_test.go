@@ -4,6 +4,8 @@ package integration
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -23,7 +25,11 @@ func TestDeployLocal(t *testing.T) {
 		"| Step | Status | Duration | Cached | Details |",
 		`http://backend:9889/health → {"status":"healthy"}`,
 		`http://frontend/ → page "CAO console"`,
-		"4 stacks for cao/dev",
+		"4 stacks for cao/dev:<br>CAO", "<br>CAONetworkStack-dev: ", "<br>total over 4 stacks: ",
+		// The built-in infrastructure's resources: redis has a local
+		// stand-in bound to the backend, the others are named as missing.
+		"local stand-ins: redis (redis); not emulated locally: session-table (dynamodb), user-pool (cognito)",
+		"redis → local redis stand-in res-redis:6379; not emulated locally: session-table (dynamodb), user-pool (cognito)",
 		"```mermaid\ngantt",
 		"Critical path: ",
 	)
@@ -46,7 +52,7 @@ func TestDeployLocal(t *testing.T) {
 func TestDeployLocalStopsOnFailedTests(t *testing.T) {
 	src := exampleApp(t)
 	edit(t, src, "examples/backend/main_test.go", `if body["status"] != "healthy" {`, `if body["status"] != "sick" {`)
-	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	dropInfra(t, src, "")
 	r := dagger(t, nil, "call", "--source", src, "deploy")
 	if r.err == nil {
 		t.Fatalf("deploy succeeded with a failing test:\n%s", r.stdout)
@@ -61,6 +67,26 @@ func TestDeployLocalStopsOnFailedTests(t *testing.T) {
 	if strings.Contains(out, "pushed, tags") {
 		t.Error("an image was pushed although the tests failed")
 	}
+}
+
+// dropInfra removes the infra: section (the last one of the repository's
+// stevedore.yaml) from a copied description, so a test runs no synth, and
+// the service's uses: of its resources; then it appends tail.
+func dropInfra(t *testing.T, src, tail string) {
+	t.Helper()
+	p := filepath.Join(src, "stevedore.yaml")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, ok := strings.Cut(string(data), "\ninfra:")
+	if !ok {
+		t.Fatal("stevedore.yaml has no infra: section")
+	}
+	if err := os.WriteFile(p, []byte(head+"\n"+tail), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	edit(t, src, "stevedore.yaml", "    uses: [user-pool, session-table, redis]\n", "")
 }
 
 func TestDeployRejectsUnknownTarget(t *testing.T) {
@@ -79,7 +105,7 @@ func TestDeployRejectsUnknownTarget(t *testing.T) {
 // plan lists the graph without running a step.
 func TestPlanLocalRunsNothing(t *testing.T) {
 	r := mustDagger(t, nil, "call", "plan", "--format", "markdown")
-	assertContains(t, "plan", r.stdout, "stevedore deploy: cao → local (dev), dry run")
+	assertContains(t, "plan", r.stdout, "stevedore plan: cao → local (dev), dry run")
 	for _, step := range []string{"test", "push:backend", "synth", "rollout:backend", "verify"} {
 		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(step) + ` \| .*planned`).MatchString(r.stdout) {
 			t.Errorf("plan has no planned row for %s:\n%s", step, r.stdout)
@@ -92,7 +118,7 @@ func TestPlanLocalRunsNothing(t *testing.T) {
 // json is one document with stable field names.
 func TestPlanFormats(t *testing.T) {
 	text := mustDagger(t, nil, "call", "plan").stdout
-	assertContains(t, "text plan", text, "stevedore deploy: cao → local (dev), dry run: ○ plan: 10 steps, nothing was run", "  ○ push:backend", "needs build:backend, test")
+	assertContains(t, "text plan", text, "stevedore plan: cao → local (dev), dry run: ○ plan: 10 steps, nothing was run", "  ○ push:backend", "needs build:backend, test")
 	assertNotContains(t, "text plan", text, "| Step |", "```mermaid", "## ")
 	js := mustDagger(t, nil, "call", "plan", "--format", "json").stdout
 	var rep struct {
@@ -107,7 +133,7 @@ func TestPlanFormats(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatalf("--format json does not parse: %v\n%s", err, js)
 	}
-	if rep.Status != "planned" || rep.Title != "stevedore deploy: cao → local (dev), dry run" || len(rep.Steps) != 10 {
+	if rep.Status != "planned" || rep.Title != "stevedore plan: cao → local (dev), dry run" || len(rep.Steps) != 10 {
 		t.Fatalf("json plan = %+v", rep)
 	}
 	bad := dagger(t, nil, "call", "plan", "--format", "html")
@@ -122,8 +148,7 @@ func TestPlanFormats(t *testing.T) {
 // exiting 3 fails the deploy and no service starts.
 func TestDeployLocalFailedMigrationStopsTheRollout(t *testing.T) {
 	src := exampleApp(t)
-	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n",
-		"migrate:\n  service: backend\n  command: [sh, -c, 'echo \"migrating for $MIGRATION_MARKER\" >&2; exit 3']\n")
+	dropInfra(t, src, "migrate:\n  service: backend\n  command: [sh, -c, 'echo \"migrating for $MIGRATION_MARKER\" >&2; exit 3']\n")
 	edit(t, src, "stevedore.yaml", "    port: 9889\n", "    port: 9889\n    env:\n      MIGRATION_MARKER: marker-42\n")
 	plan := mustDagger(t, nil, "call", "--source", src, "plan")
 	assertContains(t, "plan", plan.stdout, "○ migrate", "needs push:backend")
@@ -141,8 +166,7 @@ func TestDeployLocalFailedMigrationStopsTheRollout(t *testing.T) {
 // with the service's env, and is a row of the report.
 func TestDeployLocalRunsTheMigrationFirst(t *testing.T) {
 	src := exampleApp(t)
-	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n",
-		"migrate:\n  service: backend\n  command: [sh, -c, 'echo \"migrated for $MIGRATION_MARKER\"']\n")
+	dropInfra(t, src, "migrate:\n  service: backend\n  command: [sh, -c, 'echo \"migrated for $MIGRATION_MARKER\"']\n")
 	edit(t, src, "stevedore.yaml", "    port: 9889\n", "    port: 9889\n    env:\n      MIGRATION_MARKER: marker-7\n")
 	r := mustDagger(t, nil, "call", "--source", src, "deploy", "--format", "json")
 	var rep struct {

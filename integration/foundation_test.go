@@ -136,7 +136,7 @@ func TestImageBuildFailureQuotesTheStep(t *testing.T) {
 	}
 	want := "image build failed (backend, docker/backend.Dockerfile; `RUN echo \"E: Unable to locate package " + marker + "\" >&2; exit 7` exited 7)"
 	assertContains(t, "error", r.stderr, "Error: "+want)
-	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	dropInfra(t, src, "")
 	d := dagger(t, nil, "call", "--source", src, "deploy")
 	if d.err == nil {
 		t.Fatal("deploy succeeded with a failing RUN")
@@ -198,7 +198,7 @@ func TestFrontendBuildFailureQuotesNpm(t *testing.T) {
 		t.Fatal("a failing build succeeded")
 	}
 	assertContains(t, "error", r.stderr, "frontend build failed (examples/frontend; `npm run build` exited 2)", "Could not resolve \""+marker+"\"")
-	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	dropInfra(t, src, "")
 	d := dagger(t, nil, "call", "--source", src, "deploy")
 	if d.err == nil {
 		t.Fatal("deploy succeeded with a failing frontend build")
@@ -209,7 +209,7 @@ func TestFrontendBuildFailureQuotesNpm(t *testing.T) {
 // A failing health check says which URL answered what.
 func TestDeployLocalHealthFailureSaysWhichURL(t *testing.T) {
 	src := exampleApp(t)
-	edit(t, src, "stevedore.yaml", "infra:\n  dir: infra\n  app: cao\n  context:\n    frontend: \"true\"\n", "")
+	dropInfra(t, src, "")
 	edit(t, src, "stevedore.yaml", "health: /health", "health: /nope")
 	r := dagger(t, nil, "call", "--source", src, "deploy")
 	if r.err == nil {

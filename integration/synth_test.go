@@ -13,8 +13,10 @@ func digestRef(repo string, n int) string {
 	return fmt.Sprintf("%s@sha256:%064d", repo, n)
 }
 
-// dagger call synth works offline for both apps and all three envs, and a
-// second run with the same inputs is a cache hit.
+// dagger call synth works offline for both descriptions (the repository's
+// own, CAO, and the commander example through --config) and all three
+// envs, through the built-in CDK app; a second run with the same inputs is
+// a cache hit.
 func TestSynthBothAppsAllEnvs(t *testing.T) {
 	cao := "backend=" + digestRef("123456789012.dkr.ecr.eu-west-1.amazonaws.com/cao-server", 1)
 	for _, env := range []string{"dev", "staging", "prod"} {
@@ -32,10 +34,8 @@ func TestSynthBothAppsAllEnvs(t *testing.T) {
 	}
 	for _, env := range []string{"dev", "staging", "prod"} {
 		t.Run("commander/"+env, func(t *testing.T) {
-			r := mustDagger(t, nil, "call", "synth", "--app", "commander", "--env", env,
-				"--image", "backend="+digestRef("123456789012.dkr.ecr.eu-west-1.amazonaws.com/commander-ai-backend", 2),
-				"--image", "qdrant="+digestRef("123456789012.dkr.ecr.eu-west-1.amazonaws.com/commander-ai-qdrant", 3),
-				"entries")
+			args := append([]string{"call", "--config", "examples/commander/stevedore.yaml", "synth", "--env", env}, commanderImages()...)
+			r := mustDagger(t, nil, append(args, "entries")...)
 			for _, stack := range []string{"Network", "Database", "Cache", "Qdrant", "Backend", "Frontend", "WebSocket", "Monitoring"} {
 				assertContains(t, "cdk.out", r.stdout, "Commander"+stack+"Stack-"+env+".template.json")
 			}
@@ -57,8 +57,8 @@ func TestSynthBadContext(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown env", []string{"--env", "qa", "--image", "backend=" + digestRef("r/cao-server", 1)}, `unknown environment "qa": use one of dev, staging, prod`},
-		{"unknown app", []string{"--app", "shop", "--image", "backend=" + digestRef("r/cao-server", 1)}, `unknown app "shop": the CDK app in infra defines cao, commander`},
+		{"unknown env", []string{"--env", "qa", "--image", "backend=" + digestRef("r/cao-server", 1)}, `unknown environment "qa": use one of dev, staging, prod, or declare it under environments: in stevedore.yaml`},
+		{"unknown app", []string{"--app", "shop", "--image", "backend=" + digestRef("r/cao-server", 1)}, `unknown app "shop": the built-in infrastructure (infra: without dir) renders only the app of its description, "cao"`},
 		{"missing image", nil, `missing image reference for service "backend": pass --image backend=<repository>@sha256:<digest>`},
 		{"tag instead of digest", []string{"--image", "backend=r/cao-server:latest"}, `is not digest-pinned`},
 	} {

@@ -8,8 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/jsii-runtime-go"
-
-	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
 // Alarm thresholds: 10 target 5xx, or one unhealthy host, per 5 minutes, twice in a row.
@@ -55,7 +54,7 @@ func newMonitoring(stack awscdk.Stack, a *App) {
 	}
 	for _, s := range plan.Services {
 		svc := a.Services[s.Name]
-		title := appspec.Pascal(s.Name)
+		title := contract.Pascal(s.Name)
 		widgets := []awscloudwatch.IWidget{graph(s.Name+" CPU / memory", svc.Service.MetricCpuUtilization(avg), svc.Service.MetricMemoryUtilization(avg))}
 		if tg := svc.TargetGroup; tg != nil {
 			errors := tg.Metrics().HttpCodeTarget(awselasticloadbalancingv2.HttpCodeTarget_TARGET_5XX_COUNT, sum)

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
 // Subnet groups: selections use names, because without NAT the private
@@ -86,7 +87,7 @@ func newNetwork(stack awscdk.Stack, plan *appspec.Plan) *Network {
 			net.Alb.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(80)), jsii.String("HTTP from anywhere"), nil)
 			net.Alb.AddIngressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS from anywhere"), nil)
 		}
-		net.Services[s.Name] = sg(appspec.Pascal(s.Name)+"SecurityGroup", plan.App+" "+s.Name+" tasks", true)
+		net.Services[s.Name] = sg(contract.Pascal(s.Name)+"SecurityGroup", plan.App+" "+s.Name+" tasks", true)
 	}
 	for _, s := range plan.Services {
 		own := net.Services[s.Name]

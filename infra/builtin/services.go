@@ -97,7 +97,7 @@ func (a *App) renderServices(images Images) {
 		if s.Internal != "" {
 			svc.URL = fmt.Sprintf("http://%s.%s:%d", s.Internal, plan.Namespace(), s.Port)
 			urls[s.Internal] = svc.URL
-			output(stack, appspec.Pascal(s.Name)+"Url", jsii.String(svc.URL), s.Name+" URL inside the VPC")
+			output(stack, contract.Pascal(s.Name)+"Url", jsii.String(svc.URL), s.Name+" URL inside the VPC")
 		}
 		if s.Public {
 			svc.TargetGroup = a.Alb.route(svc, a.publicIndex(s.Name))
@@ -172,7 +172,7 @@ type serviceDeps struct {
 // connection settings of what the service uses, and the service with the
 // circuit breaker and rollback always on.
 func newService(stack awscdk.Stack, plan *appspec.Plan, s appspec.PlanService, d serviceDeps) *Service {
-	c := constructs.NewConstruct(stack, jsii.String(appspec.Pascal(s.Name)))
+	c := constructs.NewConstruct(stack, jsii.String(contract.Pascal(s.Name)))
 	role := func(id string) awsiam.Role {
 		return awsiam.NewRole(c, jsii.String(id), &awsiam.RoleProps{
 			AssumedBy: awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
@@ -275,7 +275,7 @@ func newService(stack awscdk.Stack, plan *appspec.Plan, s appspec.PlanService, d
 		props.CapacityProviderStrategies = &[]*awsecs.CapacityProviderStrategy{{CapacityProvider: jsii.String("FARGATE_SPOT"), Weight: jsii.Number(1)}}
 	}
 	service := awsecs.NewFargateService(c, jsii.String("Service"), props)
-	title := appspec.Pascal(s.Name)
+	title := contract.Pascal(s.Name)
 	if stack.Node().TryFindChild(jsii.String(contract.OutputCluster)) == nil {
 		output(stack, contract.OutputCluster, d.cluster.ClusterName(), "ECS cluster of every service")
 	}
@@ -373,12 +373,12 @@ func (a *Alb) route(svc *Service, priority int) awselasticloadbalancingv2.Applic
 		tgProps.StickinessCookieName = &s.StickyCookie
 		tgProps.StickinessCookieDuration = awscdk.Duration_Seconds(jsii.Number(s.StickyFor.Seconds()))
 	}
-	id := appspec.Pascal(s.Name) + "TargetGroup"
+	id := contract.Pascal(s.Name) + "TargetGroup"
 	tg := awselasticloadbalancingv2.NewApplicationTargetGroup(a.scope, &id, tgProps)
 	svc.Service.AttachToApplicationTargetGroup(tg)
 	if s.Path == "" && s.Host == "" {
 		a.hasDefault = true
-		a.Listener.AddAction(jsii.String("Default"+appspec.Pascal(s.Name)), &awselasticloadbalancingv2.AddApplicationActionProps{
+		a.Listener.AddAction(jsii.String("Default"+contract.Pascal(s.Name)), &awselasticloadbalancingv2.AddApplicationActionProps{
 			Action: awselasticloadbalancingv2.ListenerAction_Forward(&[]awselasticloadbalancingv2.IApplicationTargetGroup{tg}, nil),
 		})
 		return tg
@@ -390,7 +390,7 @@ func (a *Alb) route(svc *Service, priority int) awselasticloadbalancingv2.Applic
 	if s.Host != "" {
 		conditions = append(conditions, awselasticloadbalancingv2.ListenerCondition_HostHeaders(jsii.Strings(s.Host)))
 	}
-	a.Listener.AddTargetGroups(jsii.String(appspec.Pascal(s.Name)+"Route"), &awselasticloadbalancingv2.AddApplicationTargetGroupsProps{
+	a.Listener.AddTargetGroups(jsii.String(contract.Pascal(s.Name)+"Route"), &awselasticloadbalancingv2.AddApplicationTargetGroupsProps{
 		TargetGroups: &[]awselasticloadbalancingv2.IApplicationTargetGroup{tg},
 		Conditions:   &conditions,
 		Priority:     jsii.Number(float64(10 * priority)),

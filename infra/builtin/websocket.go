@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
 // newWebSocket creates an API Gateway WebSocket API whose routes are
@@ -38,7 +39,7 @@ func newWebSocket(stack awscdk.Stack, plan *appspec.Plan, r appspec.PlanResource
 	})
 	dns := *a.Alb.LoadBalancer.LoadBalancerDnsName()
 	for _, key := range slices.Sorted(maps.Keys(ws.Routes)) {
-		id := r.ID + appspec.Pascal(strings.TrimPrefix(key, "$"))
+		id := r.ID + contract.Pascal(strings.TrimPrefix(key, "$"))
 		integration := awsapigatewayv2.NewCfnIntegration(stack, jsii.String(id+"Integration"), &awsapigatewayv2.CfnIntegrationProps{
 			ApiId:             api.Ref(),
 			IntegrationType:   jsii.String("HTTP_PROXY"),

@@ -106,6 +106,8 @@ func TestInvalidDescriptions(t *testing.T) {
 			[]string{`migrate.service: "b" is not one of the services (a)`, "migrate.command: required"}},
 		{"frontend output", "name: x\nservices:\n  - {name: a, context: a, port: 1}\nfrontend: {dir: web, output: .}\n",
 			[]string{"frontend.output"}},
+		{"site repository", "name: x\nservices:\n  - {name: site, context: a, port: 1}\nfrontend: {dir: web}\n",
+			[]string{`services[site].repository: "x-site" is the repository of the frontend's site image`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("stevedore.yaml", []byte(tc.yaml))

@@ -6,7 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
 // Removal choices of the built-in infrastructure's stateful resources.
@@ -120,24 +121,6 @@ var defaultStack = map[string]string{
 // DefaultWebSocketRoutes forward every WebSocket event to the service.
 var DefaultWebSocketRoutes = map[string]string{"$connect": "/ws/connect", "$disconnect": "/ws/disconnect", "$default": "/ws/message"}
 
-// Pascal turns a name into a construct id: sessions-db -> SessionsDb.
-func Pascal(name string) string {
-	var b strings.Builder
-	upper := true
-	for _, r := range name {
-		if r == '-' || r == '_' {
-			upper = true
-			continue
-		}
-		if upper {
-			r = unicode.ToUpper(r)
-		}
-		upper = false
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // BuiltinPlan resolves the built-in infrastructure for an environment:
 // the preset of its base, then the overrides of that preset, then those
 // of the environment's own name.
@@ -165,7 +148,7 @@ func (a *App) BuiltinPlan(envName string) (*Plan, error) {
 		LogRetentionDays: pr.logDays, Frontend: in.Frontend, Monitoring: in.Monitoring,
 	}
 	if p.StackPrefix == "" {
-		p.StackPrefix = Pascal(a.Name)
+		p.StackPrefix = contract.Pascal(a.Name)
 	}
 	if a.Frontend != nil && p.Frontend == nil {
 		p.Frontend = &InfraFrontend{}
@@ -327,7 +310,7 @@ func planResource(a *App, name string, r Resource, pr preset, multiAz bool, laye
 		out.Stack = defaultStack[r.Type]
 	}
 	if out.ID == "" {
-		out.ID = Pascal(name)
+		out.ID = contract.Pascal(name)
 	}
 	var ovs []ResourceOverride
 	for _, o := range layers {

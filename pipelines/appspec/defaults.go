@@ -13,6 +13,16 @@ const (
 	DefaultFrontendDF = "docker/frontend.Dockerfile"
 )
 
+// SiteRepository is the image repository of the built frontend, pushed as
+// an OCI image whose filesystem is the site (what promote and rollback
+// republish): <app>-site, or site without an app name.
+func (a *App) SiteRepository() string {
+	if a.Name == "" {
+		return "site"
+	}
+	return a.Name + "-site"
+}
+
 // Defaults fills every field the user may leave out.
 func (a *App) Defaults() {
 	for i := range a.Services {

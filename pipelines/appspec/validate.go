@@ -78,6 +78,9 @@ func (a *App) problems() []string {
 		if s.Repository != "" && !repoPattern.MatchString(s.Repository) {
 			add(f+".repository", "%q is not a valid repository name (lowercase, digits, . _ - /)", s.Repository)
 		}
+		if a.Frontend != nil && s.Repository == a.SiteRepository() {
+			add(f+".repository", "%q is the repository of the frontend's site image: give the service another repository", s.Repository)
+		}
 		for _, k := range slices.Sorted(maps.Keys(s.BuildArgs)) {
 			if k == "" || strings.ContainsAny(k, "= \t") {
 				add(f+".buildArgs", "invalid build arg name %q", k)

@@ -24,14 +24,14 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/ecr"
 	"github.com/stevedore-ci/stevedore/pipelines/ecs"
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush/ocitest"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
 // These tests run the AWS target through the deploy graph against the one
-// fake AWS (pipelines/internal/fakeaws), with the real pipelines/ecs
+// fake AWS (pipelines/fakeaws), with the real pipelines/ecs
 // Deployer, real pushes to the fake ECR registry, and a CDK runner that
 // deploys the synthesized template through CloudFormation change sets the
 // way `cdk deploy` does, so the fake ECS services move as real
@@ -752,7 +752,9 @@ func TestE2EDeployInfraProgressAndTimeLimit(t *testing.T) {
 	e := newE2E(t, false, fakeaws.WithSettlePolls(1000))
 	tg := e.target()
 	tg.CDK = deployOnly{&cfnCDK{e: e}}
-	tg.DeployTimeout, tg.Progress = 300*time.Millisecond, 50*time.Millisecond
+	// Generous against a loaded machine: the events and a progress line must
+	// come before the limit.
+	tg.DeployTimeout, tg.Progress = 3*time.Second, 100*time.Millisecond
 	var mu sync.Mutex
 	var lines []string
 	tg.Log = func(s string) {
@@ -762,7 +764,7 @@ func TestE2EDeployInfraProgressAndTimeLimit(t *testing.T) {
 	}
 	images := map[string]string{contract.ImageContextKey("backend"): e.newRef["backend"], contract.ImageContextKey("worker"): e.newRef["worker"]}
 	_, _, err := tg.DeployInfra(context.Background(), deploy.Assembly{ID: "cdk.out", Stacks: []string{stack}, Context: images})
-	if err == nil || !strings.Contains(err.Error(), "did not finish within 300ms") || !strings.Contains(err.Error(), "--deploy-timeout") {
+	if err == nil || !strings.Contains(err.Error(), "did not finish within 3s") || !strings.Contains(err.Error(), "--deploy-timeout") {
 		t.Fatalf("error = %v", err)
 	}
 	mu.Lock()

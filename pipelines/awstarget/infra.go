@@ -227,19 +227,20 @@ func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.O
 // a stuck resource never leaves the log silent.
 func (t *Target) watchStacks(ctx context.Context, stacks []string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
+	api := cloudformation.NewFromConfig(t.AWS)
+	// Events from before the deploy are not news: the first look happens
+	// here, before the caller starts the deploy, so every event of the
+	// deploy itself is printed.
+	seen := map[string]bool{}
+	for _, st := range stacks {
+		newEvents(ctx, api, st, seen)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		every := orDefault(t.Progress, DefaultProgress)
 		poll := min(every, orDefault(t.Poll, DefaultPoll))
-		api := cloudformation.NewFromConfig(t.AWS)
-		// Events from before the deploy are not news: only those that
-		// come after the first look are printed.
-		seen := map[string]bool{}
-		for _, st := range stacks {
-			newEvents(ctx, api, st, seen)
-		}
 		start := time.Now()
 		last := time.Now()
 		for {

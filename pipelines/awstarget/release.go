@@ -216,13 +216,24 @@ func (t *Target) PublishFrontend(ctx context.Context, out deploy.Outputs) (steps
 		}
 		return steps.Outcome{}, err
 	}
+	var site string
+	if t.SiteImage != nil && !t.DryRun {
+		// The site as an image first: the bytes a promote or rollback
+		// republishes are the bytes uploaded here.
+		if site, err = t.SiteImage.Image(ctx); err != nil {
+			return steps.Outcome{}, fmt.Errorf("pushing the site image: %w", err)
+		}
+		if _, err := contract.ParseImage(site); err != nil {
+			return steps.Outcome{}, fmt.Errorf("site image: %w", err)
+		}
+	}
 	dir, err := os.MkdirTemp("", "stevedore-site-")
 	if err != nil {
 		return steps.Outcome{}, err
 	}
 	defer os.RemoveAll(dir)
 	if err := t.Site.Export(ctx, dir); err != nil {
-		return steps.Outcome{}, fmt.Errorf("exporting the built site: %w", err)
+		return steps.Outcome{}, fmt.Errorf("exporting the site: %w", err)
 	}
 	sum, err := s3site.Publish(ctx, dir, s3site.Options{
 		AWS: t.AWS, Bucket: bucket, DistributionID: out[contract.OutputDistribution], DryRun: t.DryRun, Log: t.Log,
@@ -233,10 +244,24 @@ func (t *Target) PublishFrontend(ctx context.Context, out deploy.Outputs) (steps
 		return steps.Outcome{}, err
 	}
 	o := steps.Outcome{Summary: sum.String()}
+	if site != "" {
+		t.mu.Lock()
+		t.frontend = site
+		t.mu.Unlock()
+		o.Artifacts = append(o.Artifacts, steps.Artifact{Kind: steps.KindImage, Name: "site", Value: site})
+	}
 	if u := out[contract.OutputFrontendURL]; u != "" {
 		o.Artifacts = append(o.Artifacts, steps.Artifact{Kind: steps.KindURL, Name: "frontend", Value: u})
 	}
 	return o, nil
+}
+
+// Frontend is the site image publish:frontend published ("" before, in a
+// dry run, or without a SiteImage).
+func (t *Target) Frontend() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.frontend
 }
 
 // shortArn keeps the last path element of an ARN (family:revision).

@@ -101,7 +101,11 @@ type Target struct {
 	CDK    CDK
 	Images Images
 	Site   Site
-	ECS    ECS
+	// SiteImage, when set, is the site as an OCI image: publish:frontend
+	// gets its reference (pushing it when needed) before the upload, and
+	// Frontend returns it for the release record.
+	SiteImage SiteImage
+	ECS       ECS
 
 	// RegistryHost overrides the registry address of image references
 	// (ECR-compatible gateways whose repository URIs do not resolve).
@@ -147,9 +151,10 @@ type Target struct {
 	host     string
 	hostErr  error
 
-	mu      sync.Mutex
-	before  map[string]string // service -> image it ran before deploy-infra
-	release *release          // what check-stacks prepared for deploy-infra
+	mu       sync.Mutex
+	frontend string            // the site image publish:frontend published
+	before   map[string]string // service -> image it ran before deploy-infra
+	release  *release          // what check-stacks prepared for deploy-infra
 }
 
 var (

@@ -70,8 +70,9 @@ func Check(needs []Need, images map[string]string, templates []Template) error {
 	if len(templates) == 0 {
 		return ErrNoTemplates
 	}
-	outputs := map[string][]string{} // output name -> stacks exporting it
-	users := map[string][]string{}   // service -> stacks holding its digest
+	outputs := map[string][]string{}  // output name -> stacks exporting it
+	users := map[string][]string{}    // service -> stacks holding its image
+	byDigest := map[string][]string{} // service -> stacks holding its digest only
 	for _, t := range templates {
 		var doc struct {
 			Outputs map[string]json.RawMessage `json:"Outputs"`
@@ -83,9 +84,25 @@ func Check(needs []Need, images map[string]string, templates []Template) error {
 			outputs[name] = append(outputs[name], t.Stack)
 		}
 		for svc, ref := range images {
-			if img, err := contract.ParseImage(ref); err == nil && bytes.Contains(t.Body, []byte(img.Digest)) {
-				users[svc] = append(users[svc], t.Stack)
+			img, err := contract.ParseImage(ref)
+			if err != nil || !bytes.Contains(t.Body, []byte(img.Digest)) {
+				continue
 			}
+			// The repository path and digest together (CDK may join the
+			// registry host from tokens); the digest alone only when no
+			// stack names the repository, since two services built from the
+			// same content share a digest.
+			_, path, _ := strings.Cut(img.Repository, "/")
+			if bytes.Contains(t.Body, []byte(path+"@"+img.Digest)) {
+				users[svc] = append(users[svc], t.Stack)
+			} else {
+				byDigest[svc] = append(byDigest[svc], t.Stack)
+			}
+		}
+	}
+	for svc, stacks := range byDigest {
+		if len(users[svc]) == 0 {
+			users[svc] = stacks
 		}
 	}
 	var problems []string

@@ -62,6 +62,10 @@ func TestCheck(t *testing.T) {
 		{"image not deployed", commander(), images, []Template{network, backendStack},
 			[]string{"no stack deploys image " + qdrant + " (context image.qdrant)", "tryGetContext('image.qdrant')", "rollout:qdrant needs the stack output QdrantServiceName"}, []string{"image " + backend}},
 		{"mapped output present", mapped, images, []Template{network, backendStack, template("Qdrant-dev", `{"R":"`+qdrant+`","Outputs":{"VectorDbService":{}}}`)}, nil, nil},
+		{"two services with one digest: the stack naming the repository", commander(),
+			map[string]string{"backend": ref("r/backend", 9), "qdrant": ref("r/qdrant", 9)},
+			[]Template{network, template("Backend-dev", `{"I":"`+ref("r/backend", 9)+`","Outputs":{"BackendServiceName":{}}}`), template("Qdrant-dev", `{"I":"`+ref("r/qdrant", 9)+`"}`)},
+			[]string{"add it to Qdrant-dev (the stack using image.qdrant)"}, []string{"Backend-dev or Qdrant-dev (the stack using image.qdrant)"}},
 		{"mapped output missing", mapped, images, []Template{network, backendStack, qdrantStack},
 			[]string{"needs the stack output VectorDbService (infra.outputs maps QdrantServiceName to it)"}, nil},
 	} {

@@ -3,7 +3,7 @@ package cfn
 import (
 	"testing"
 
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 )
 
 // fakeCFN is the shared fake AWS seeded with stacks, seen through the

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 )
 
 var deployed = []fakeaws.StackSeed{

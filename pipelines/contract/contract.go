@@ -37,10 +37,14 @@ const (
 // ServiceOutput is the output naming a service's ECS service, e.g.
 // BackendServiceName for "backend" and ApiGatewayServiceName for
 // "api-gateway".
-func ServiceOutput(service string) string {
+func ServiceOutput(service string) string { return Pascal(service) + serviceNameSuffix }
+
+// Pascal turns a name into the PascalCase of output keys and construct
+// ids: sessions-db -> SessionsDb, api_gateway -> ApiGateway.
+func Pascal(name string) string {
 	var b strings.Builder
 	upper := true
-	for _, r := range service {
+	for _, r := range name {
 		if r == '-' || r == '_' {
 			upper = true
 			continue
@@ -51,7 +55,7 @@ func ServiceOutput(service string) string {
 		upper = false
 		b.WriteRune(r)
 	}
-	return b.String() + serviceNameSuffix
+	return b.String()
 }
 
 // CDK context keys stevedore sets on every synth, diff and deploy. Users

@@ -126,6 +126,15 @@ type Pipeline struct {
 	// for none.
 	Migrate string
 
+	// Given are the images of a release that is not built (promote,
+	// rollback): with them there is no test, build or push step, synth
+	// uses these digests, and the frontend publish needs no build (the
+	// Releaser publishes the site it was given).
+	Given []Image
+	// SkipMigrate, when set, lists the migration steps as skipped for this
+	// reason (a rollback does not run, nor reverse, a migration).
+	SkipMigrate string
+
 	Tests     Tester
 	Preflight Preflighter
 	Build     Builder
@@ -182,6 +191,10 @@ func (p *Pipeline) Steps() ([]steps.Step, error) {
 		out = append(out, steps.Step{Name: name, Needs: needs, Run: run})
 	}
 	var gate []string // what must pass before anything leaves the machine
+	if p.given() {
+		p.givenSteps(add)
+		return out, nil
+	}
 	if p.Tests != nil {
 		gate = append(gate, StepTest)
 		add(StepTest, nil, p.Tests.Test)
@@ -268,7 +281,10 @@ func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (
 	})
 	before := []string{StepCheckStacks} // what deploy-infra and the followers wait for
 	if p.Migrate != "" {
-		add(StepMigrate, []string{StepCheckStacks, PushStep(p.Migrate)}, func(ctx context.Context) (steps.Outcome, error) {
+		add(StepMigrate, append([]string{StepCheckStacks}, p.pushed(p.Migrate)...), func(ctx context.Context) (steps.Outcome, error) {
+			if p.SkipMigrate != "" {
+				return steps.Outcome{Skipped: p.SkipMigrate}, nil
+			}
 			if p.firstDeploy() {
 				return steps.Outcome{Skipped: "first deploy, no stacks yet: the migration runs right after deploy-infra"}, nil
 			}
@@ -292,6 +308,9 @@ func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (
 	after := []string{StepDeployInfra} // what the frontend and verify wait for
 	if p.Migrate != "" {
 		add(StepMigrateFirst, []string{StepDeployInfra}, func(ctx context.Context) (steps.Outcome, error) {
+			if p.SkipMigrate != "" {
+				return steps.Outcome{Skipped: p.SkipMigrate}, nil
+			}
 			if !p.firstDeploy() {
 				return steps.Outcome{Skipped: "not a first deploy: the migration ran before deploy-infra"}, nil
 			}
@@ -302,7 +321,7 @@ func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (
 	live := append([]string{}, after...)
 	for _, s := range p.Services {
 		live = append(live, RolloutStep(s))
-		add(RolloutStep(s), union(before, []string{PushStep(s)}), func(ctx context.Context) (steps.Outcome, error) {
+		add(RolloutStep(s), union(before, p.pushed(s)), func(ctx context.Context) (steps.Outcome, error) {
 			o, err := p.Follow.Follow(ctx, p.image(s), p.infra)
 			if err != nil {
 				p.infra.stop(fmt.Errorf("%s failed", RolloutStep(s)))
@@ -312,7 +331,7 @@ func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (
 	}
 	if p.Frontend {
 		live = append(live, StepPublishSite)
-		add(StepPublishSite, union(after, append([]string{StepBuildFrontend}, gate...)), func(ctx context.Context) (steps.Outcome, error) {
+		add(StepPublishSite, union(after, p.built(gate)), func(ctx context.Context) (steps.Outcome, error) {
 			return p.Release.PublishFrontend(ctx, p.Outputs())
 		})
 	}
@@ -321,10 +340,56 @@ func (p *Pipeline) infraSteps(add func(string, []string, func(context.Context) (
 	})
 }
 
+// given reports whether the pipeline releases given images.
+func (p *Pipeline) given() bool { return len(p.Given) > 0 }
+
+// givenSteps is the graph of a release without a build: preflight, synth
+// on the given digests, then the release model of infraSteps.
+func (p *Pipeline) givenSteps(add func(string, []string, func(context.Context) (steps.Outcome, error))) {
+	for _, img := range p.Given {
+		p.images[img.Service] = img
+	}
+	var gate []string
+	if p.Preflight != nil {
+		gate = []string{StepPreflight}
+		add(StepPreflight, nil, p.Preflight.Preflight)
+	}
+	add(StepPrepareInfra, nil, p.Synth.Prepare)
+	add(StepSynth, append([]string{StepPrepareInfra}, gate...), func(ctx context.Context) (steps.Outcome, error) {
+		asm, o, err := p.Synth.Synth(ctx, p.Images())
+		if err == nil {
+			p.setAssembly(asm)
+		}
+		return o, err
+	})
+	p.infraSteps(add, gate)
+}
+
+// pushed is what a step using service's image waits for: its push, or
+// nothing when the image was given.
+func (p *Pipeline) pushed(service string) []string {
+	if p.given() {
+		return nil
+	}
+	return []string{PushStep(service)}
+}
+
+// built is what the frontend publish waits for besides the infra: the
+// build and the gate, or nothing when the release was given.
+func (p *Pipeline) built(gate []string) []string {
+	if p.given() {
+		return nil
+	}
+	return append([]string{StepBuildFrontend}, gate...)
+}
+
 func (p *Pipeline) validate() error {
 	var missing []string
 	if len(p.Services) == 0 {
 		missing = append(missing, "at least one service")
+	}
+	if p.given() {
+		return p.validateGiven()
 	}
 	if p.Build == nil {
 		missing = append(missing, "a Builder")
@@ -346,6 +411,35 @@ func (p *Pipeline) validate() error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("deploy pipeline needs %v", missing)
+	}
+	return nil
+}
+
+// validateGiven checks a release of given images: every service has one,
+// and there is infrastructure to deploy them with.
+func (p *Pipeline) validateGiven() error {
+	var missing []string
+	for _, s := range p.Services {
+		if !slices.ContainsFunc(p.Given, func(img Image) bool { return img.Service == s && img.Ref != "" }) {
+			missing = append(missing, fmt.Sprintf("an image for service %s", s))
+		}
+	}
+	for _, img := range p.Given {
+		if !slices.Contains(p.Services, img.Service) {
+			missing = append(missing, fmt.Sprintf("service %q (an image was given for it) among the services", img.Service))
+		}
+	}
+	if p.Synth == nil || p.Infra == nil || p.Follow == nil || p.Release == nil {
+		missing = append(missing, "a Synthesizer, an InfraDeployer, a Follower and a Releaser (a release of given images deploys infrastructure)")
+	}
+	if p.Tests != nil || p.Build != nil || p.Push != nil {
+		missing = append(missing, "no Tester, Builder or Pusher (given images are not tested, built or pushed again)")
+	}
+	if p.Migrate != "" && !slices.Contains(p.Services, p.Migrate) {
+		missing = append(missing, fmt.Sprintf("migration service %q among the services", p.Migrate))
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("deploy pipeline of given images needs %v", missing)
 	}
 	return nil
 }

@@ -1,15 +1,12 @@
 package ocipush
 
 import (
-	"archive/tar"
 	"bufio"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // openTar opens a tar file, transparently decompressing a gzipped one.
@@ -45,31 +42,7 @@ func extractTar(src, dir string) error {
 		return err
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s is not a readable tar file: %w", src, err)
-		}
-		rel := filepath.Clean(filepath.FromSlash(hdr.Name))
-		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return fmt.Errorf("%s holds an entry outside the archive (%q): refusing to unpack it", src, hdr.Name)
-		}
-		target := filepath.Join(dir, rel)
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := writeFile(target, tr); err != nil {
-				return err
-			}
-		}
-	}
+	return untar(rc, src, dir)
 }
 
 // writeFile copies r into a new file at path, creating parent directories.

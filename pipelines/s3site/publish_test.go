@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 )
 
 const (

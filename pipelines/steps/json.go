@@ -29,22 +29,15 @@ type JSONStep struct {
 	Status Status `json:"status"`
 	// Deliberate is true for a step skipped by its own choice (with Reason),
 	// false for one skipped because a step it needs failed.
-	Deliberate      bool           `json:"deliberate,omitempty"`
-	Start           *time.Time     `json:"start,omitempty"`
-	End             *time.Time     `json:"end,omitempty"`
-	DurationSeconds float64        `json:"durationSeconds"`
-	Cached          bool           `json:"cached"`
-	Summary         string         `json:"summary,omitempty"`
-	Artifacts       []JSONArtifact `json:"artifacts"`
-	Error           string         `json:"error,omitempty"`
-	Reason          string         `json:"reason,omitempty"`
-}
-
-// JSONArtifact is one artifact of a JSONStep.
-type JSONArtifact struct {
-	Kind  string `json:"kind"`
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Deliberate      bool       `json:"deliberate,omitempty"`
+	Start           *time.Time `json:"start,omitempty"`
+	End             *time.Time `json:"end,omitempty"`
+	DurationSeconds float64    `json:"durationSeconds"`
+	Cached          bool       `json:"cached"`
+	Summary         string     `json:"summary,omitempty"`
+	Artifacts       []Artifact `json:"artifacts"`
+	Error           string     `json:"error,omitempty"`
+	Reason          string     `json:"reason,omitempty"`
 }
 
 // JSON renders the report as one indented JSON document (see JSONReport).
@@ -59,14 +52,11 @@ func (r *Report) JSON() string {
 		js := JSONStep{
 			Name: s.Name, Needs: append([]string{}, s.Needs...), Status: s.Status, Deliberate: s.Deliberate,
 			DurationSeconds: s.Duration.Seconds(), Cached: s.Cached, Summary: s.Summary,
-			Artifacts: []JSONArtifact{}, Error: s.Err, Reason: s.Reason,
+			Artifacts: append([]Artifact{}, s.Artifacts...), Error: s.Err, Reason: s.Reason,
 		}
 		if s.ran() {
 			start, end := s.Start.UTC(), s.End.UTC()
 			js.Start, js.End = &start, &end
-		}
-		for _, a := range s.Artifacts {
-			js.Artifacts = append(js.Artifacts, JSONArtifact{Kind: a.Kind, Name: a.Name, Value: a.Value})
 		}
 		out.Steps = append(out.Steps, js)
 	}

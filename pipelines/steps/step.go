@@ -50,11 +50,11 @@ const (
 // Artifact is one thing a step produced.
 type Artifact struct {
 	// Kind says how to render Value: KindDigest, KindImage, KindURL or any other word.
-	Kind string
+	Kind string `json:"kind"`
 	// Name labels the artifact, e.g. "backend" or "site".
-	Name string
+	Name string `json:"name"`
 	// Value is the digest, image reference, URL or text.
-	Value string
+	Value string `json:"value"`
 }
 
 // Status is the final state of a step in a Report.

@@ -85,7 +85,7 @@ func (a *AWS) serveCloudFront(w http.ResponseWriter, r *http.Request) {
 	if len(parts) == 3 {
 		in["Id"] = parts[2]
 	}
-	a.record("cloudfront", op, in)
+	a.record("cloudfront", op, accessKey(r), in)
 	if f := a.takeFault("cloudfront", op); f != nil {
 		cfError(w, f.Status, f.Code, f.Message)
 		return

@@ -12,7 +12,7 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 )
 
 // appTemplate is a CDK-like template: a cluster, one task definition and a
@@ -271,6 +271,7 @@ func TestBootstrapVersionParameterAndRule(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				usesPreviousBootstrapVersion(t, c, tpl, param)
 				return
 			}
 			if errorCode(err) != "ValidationError" || !strings.Contains(err.Error(), tc.want) {
@@ -280,6 +281,27 @@ func TestBootstrapVersionParameterAndRule(t *testing.T) {
 				t.Fatal("a refused change set left a stack behind")
 			}
 		})
+	}
+}
+
+// usesPreviousBootstrapVersion executes change set c of App, then updates
+// App as the CDK CLI does, with UsePreviousValue for BootstrapVersion: the
+// previous value is the SSM parameter's name, resolved again.
+func usesPreviousBootstrapVersion(t *testing.T, c *cloudformation.Client, tpl, param string) {
+	t.Helper()
+	must(c.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String("App"), ChangeSetName: aws.String("c")}))(t)
+	must(c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("App")}))(t) // settles it
+	updated := strings.Replace(tpl, `"Topic":{"Type":"AWS::SNS::Topic"}`, `"Topic":{"Type":"AWS::SNS::Topic"},"Queue":{"Type":"AWS::SQS::Queue"}`, 1)
+	must(c.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String("App"), ChangeSetName: aws.String("u"),
+		TemplateBody: aws.String(updated), Parameters: []cfntypes.Parameter{{ParameterKey: aws.String("BootstrapVersion"), UsePreviousValue: aws.Bool(true)}}}))(t)
+	must(c.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{StackName: aws.String("App"), ChangeSetName: aws.String("u")}))(t)
+	out := must(c.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("App")}))(t)
+	p := out.Stacks[0].Parameters
+	if len(p) != 1 || aws.ToString(p[0].ParameterValue) != param || aws.ToString(p[0].ResolvedValue) != "21" {
+		t.Errorf("parameters after the update = %+v, want %s resolved to 21", p, param)
+	}
+	if s := out.Stacks[0].StackStatus; s != cfntypes.StackStatusUpdateComplete {
+		t.Errorf("stack status after the update = %s", s)
 	}
 }
 

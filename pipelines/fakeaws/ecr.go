@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -367,7 +368,7 @@ func (a *AWS) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	op := registryOp(r.Method, kind)
 	body, _ := io.ReadAll(r.Body)
 	a.mu.Lock()
-	a.record("registry", op, map[string]any{"Repository": repo, "Reference": ref})
+	a.record("registry", op, "", map[string]any{"Repository": repo, "Reference": ref})
 	user, pass, ok := r.BasicAuth()
 	authorized := ok && user == "AWS" && a.ecr.tokens[pass]
 	known := repo == "" || a.ecr.repos[repo] != nil
@@ -440,9 +441,27 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// stsOp answers who the caller is and, for AssumeRole (the CDK CLI assumes
+// the bootstrap roles), temporary credentials the fake accepts like any
+// other: it checks no signature.
 func (a *AWS) stsOp(op string, in map[string]any) (any, *Fault) {
-	if op != "GetCallerIdentity" {
-		return nil, a.unknownOp("sts", op)
+	switch op {
+	case "GetCallerIdentity":
+		return map[string]any{"Account": a.account, "Arn": a.arn, "UserId": "AROAFAKE:stevedore"}, nil
+	case "AssumeRole":
+		role, session := str(in, "RoleArn"), str(in, "RoleSessionName")
+		m := assumableRole.FindStringSubmatch(role)
+		if m == nil || session == "" {
+			return nil, badRequest("ValidationError", "RoleArn %q is not an IAM role ARN, or RoleSessionName is missing", role)
+		}
+		return map[string]any{
+			"Credentials": map[string]any{"AccessKeyId": "ASIAFAKEASSUMEDROLE1", "SecretAccessKey": "fake-assumed-secret",
+				"SessionToken": "fake-session-token", "Expiration": time.Now().Add(time.Hour)}, // the client's clock
+			"AssumedRoleUser": map[string]any{"Arn": "arn:aws:sts::" + m[1] + ":assumed-role/" + m[2] + "/" + session,
+				"AssumedRoleId": "AROAFAKEASSUMED:" + session},
+		}, nil
 	}
-	return map[string]any{"Account": a.account, "Arn": a.arn, "UserId": "AROAFAKE:stevedore"}, nil
+	return nil, a.unknownOp("sts", op)
 }
+
+var assumableRole = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}):role/(?:[^/]+/)*([^/]+)$`)

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -16,7 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/stevedore-ci/stevedore/pipelines/ecr"
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush/ocitest"
 )
@@ -60,6 +62,45 @@ func TestCallerIdentityAndCallLog(t *testing.T) {
 	}
 	if names := a.CallsTo("DescribeRepositories")[0].Body["repositoryNames"]; !slices.Equal(names.([]any), []any{"nope"}) {
 		t.Fatalf("recorded body = %v", names)
+	}
+}
+
+// AssumeRole (the CDK CLI assumes the bootstrap roles) answers temporary
+// credentials for the role; a malformed role is a ValidationError.
+func TestAssumeRole(t *testing.T) {
+	a := fakeaws.New(t)
+	c := sts.NewFromConfig(a.Config())
+	role := "arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-us-east-1"
+	out := must(c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("aws-cdk-ci")}))(t)
+	cr := out.Credentials
+	if cr == nil || aws.ToString(cr.AccessKeyId) == "" || aws.ToString(cr.SessionToken) == "" || cr.Expiration == nil {
+		t.Fatalf("credentials = %+v", cr)
+	}
+	// Expiration is on the client's clock, not the fake's: credentials
+	// already expired would be assumed again before every call.
+	if !cr.Expiration.After(time.Now()) {
+		t.Errorf("credentials expire at %s, in the past", cr.Expiration)
+	}
+	if got, want := aws.ToString(out.AssumedRoleUser.Arn), "arn:aws:sts::123456789012:assumed-role/cdk-hnb659fds-deploy-role-123456789012-us-east-1/aws-cdk-ci"; got != want {
+		t.Errorf("assumed role ARN = %s, want %s", got, want)
+	}
+	_, err := c.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("deploy-role"), RoleSessionName: aws.String("s")})
+	if errorCode(err) != "ValidationError" {
+		t.Errorf("AssumeRole of a malformed ARN: %v, want ValidationError", err)
+	}
+	if got := a.CallsTo("AssumeRole"); len(got) != 2 || got[0].Body["RoleArn"] != role {
+		t.Errorf("AssumeRole calls = %v", got)
+	}
+	// A call made with the role's credentials shows them in the call log.
+	cfg := a.Config()
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken))
+	must(sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}))(t)
+	calls := a.Calls()
+	if first, last := calls[0].AccessKey, calls[len(calls)-1].AccessKey; first != "AKIDTEST" || last != aws.ToString(cr.AccessKeyId) {
+		t.Errorf("access keys recorded = %s then %s, want AKIDTEST then %s", first, last, aws.ToString(cr.AccessKeyId))
+	}
+	if m := a.Mutating(); len(m) != 0 {
+		t.Errorf("AssumeRole reported as mutating: %v", m)
 	}
 }
 

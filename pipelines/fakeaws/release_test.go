@@ -15,7 +15,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	stecs "github.com/stevedore-ci/stevedore/pipelines/ecs"
-	"github.com/stevedore-ci/stevedore/pipelines/internal/fakeaws"
+	"github.com/stevedore-ci/stevedore/pipelines/fakeaws"
 )
 
 // fakeClock advances only when slept on, so waits take no real time.

@@ -10,6 +10,9 @@
 //	a.Ops()      // ["ecs:DescribeServices", "ecs:RegisterTaskDefinition", …] in order
 //	a.Mutating() // what was not a Describe/List/Get/Head: empty for a dry run
 //
+// Tests outside pipelines/ (the integration tests, which run the real CDK
+// CLI against it) reach it through pipelines/fakeaws.
+//
 // The exported API (New, the With* options, Config, Calls/Ops/CallsTo/
 // Mutating/ResetCalls, Fail and the Fault values, the Seed*/Put*/Create*
 // helpers and the state readers) is stable: other branches build on it.
@@ -28,7 +31,9 @@
 //
 // # What each service supports
 //
-//   - STS: GetCallerIdentity (WithAccount, WithCallerARN).
+//   - STS: GetCallerIdentity (WithAccount, WithCallerARN), AssumeRole of
+//     any role ARN (fixed temporary credentials, valid an hour on the
+//     caller's clock: the CDK CLI assumes the bootstrap roles).
 //   - ECR: CreateRepository, DescribeRepositories, PutLifecyclePolicy,
 //     GetLifecyclePolicy, PutImageTagMutability, GetAuthorizationToken,
 //     DescribeImages, BatchGetImage, PutImage, DescribeImageScanFindings
@@ -62,7 +67,9 @@
 //     S3), DescribeChangeSet (Add/Modify/Remove with Replacement and
 //     Details, "didn't contain changes" as FAILED), ExecuteChangeSet,
 //     DeleteChangeSet, ListChangeSets, CreateStack, UpdateStack,
-//     DescribeStacks (Outputs, Parameters), DescribeStackEvents,
+//     DescribeStacks (Outputs, Parameters: an SSM-typed one shows the
+//     SSM name with its ResolvedValue, and UsePreviousValue reuses the
+//     name), DescribeStackEvents,
 //     DescribeStackResources, ListStackResources, GetTemplate,
 //     DeleteStack, ListStacks. Executing a change set applies
 //     its template (see below); the stack stays *_IN_PROGRESS until the ECS
@@ -75,6 +82,7 @@
 //     follower polls the service, its polls alone drive that deployment,
 //     so it sees every state, and the stack settles with it.
 //   - S3: HeadBucket (301 with the region after MoveBucket),
+//     GetBucketLocation, GetBucketEncryption (AES256, S3's default),
 //     ListObjectsV2 (paged by WithS3PageSize), HeadObject, GetObject,
 //     PutObject (metadata, Content-Type, Cache-Control), DeleteObjects
 //     (per-key AccessDenied after DenyDelete); path-style or

@@ -21,14 +21,17 @@ func (s *cfnState) init() { s.stacks = map[string]*stack{} }
 
 type stack struct {
 	name, id, status, reason string
-	template                 map[string]any // applied template, nil before the first apply
-	body                     string         // its text, for GetTemplate
-	params                   map[string]string
-	outputs                  []map[string]any
-	resources                map[string]*resource // by logical ID
-	changeSets               []*changeSet
-	events                   []map[string]any // newest first
-	created, updated         time.Time
+	template                 map[string]any    // applied template, nil before the first apply
+	body                     string            // its text, for GetTemplate
+	params                   map[string]string // resolved values, for Ref
+	// given are the values as given (an SSM-typed parameter's is the SSM
+	// parameter name), what UsePreviousValue reuses.
+	given            map[string]string
+	outputs          []map[string]any
+	resources        map[string]*resource // by logical ID
+	changeSets       []*changeSet
+	events           []map[string]any // newest first
+	created, updated time.Time
 	// Set while an execution is under way: the services CloudFormation
 	// waits on, and what to restore if they fail.
 	waiting  []*ecsService
@@ -128,7 +131,7 @@ func (a *AWS) startTemplate(stackName, templateJSON string) (*stack, error) {
 	in := map[string]any{"StackName": stackName, "ChangeSetName": fmt.Sprintf("cdk-deploy-change-set-%d", a.nextID()),
 		"ChangeSetType": typ, "TemplateBody": templateJSON}
 	cdkCall := func(op string) *Fault {
-		a.record("cloudformation", op, map[string]any{"StackName": stackName, "ChangeSetName": in["ChangeSetName"], "TemplateBody": templateJSON})
+		a.record("cloudformation", op, "", map[string]any{"StackName": stackName, "ChangeSetName": in["ChangeSetName"], "TemplateBody": templateJSON})
 		return a.takeFault("cloudformation", op)
 	}
 	if f := cdkCall("CreateChangeSet"); f != nil {
@@ -388,7 +391,11 @@ func (a *AWS) stackJSON(st *stack) map[string]any {
 	}
 	var params []any
 	for _, k := range sortedKeys(st.params) {
-		params = append(params, map[string]any{"ParameterKey": k, "ParameterValue": st.params[k]})
+		p := map[string]any{"ParameterKey": k, "ParameterValue": st.params[k]}
+		if v, ok := st.given[k]; ok && v != st.params[k] {
+			p["ParameterValue"], p["ResolvedValue"] = v, st.params[k] // SSM-typed
+		}
+		params = append(params, p)
 	}
 	m["Parameters"] = params
 	return m
@@ -472,12 +479,12 @@ func (a *AWS) createChangeSet(in map[string]any) (*changeSet, *Fault) {
 		id: a.arnOf("cloudformation", fmt.Sprintf("changeSet/%s/%08x-fake", csName, a.nextID())), params: map[string]string{}}
 	for _, p := range list(in, "Parameters") {
 		if str(p, "UsePreviousValue") == "true" {
-			cs.params[str(p, "ParameterKey")] = st.params[str(p, "ParameterKey")]
+			cs.params[str(p, "ParameterKey")] = st.given[str(p, "ParameterKey")]
 		} else {
 			cs.params[str(p, "ParameterKey")] = str(p, "ParameterValue")
 		}
 	}
-	params, f := a.parameters(tpl, cs.params)
+	params, _, f := a.parameters(tpl, cs.params)
 	if f == nil {
 		f = a.checkRules(st, tpl, params)
 	}
@@ -644,9 +651,10 @@ func contains(l []string, s string) bool {
 }
 
 // parameters resolves the template's parameters: given values, defaults,
-// and SSM-typed ones (the CDK BootstrapVersion) from the fake SSM.
-func (a *AWS) parameters(tpl map[string]any, given map[string]string) (map[string]string, *Fault) {
-	out := map[string]string{}
+// and SSM-typed ones (the CDK BootstrapVersion) from the fake SSM. values
+// are the inputs with the defaults filled in, before SSM resolution.
+func (a *AWS) parameters(tpl map[string]any, given map[string]string) (out, values map[string]string, f *Fault) {
+	out, values = map[string]string{}, map[string]string{}
 	for _, k := range sortedKeys(obj(tpl, "Parameters")) {
 		p := obj(obj(tpl, "Parameters"), k)
 		v, ok := given[k]
@@ -654,24 +662,25 @@ func (a *AWS) parameters(tpl map[string]any, given map[string]string) (map[strin
 			v, ok = fmt.Sprint(d), true
 		}
 		if !ok {
-			return nil, badRequest("ValidationError", "Parameters: [%s] must have values", k)
+			return nil, nil, badRequest("ValidationError", "Parameters: [%s] must have values", k)
 		}
+		values[k] = v
 		if strings.HasPrefix(str(p, "Type"), "AWS::SSM::Parameter::Value") {
 			param := a.ssm[v]
 			if param == nil {
-				return nil, badRequest("ValidationError", "Unable to fetch parameters [%s] from parameter store for this account.", v)
+				return nil, nil, badRequest("ValidationError", "Unable to fetch parameters [%s] from parameter store for this account.", v)
 			}
 			v = param.value
 		}
 		out[k] = v
 	}
-	return out, nil
+	return out, values, nil
 }
 
 // executeChangeSet applies cs: the stack goes *_IN_PROGRESS and completes
 // when the ECS services it changed have settled.
 func (a *AWS) executeChangeSet(st *stack, cs *changeSet) error {
-	params, f := a.parameters(cs.template, cs.params)
+	params, given, f := a.parameters(cs.template, cs.params)
 	if f != nil {
 		return f
 	}
@@ -693,7 +702,7 @@ func (a *AWS) executeChangeSet(st *stack, cs *changeSet) error {
 		}
 	}
 	cs.exec = "EXECUTE_IN_PROGRESS"
-	st.params = params
+	st.params, st.given = params, given
 	if err := a.applyTemplate(st, cs.template, cs.body); err != nil {
 		st.status, st.reason = phase+"_FAILED", err.Error()
 		var f *Fault

@@ -119,7 +119,7 @@ func (a *AWS) serveS3(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.record("s3", op, map[string]any{"Bucket": bucket, "Key": key})
+	a.record("s3", op, accessKey(r), map[string]any{"Bucket": bucket, "Key": key})
 	if f := a.takeFault("s3", op); f != nil {
 		s3Error(w, r, f.Status, f.Code, f.Message)
 		return
@@ -137,6 +137,16 @@ func (a *AWS) serveS3(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("X-Amz-Bucket-Region", a.region)
+	case "GetBucketLocation":
+		// S3 answers an empty constraint for us-east-1.
+		reg := orDefault(a.s3.region[bucket], a.region)
+		if reg == "us-east-1" {
+			reg = ""
+		}
+		a.writeXML(w, http.StatusOK, s3Location{Region: reg})
+	case "GetBucketEncryption":
+		// S3's default encryption of every bucket.
+		a.writeXML(w, http.StatusOK, s3Encryption{Algorithm: "AES256"})
 	case "ListObjectsV2":
 		a.s3List(w, bucket, objs, q)
 	case "HeadObject", "GetObject":
@@ -184,6 +194,10 @@ func s3Operation(method, key string, q url.Values) string {
 	switch {
 	case method == http.MethodHead && key == "":
 		return "HeadBucket"
+	case method == http.MethodGet && key == "" && q.Has("location"):
+		return "GetBucketLocation"
+	case method == http.MethodGet && key == "" && q.Has("encryption"):
+		return "GetBucketEncryption"
 	case method == http.MethodGet && key == "" && q.Get("list-type") == "2":
 		return "ListObjectsV2"
 	case method == http.MethodHead:
@@ -213,6 +227,16 @@ func xmlText(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+type s3Location struct {
+	XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ LocationConstraint"`
+	Region  string   `xml:",chardata"`
+}
+
+type s3Encryption struct {
+	XMLName   xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ ServerSideEncryptionConfiguration"`
+	Algorithm string   `xml:"Rule>ApplyServerSideEncryptionByDefault>SSEAlgorithm"`
 }
 
 type s3ListEntry struct {

@@ -42,7 +42,7 @@ func (a *AWS) serveJSON(w http.ResponseWriter, r *http.Request, svc string) {
 	if ct == "" {
 		ct = "application/x-amz-json-1.1"
 	}
-	out, f := a.call(svc, op, in, jsonServices[svc])
+	out, f := a.call(svc, op, accessKey(r), in, jsonServices[svc])
 	w.Header().Set("Content-Type", ct)
 	if f != nil {
 		w.Header().Set("X-Amzn-Errortype", f.Code)
@@ -59,10 +59,10 @@ func (a *AWS) serveJSON(w http.ResponseWriter, r *http.Request, svc string) {
 }
 
 // call records the call, then answers the scripted fault or runs h.
-func (a *AWS) call(svc, op string, in map[string]any, h handler) (any, *Fault) {
+func (a *AWS) call(svc, op, key string, in map[string]any, h handler) (any, *Fault) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.record(svc, op, clone(in))
+	a.record(svc, op, key, clone(in))
 	if f := a.takeFault(svc, op); f != nil {
 		return nil, f
 	}
@@ -94,7 +94,7 @@ func (a *AWS) serveQuery(w http.ResponseWriter, r *http.Request, svc string) {
 	delete(in, "Action")
 	delete(in, "Version")
 	qs := queryServices[svc]
-	out, f := a.call(svc, op, in, qs.h)
+	out, f := a.call(svc, op, accessKey(r), in, qs.h)
 	w.Header().Set("Content-Type", "text/xml")
 	if f != nil {
 		w.WriteHeader(f.Status)

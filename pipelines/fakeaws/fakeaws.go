@@ -64,6 +64,9 @@ type Call struct {
 	// of query services (nested: "A.member.1.B" becomes A: [{B: …}]), and
 	// for REST services the path parameters and query ("Bucket", "Key", …).
 	Body map[string]any
+	// AccessKey is the access key ID the request was signed with: empty for
+	// the registry and the calls ApplyTemplate records.
+	AccessKey string
 }
 
 // Option changes the fake before it starts answering.
@@ -258,19 +261,27 @@ func (a *AWS) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var scopePattern = regexp.MustCompile(`Credential=[^/,]+/\d{8}/[^/]+/([^/]+)/aws4_request`)
+var scopePattern = regexp.MustCompile(`Credential=([^/,]+)/\d{8}/[^/]+/([^/]+)/aws4_request`)
 
 // signingService is the service of a SigV4 Authorization header.
 func signingService(auth string) string {
 	if m := scopePattern.FindStringSubmatch(auth); m != nil {
+		return m[2]
+	}
+	return ""
+}
+
+// accessKey is the access key ID a request was signed with.
+func accessKey(r *http.Request) string {
+	if m := scopePattern.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
 		return m[1]
 	}
 	return ""
 }
 
-// record appends a call; the caller holds a.mu.
-func (a *AWS) record(service, op string, body map[string]any) {
-	a.calls = append(a.calls, Call{Service: service, Op: op, Body: body})
+// record appends a call signed with key; the caller holds a.mu.
+func (a *AWS) record(service, op, key string, body map[string]any) {
+	a.calls = append(a.calls, Call{Service: service, Op: op, Body: body, AccessKey: key})
 }
 
 // tick advances the fake clock by a second and returns it.
