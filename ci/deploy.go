@@ -73,11 +73,12 @@ func (m *Stevedore) Deploy(
 	return m.deploy(ctx, deployRun{fn: fn, target: target, env: env, gitSha: gitSha, tags: tag, dryRun: dryRun, context: context, format: format, plan: awsPlan{id: plan}})
 }
 
-// Show what deploy would do without side effects (deploy --dry-run).
+// Show what deploy would do, without deploying anything (deploy --dry-run).
 //
-// On the AWS target it also leaves one CloudFormation change set per stack,
-// not executed, and prints the plan's id: deploy --plan ID executes exactly
-// those after review.
+// Nothing is built into a registry, deployed or uploaded. On the AWS target
+// it leaves one CloudFormation change set per stack, not executed, and
+// prints the plan's id: deploy --plan ID executes exactly those after
+// review. Never cached.
 // +cache="never"
 func (m *Stevedore) Plan(
 	ctx context.Context,

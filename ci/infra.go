@@ -444,7 +444,7 @@ func (m *Stevedore) Synth(
 	// CDK app to synthesize (default: infra.app of the description, or its name).
 	// +optional
 	app string,
-	// Extra CDK context as KEY=VALUE, e.g. fargateSpot=true (env, app and image.* are stevedore's).
+	// Extra CDK context as KEY=VALUE, read by your CDK app (env, envBase, app and image.* are stevedore's).
 	// +optional
 	context []string,
 ) (*dagger.Directory, error) {

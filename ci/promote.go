@@ -49,6 +49,9 @@ func (m *Stevedore) Promote(
 	if err := checkPromoteArgs(from, to, format); err != nil {
 		return "", err
 	}
+	if err := m.requireCallerSource("promote"); err != nil {
+		return "", err
+	}
 	app, src, dst, err := m.releaseEnvs(ctx, "promote", from, to)
 	if err != nil {
 		return "", err
@@ -103,6 +106,9 @@ func (m *Stevedore) Rollback(
 	format string,
 ) (string, error) {
 	if err := checkRollbackArgs(to, env, format); err != nil {
+		return "", err
+	}
+	if err := m.requireCallerSource("rollback"); err != nil {
 		return "", err
 	}
 	app, _, e, err := m.releaseEnvs(ctx, "rollback", env, env)

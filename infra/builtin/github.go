@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -143,11 +144,23 @@ func deployStatements(stack awscdk.Stack, plan *appspec.Plan, g *Github) []awsia
 	a := arns{stack}
 	cluster := plan.ClusterName()
 	clusterArn := a.regional("ecs", "cluster/"+cluster)
-	var repos, families []string
+	var repos, families, secrets []string
 	for _, s := range plan.Services {
 		repos = append(repos, a.regional("ecr", "repository/"+s.Repository))
 		families = append(families, a.regional("ecs", "task-definition/"+plan.TaskFamily(s.Name)+":*"))
+		for _, ref := range s.Secrets {
+			// Secrets Manager appends six random characters to the name.
+			if arn := a.regional("secretsmanager", "secret:"+ref.Secret+"-??????"); !slices.Contains(secrets, arn) {
+				secrets = append(secrets, arn)
+			}
+		}
 	}
+	if plan.Frontend != nil {
+		// The built site is pushed as an image too (promote and rollback
+		// republish it by digest).
+		repos = append(repos, a.regional("ecr", "repository/"+(&appspec.App{Name: plan.App}).SiteRepository()))
+	}
+	stacks := a.regional("cloudformation", fmt.Sprintf("stack/%s*Stack-%s/*", plan.StackPrefix, plan.Env.Name))
 	statements := []awsiam.PolicyStatement{
 		statement("EcrLogin", []string{"ecr:GetAuthorizationToken"}, []string{"*"}, nil),
 		statement("EcrPushPull", []string{
@@ -168,8 +181,31 @@ func deployStatements(stack awscdk.Stack, plan *appspec.Plan, g *Github) []awsia
 			map[string]interface{}{"StringEquals": map[string]interface{}{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
 		statement("CdkBootstrapRoles", []string{"sts:AssumeRole"},
 			[]string{a.account("iam", fmt.Sprintf("role/cdk-%s-*-%s-%s", cdkQualifier, *stack.Account(), *stack.Region()))}, nil),
-		statement("ReadStackOutputs", []string{"cloudformation:DescribeStacks"},
-			[]string{a.regional("cloudformation", fmt.Sprintf("stack/%s*Stack-%s/*", plan.StackPrefix, plan.Env.Name))}, nil),
+		statement("ReadStackOutputs", []string{"cloudformation:DescribeStacks"}, []string{stacks}, nil),
+		// check-stacks reviews the change sets cdk prepares, deploy-infra
+		// follows the stacks' events, a stopped deploy discards its plans.
+		statement("ReviewChangeSets", []string{
+			"cloudformation:DescribeChangeSet", "cloudformation:ListChangeSets", "cloudformation:DeleteChangeSet",
+			"cloudformation:DescribeStackEvents", "cloudformation:ListStackResources", "cloudformation:GetTemplate",
+		}, []string{stacks}, nil),
+		// The release records and the environment's deploy lock.
+		statement("ReleaseRecords", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:GetParametersByPath"},
+			[]string{a.regional("ssm", "parameter/stevedore/"+plan.App+"/*")}, nil),
+		// Preflight: is the account bootstrapped for the CDK?
+		statement("CdkBootstrapVersion", []string{"ssm:GetParameter"},
+			[]string{a.regional("ssm", "parameter/cdk-bootstrap/"+cdkQualifier+"/version")}, nil),
+		// A failed rollout or migration shows the end of the tasks' logs.
+		statement("TaskLogs", []string{"logs:GetLogEvents"}, []string{a.regional("logs", "log-group:*:log-stream:*")}, nil),
+		// Following the deployments CloudFormation starts, and finding the
+		// migration's revision again.
+		statement("EcsServiceDeployments", []string{"ecs:ListServiceDeployments"}, []string{a.regional("ecs", "service/"+cluster+"/*")}, nil),
+		statement("EcsServiceDeploymentDetails", []string{"ecs:DescribeServiceDeployments"}, []string{a.regional("ecs", "service-deployment/"+cluster+"/*")}, nil),
+		// No resource-level permission exists for listing task definitions.
+		statement("EcsTaskDefinitionFamilies", []string{"ecs:ListTaskDefinitions"}, []string{"*"}, nil),
+	}
+	if len(secrets) > 0 {
+		// Preflight: every secret the services read exists (metadata only).
+		statements = append(statements, statement("SecretsExist", []string{"secretsmanager:DescribeSecret"}, secrets, nil))
 	}
 	if plan.Frontend != nil {
 		bucket := fmt.Sprintf("arn:%s:s3:::%s", *stack.Partition(), plan.FrontendBucketName(*stack.Account(), *stack.Region()))

@@ -150,7 +150,7 @@ func TestGithubDeployLeastPrivilege(t *testing.T) {
 	// ECS and ECR allow nothing narrower for these; everything else is scoped.
 	starAllowed := map[string]bool{
 		"ecr:GetAuthorizationToken": true, "ecs:RegisterTaskDefinition": true,
-		"ecs:DescribeTaskDefinition": true, "ecs:ListTasks": true,
+		"ecs:DescribeTaskDefinition": true, "ecs:ListTasks": true, "ecs:ListTaskDefinitions": true,
 	}
 	byAction := map[string][]string{}
 	for _, st := range statements(t, s, stack) {
@@ -177,20 +177,25 @@ func TestGithubDeployLeastPrivilege(t *testing.T) {
 		return fmt.Sprintf(format, a...)
 	}
 	want := map[string]string{
-		"ecr:PutImage":                  arn("arn:aws:ecr:%s:%s:repository/cao-server", testRegion, testAccount),
-		"ecr:BatchGetImage":             arn("arn:aws:ecr:%s:%s:repository/cao-server", testRegion, testAccount),
-		"ecr:CreateRepository":          arn("arn:aws:ecr:%s:%s:repository/cao-server", testRegion, testAccount),
-		"ecs:UpdateService":             arn("arn:aws:ecs:%s:%s:service/cao-prod/*", testRegion, testAccount),
-		"ecs:DescribeServices":          arn("arn:aws:ecs:%s:%s:service/cao-prod/*", testRegion, testAccount),
-		"ecs:RunTask":                   arn("arn:aws:ecs:%s:%s:task-definition/cao-prod-backend:*", testRegion, testAccount),
-		"ecs:DescribeTasks":             arn("arn:aws:ecs:%s:%s:task/cao-prod/*", testRegion, testAccount),
-		"iam:PassRole":                  arn("arn:aws:iam::%s:role/stevedore/cao/prod/*", testAccount),
-		"sts:AssumeRole":                arn("arn:aws:iam::%s:role/cdk-hnb659fds-*-%s-%s", testAccount, testAccount, testRegion),
-		"cloudformation:DescribeStacks": arn("arn:aws:cloudformation:%s:%s:stack/CAO*Stack-prod/*", testRegion, testAccount),
-		"s3:ListBucket":                 arn("arn:aws:s3:::cao-prod-frontend-%s-%s", testAccount, testRegion),
-		"s3:PutObject":                  arn("arn:aws:s3:::cao-prod-frontend-%s-%s/*", testAccount, testRegion),
-		"s3:DeleteObject":               arn("arn:aws:s3:::cao-prod-frontend-%s-%s/*", testAccount, testRegion),
-		"cloudfront:CreateInvalidation": arn("arn:aws:cloudfront::%s:distribution/*", testAccount),
+		"ecr:PutImage":                   arn("arn:aws:ecr:%s:%s:repository/cao-server,arn:aws:ecr:%s:%s:repository/cao-site", testRegion, testAccount, testRegion, testAccount),
+		"ecr:BatchGetImage":              arn("arn:aws:ecr:%s:%s:repository/cao-server,arn:aws:ecr:%s:%s:repository/cao-site", testRegion, testAccount, testRegion, testAccount),
+		"ecr:CreateRepository":           arn("arn:aws:ecr:%s:%s:repository/cao-server,arn:aws:ecr:%s:%s:repository/cao-site", testRegion, testAccount, testRegion, testAccount),
+		"ecs:UpdateService":              arn("arn:aws:ecs:%s:%s:service/cao-prod/*", testRegion, testAccount),
+		"ecs:DescribeServices":           arn("arn:aws:ecs:%s:%s:service/cao-prod/*", testRegion, testAccount),
+		"ecs:RunTask":                    arn("arn:aws:ecs:%s:%s:task-definition/cao-prod-backend:*", testRegion, testAccount),
+		"ecs:DescribeTasks":              arn("arn:aws:ecs:%s:%s:task/cao-prod/*", testRegion, testAccount),
+		"iam:PassRole":                   arn("arn:aws:iam::%s:role/stevedore/cao/prod/*", testAccount),
+		"sts:AssumeRole":                 arn("arn:aws:iam::%s:role/cdk-hnb659fds-*-%s-%s", testAccount, testAccount, testRegion),
+		"cloudformation:DescribeStacks":  arn("arn:aws:cloudformation:%s:%s:stack/CAO*Stack-prod/*", testRegion, testAccount),
+		"s3:ListBucket":                  arn("arn:aws:s3:::cao-prod-frontend-%s-%s", testAccount, testRegion),
+		"s3:PutObject":                   arn("arn:aws:s3:::cao-prod-frontend-%s-%s/*", testAccount, testRegion),
+		"s3:DeleteObject":                arn("arn:aws:s3:::cao-prod-frontend-%s-%s/*", testAccount, testRegion),
+		"cloudfront:CreateInvalidation":  arn("arn:aws:cloudfront::%s:distribution/*", testAccount),
+		"ssm:PutParameter":               arn("arn:aws:ssm:%s:%s:parameter/stevedore/cao/*", testRegion, testAccount),
+		"ssm:GetParametersByPath":        arn("arn:aws:ssm:%s:%s:parameter/stevedore/cao/*", testRegion, testAccount),
+		"ssm:GetParameter":               arn("arn:aws:ssm:%s:%s:parameter/stevedore/cao/*,arn:aws:ssm:%s:%s:parameter/cdk-bootstrap/hnb659fds/version", testRegion, testAccount, testRegion, testAccount),
+		"cloudformation:DeleteChangeSet": arn("arn:aws:cloudformation:%s:%s:stack/CAO*Stack-prod/*", testRegion, testAccount),
+		"ecs:ListServiceDeployments":     arn("arn:aws:ecs:%s:%s:service/cao-prod/*", testRegion, testAccount),
 	}
 	for action, resource := range want {
 		if got := byAction[action]; strings.Join(got, ",") != resource {
