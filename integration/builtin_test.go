@@ -68,7 +68,8 @@ func TestBuiltinAnyEnvironmentFromACallersSource(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(src, "infra")); !os.IsNotExist(err) {
 		t.Fatalf("the caller's source must have no infra/ (%v)", err)
 	}
-	edit(t, src, "stevedore.yaml", "\nservices:\n", "\nenvironments:\n  qa: {base: staging}\n  pr-*: {}\nservices:\n")
+	// The root description declares pr-* (previews); qa is declared here.
+	edit(t, src, "stevedore.yaml", "\nenvironments:\n", "\nenvironments:\n  qa: {base: staging}\n")
 	img := "backend=" + digestRef("123456789012.dkr.ecr.eu-west-1.amazonaws.com/cao-server", 5)
 	for env, scaling := range map[string]string{"qa": `"MaxCapacity": 10,`, "pr-7": `"MaxCapacity": 2,`} {
 		t.Run(env, func(t *testing.T) {

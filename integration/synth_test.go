@@ -57,7 +57,7 @@ func TestSynthBadContext(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown env", []string{"--env", "qa", "--image", "backend=" + digestRef("r/cao-server", 1)}, `unknown environment "qa": use one of dev, staging, prod, or declare it under environments: in stevedore.yaml`},
+		{"unknown env", []string{"--env", "qa", "--image", "backend=" + digestRef("r/cao-server", 1)}, `unknown environment "qa": use one of dev, staging, prod, pr-*, or declare it under environments: in stevedore.yaml`},
 		{"unknown app", []string{"--app", "shop", "--image", "backend=" + digestRef("r/cao-server", 1)}, `unknown app "shop": the built-in infrastructure (infra: without dir) renders only the app of its description, "cao"`},
 		{"missing image", nil, `missing image reference for service "backend": pass --image backend=<repository>@sha256:<digest>`},
 		{"tag instead of digest", []string{"--image", "backend=r/cao-server:latest"}, `is not digest-pinned`},

@@ -142,6 +142,7 @@ func Parse(name string, data []byte) (*App, error) {
 	app.Defaults()
 	var problems []string
 	skip, noRequired := map[string]bool{}, map[string]bool{}
+	structural := false // e.g. a key given twice: the rest may not be decoded
 	if typeErr != nil {
 		fields := fieldsByLine(data)
 		for _, e := range typeErr.Errors {
@@ -174,6 +175,9 @@ func Parse(name string, data []byte) (*App, error) {
 			}
 			if !ok {
 				problems = append(problems, friendlyYAMLError(errors.New(e)))
+				if m == nil {
+					structural = true
+				}
 				continue
 			}
 			skip[f] = true
@@ -183,6 +187,9 @@ func Parse(name string, data []byte) (*App, error) {
 			}
 			problems = append(problems, fmt.Sprintf("%s: %s %s (line %s)", f, what, expected(m[4]), m[1]))
 		}
+	}
+	if structural {
+		return nil, fmt.Errorf("%s: invalid app description:\n  - %s", name, strings.Join(problems, "\n  - "))
 	}
 	for _, p := range app.problems() {
 		field, msg, _ := strings.Cut(p, ": ")

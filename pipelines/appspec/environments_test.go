@@ -119,3 +119,15 @@ func TestMisspelledKeyNoMissingCascade(t *testing.T) {
 		t.Errorf("cascaded 'required':\n%s", msg)
 	}
 }
+
+// A key given twice stops decoding: that problem alone is reported, not
+// the emptiness it leaves behind.
+func TestDuplicateKeyAlone(t *testing.T) {
+	_, err := Parse("s.yaml", []byte("name: shop\nenvironments: {}\nservices:\n  - {name: api, context: api, port: 80}\nenvironments: {}\n"))
+	if err == nil || !strings.Contains(err.Error(), `mapping key "environments" already defined`) {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "required") {
+		t.Errorf("cascaded problems:\n%v", err)
+	}
+}
