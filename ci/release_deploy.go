@@ -45,8 +45,10 @@ func (m *Stevedore) forEnvironment(ctx context.Context, fn string, e appspec.Env
 		if err != nil {
 			return nil, awsconf.Explain("sts:AssumeRole", fmt.Errorf("assuming %s for environment %s (environments.%s.role): %w", e.Role, e.Name, e.Name, err))
 		}
+		// Secret names are unique per credential set, and derived from the
+		// access key id only: nothing of a secret value is in a name.
+		sum := sha256.Sum256([]byte(creds.AccessKeyID))
 		secret := func(kind, value string) *dagger.Secret {
-			sum := sha256.Sum256([]byte(value))
 			return dag.SetSecret("stevedore-"+e.Name+"-"+kind+"-"+hex.EncodeToString(sum[:8]), value)
 		}
 		a.AccessKeyID, a.SecretAccessKey, a.SessionToken = secret("key", creds.AccessKeyID), secret("secret", creds.SecretAccessKey), secret("token", creds.SessionToken)
