@@ -293,7 +293,7 @@ func (s *synthStep) Prepare(ctx context.Context) (steps.Outcome, error) {
 	in := s.app.Infra
 	return s.ledger.track(ctx, deploy.StepPrepareInfra, []any{s.m.infraSource(in), s.m.GoImage, s.m.NodeImage, in.CDKVersion}, func() (steps.Outcome, error) {
 		if _, err := s.m.cdkToolchain(in).Sync(ctx); err != nil {
-			return steps.Outcome{}, s.m.cdkFailure("preparing "+infraLabel(in), err)
+			return steps.Outcome{}, failed("preparing "+infraLabel(in), "", err)
 		}
 		return steps.Outcome{Summary: "ready: " + s.m.describeInfra()}, nil
 	})

@@ -108,7 +108,7 @@ const destroyLease = 15 * time.Minute
 func (m *Stevedore) destroyPlan(ctx context.Context, env string, asm *dagger.Directory) (cdkapp.DestroyPlan, error) {
 	manifest, err := asm.File("manifest.json").Contents(ctx)
 	if err != nil {
-		return cdkapp.DestroyPlan{}, m.cdkFailure("cdk synth", err)
+		return cdkapp.DestroyPlan{}, failed("cdk synth", "", err)
 	}
 	stacks, err := cfn.StacksFromAssembly([]byte(manifest))
 	if err != nil {

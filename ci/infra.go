@@ -349,24 +349,9 @@ func (m *Stevedore) synthesize(in *infraInputs) *dagger.Directory {
 func (m *Stevedore) synthesized(ctx context.Context, in *infraInputs) (*dagger.Directory, error) {
 	asm, err := m.synthesize(in).Sync(ctx)
 	if err != nil {
-		return nil, m.cdkFailure(fmt.Sprintf("synthesizing %s (%s)", infraLabel(in.infra), m.describeInfra()), err)
+		return nil, failed(fmt.Sprintf("synthesizing %s (%s)", infraLabel(in.infra), m.describeInfra()), "", err)
 	}
 	return asm, nil
-}
-
-// cdkFailure wraps a failed command of the CDK toolchain with the tail of
-// its own output (a TypeScript error, a missing npm package), not only its
-// exit code.
-func (m *Stevedore) cdkFailure(what string, err error) error {
-	var ex *dagger.ExecError
-	if !errors.As(err, &ex) {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	out := strings.TrimSpace(ex.Stderr)
-	if out == "" {
-		out = strings.TrimSpace(ex.Stdout)
-	}
-	return fmt.Errorf("%s: `%s` failed (exit code %d):\n%s", what, strings.Join(ex.Cmd, " "), ex.ExitCode, tail(out, 30))
 }
 
 // describeInfra says how the CDK app runs, for messages and summaries.
@@ -494,7 +479,7 @@ func (m *Stevedore) cdkOnAssembly(ctx context.Context, in *infraInputs, asm *dag
 		WithEnvVariable("STEVEDORE_RUN", time.Now().UTC().Format(time.RFC3339Nano))
 	out, err := ctr.WithExec(cdkapp.OnAssembly(cdkAssembly, cmd...)).CombinedOutput(ctx)
 	if err != nil {
-		return "", m.cdkFailure("cdk "+cmd[0], err)
+		return "", failed("cdk "+cmd[0], "", err)
 	}
 	return out, nil
 }
@@ -620,7 +605,7 @@ func (m *Stevedore) Outputs(
 func (m *Stevedore) assemblyStacks(ctx context.Context, assembly *dagger.Directory) ([]string, error) {
 	manifest, err := assembly.File("manifest.json").Contents(ctx)
 	if err != nil {
-		return nil, m.cdkFailure("cdk synth", err)
+		return nil, failed("cdk synth", "", err)
 	}
 	stacks, err := cfn.StacksFromAssembly([]byte(manifest))
 	if err != nil {
