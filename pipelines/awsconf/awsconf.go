@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
 // Options says where credentials and region come from. All fields are optional;
@@ -41,19 +41,10 @@ type Options struct {
 	MaxAttempts int
 }
 
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
-
 // ValidateRegion reports a clear error for an empty or malformed region name,
-// before any request is sent to a host that does not exist.
-func ValidateRegion(region string) error {
-	if region == "" {
-		return errors.New("no AWS region: pass --region (e.g. eu-west-1) or set it in the AWS config file")
-	}
-	if !regionPattern.MatchString(region) {
-		return fmt.Errorf("invalid AWS region %q: expected a name like us-east-1 or eu-west-3", region)
-	}
-	return nil
-}
+// before any request is sent to a host that does not exist (the rule is
+// contract.ValidateRegion's).
+func ValidateRegion(region string) error { return contract.ValidateRegion(region) }
 
 // Load resolves Options into an aws.Config. The returned cleanup removes any
 // temporary file written for ConfigFile/CredentialsFile; call it when done.
