@@ -3,6 +3,7 @@ package fakeaws
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -27,11 +28,21 @@ var jsonServices = map[string]handler{
 	"dynamodb":       (*AWS).dynamoOp,
 }
 
+// abandoned reports whether the client gave up on the request before its
+// body arrived (a cancelled context): AWS never sees such a call, so the
+// fake neither records nor answers it.
+func abandoned(r *http.Request, err error) bool {
+	return err != nil && (r.Context().Err() != nil || errors.Is(err, io.ErrUnexpectedEOF))
+}
+
 // serveJSON answers an AWS JSON protocol request.
 func (a *AWS) serveJSON(w http.ResponseWriter, r *http.Request, svc string) {
 	target := r.Header.Get("X-Amz-Target")
 	op := target[strings.LastIndex(target, ".")+1:]
-	raw, _ := io.ReadAll(r.Body)
+	raw, err := io.ReadAll(r.Body)
+	if abandoned(r, err) {
+		return
+	}
 	in := map[string]any{}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &in); err != nil {
@@ -87,6 +98,9 @@ var queryServices = map[string]struct {
 // serveQuery answers an AWS query protocol request (form POST, XML reply).
 func (a *AWS) serveQuery(w http.ResponseWriter, r *http.Request, svc string) {
 	if err := r.ParseForm(); err != nil {
+		if abandoned(r, err) {
+			return
+		}
 		a.t.Errorf("fakeaws: %s form: %v", svc, err)
 	}
 	op := r.PostForm.Get("Action")
