@@ -65,6 +65,8 @@ type Service struct {
 	Container string `yaml:"container,omitempty" json:"container,omitempty"`
 	// Test describes how to run this service's tests.
 	Test *Test `yaml:"test,omitempty" json:"test,omitempty"`
+	// Deployment is the ECS strategy and the pipeline gate (deployment.go).
+	Deployment *Deployment `yaml:"deployment,omitempty" json:"deployment,omitempty"`
 	// BuiltinService holds the keys of the built-in infrastructure (builtin.go).
 	BuiltinService `yaml:",inline"`
 }

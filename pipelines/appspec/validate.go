@@ -86,6 +86,7 @@ func (a *App) problems() []string {
 				add(f+".buildArgs", "invalid build arg name %q", k)
 			}
 		}
+		a.validateDeployment(add, f, s)
 		if t := s.Test; t != nil {
 			if t.Image == "" {
 				add(f+".test.image", "required: the toolchain image the tests run in (e.g. golang:1.26)")

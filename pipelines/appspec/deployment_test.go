@@ -1,0 +1,134 @@
+package appspec
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// withDeployment is base with a deployment block under the api service
+// (and under search when searchDeployment is set).
+func withDeployment(api, searchDeployment string) string {
+	doc := strings.Replace(base, "    uses: [db]\n", "    uses: [db]\n    deployment:\n"+indent(api, "      "), 1)
+	if searchDeployment != "" {
+		doc = strings.Replace(doc, "    internal: search\n", "    internal: search\n    deployment:\n"+indent(searchDeployment, "      "), 1)
+	}
+	return doc
+}
+
+func indent(block, prefix string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimRight(block, "\n"), "\n") {
+		b.WriteString(prefix + line + "\n")
+	}
+	return b.String()
+}
+
+func TestDeploymentParses(t *testing.T) {
+	app, err := Parse("stevedore.yaml", []byte(withDeployment(`strategy: canary
+canaryPercent: 10
+canaryBake: 5m
+bake: 10m
+alarms: [api-5xx]
+gate: true
+gateTimeout: 8m
+smoke:
+  - {path: /api/orders, body: orders}
+  - {method: POST, path: /api/echo, status: 201}
+smokeCommand: {image: python:3.11-slim, command: [pytest, -q, smoke/]}
+`, "strategy: blue-green\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _ := app.Service("api")
+	if api.StrategyOf() != "canary" || !api.Gated() || api.GateTimeoutOf() != 8*time.Minute {
+		t.Errorf("api: strategy %s gated %v gate timeout %s", api.StrategyOf(), api.Gated(), api.GateTimeoutOf())
+	}
+	if d := api.Deployment; len(d.Smoke) != 2 || d.Smoke[1].Status != 201 || d.SmokeCommand.Command[0] != "pytest" {
+		t.Errorf("api deployment = %+v", d)
+	}
+	search, _ := app.Service("search")
+	if search.StrategyOf() != "blue-green" || search.Gated() || search.GateTimeoutOf() != DefaultGateTimeout {
+		t.Errorf("search: strategy %s gated %v gate timeout %s", search.StrategyOf(), search.Gated(), search.GateTimeoutOf())
+	}
+	plain, _ := Parse("stevedore.yaml", []byte(base))
+	if s, _ := plain.Service("api"); s.StrategyOf() != "rolling" || s.Gated() {
+		t.Errorf("a service without deployment: strategy %s gated %v", s.StrategyOf(), s.Gated())
+	}
+}
+
+func TestDeploymentErrors(t *testing.T) {
+	tests := []struct {
+		name, api, search string
+		dir               bool // infra.dir: the user's own CDK app
+		want              string
+	}{
+		{"unknown strategy", "strategy: red-black", "", false, `services[api].deployment.strategy: "red-black" is not one of rolling, blue-green, linear, canary`},
+		{"step on canary", "strategy: canary\nstepPercent: 20", "", false, "services[api].deployment.stepPercent: applies to strategy linear only (this service's is canary)"},
+		{"canary bake on linear", "strategy: linear\ncanaryBake: 5m", "", false, "services[api].deployment.canaryBake: applies to strategy canary only (this service's is linear)"},
+		{"step percent range", "strategy: linear\nstepPercent: 150", "", false, "services[api].deployment.stepPercent: 150 must be between 1 and 100"},
+		{"canary percent range", "strategy: canary\ncanaryPercent: 0.01", "", false, "services[api].deployment.canaryPercent: 0.01 must be between 0.1 and 100"},
+		{"bake in seconds", "strategy: blue-green\nbake: 90s", "", false, "services[api].deployment.bake: 90s must be whole minutes"},
+		{"bake not a duration", "strategy: blue-green\nbake: long", "", false, `services[api].deployment.bake: "long" is not a duration`},
+		{"bake on rolling", "bake: 5m", "", false, "services[api].deployment.bake: applies to blue-green, linear and canary"},
+		{"gate on rolling", "gate: true", "", false, "services[api].deployment.gate: needs strategy blue-green, linear or canary"},
+		{"smoke without gate", "strategy: blue-green\nsmoke: [{path: /x}]", "", false, "services[api].deployment.smoke: set, but gate is off"},
+		{"gate timeout without gate", "strategy: blue-green\ngateTimeout: 5m", "", false, "services[api].deployment.gateTimeout: set, but gate is off"},
+		{"gate timeout above the hook's", "strategy: blue-green\ngate: true\ngateTimeout: 45m", "", false, "services[api].deployment.gateTimeout: 45m must be between 1m0s and 29m0s"},
+		{"bad smoke path", "strategy: blue-green\ngate: true\nsmoke: [{path: api}]", "", false, `services[api].deployment.smoke[0]: path "api" does not start with /`},
+		{"bad smoke status", "strategy: blue-green\ngate: true\nsmoke: [{path: /a, status: 99}]", "", false, "services[api].deployment.smoke[0]: status 99 is not an HTTP status"},
+		{"smoke command without image", "strategy: blue-green\ngate: true\nsmokeCommand: {command: [true]}", "", false, "services[api].deployment.smokeCommand.image: required"},
+		{"gate with nothing to check", "", "strategy: blue-green\ngate: true", false, "services[search].deployment.gate: has nothing to check"},
+		{"canary off the ALB", "", "strategy: canary", false, "services[search].deployment.strategy: canary shifts load balancer traffic: the service must be public"},
+		{"strategy with own CDK app", "strategy: blue-green", "", true, "services[api].deployment: strategy, bake, stepPercent, stepBake, canaryPercent, canaryBake and alarms configure the built-in infrastructure; with infra.dir set them in your CDK app's stacks and export ApiDeploymentStrategy"},
+		{"unknown deployment key", "strategy: blue-green\nbakeTime: 5m", "", false, "services[api].deployment.bakeTime: unknown key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := withDeployment(orText(tt.api, "{}"), tt.search)
+			if tt.dir {
+				doc = ownCDKApp(doc)
+			}
+			_, err := Parse("stevedore.yaml", []byte(doc))
+			if err == nil {
+				t.Fatalf("accepted:\n%s", doc)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("error does not contain %q:\n%s", tt.want, msg)
+			}
+			if n := strings.Count(msg, "\n  - "); n != 1 {
+				t.Errorf("%d problems, want exactly one:\n%s", n, msg)
+			}
+		})
+	}
+}
+
+// A user's own CDK app keeps the gate keys: its stacks provide the hook
+// and the test route.
+func TestDeploymentGateWithOwnCDKApp(t *testing.T) {
+	doc := ownCDKApp(withDeployment("gate: true\nsmoke: [{path: /api/orders}]", ""))
+	app, err := Parse("stevedore.yaml", []byte(doc))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	if api, _ := app.Service("api"); !api.Gated() || len(api.Deployment.Smoke) != 1 {
+		t.Errorf("api deployment = %+v", api.Deployment)
+	}
+}
+
+// ownCDKApp turns base into a description of a repository with its own
+// CDK app: no built-in keys.
+func ownCDKApp(doc string) string {
+	for _, key := range []string{"    public: true\n", "    uses: [db]\n", "    internal: search\n"} {
+		doc = strings.Replace(doc, key, "", 1)
+	}
+	return strings.Replace(doc, "infra:\n  resources:\n    db: {type: postgres}\n", "infra:\n  dir: cdk\n", 1)
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
