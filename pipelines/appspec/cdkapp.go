@@ -17,11 +17,16 @@ var (
 )
 
 // ContractOutputs lists the stack outputs stevedore can read for this app:
-// the fixed contract names and one <Service>ServiceName per service.
+// the fixed contract names, one <Service>ServiceName and
+// <Service>DeploymentStrategy per service, and a gated service's
+// <Service>TestUrl and <Service>TestRuleArn.
 func (a *App) ContractOutputs() []string {
 	keys := []string{contract.OutputCluster, contract.OutputHealthURL, contract.OutputFrontendBucket, contract.OutputDistribution, contract.OutputFrontendURL}
 	for _, s := range a.Services {
-		keys = append(keys, contract.ServiceOutput(s.Name))
+		keys = append(keys, contract.ServiceOutput(s.Name), contract.StrategyOutput(s.Name))
+		if s.Gated() {
+			keys = append(keys, contract.TestURLOutput(s.Name), contract.TestRuleOutput(s.Name))
+		}
 	}
 	return keys
 }

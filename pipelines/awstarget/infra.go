@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
+	"github.com/stevedore-ci/stevedore/pipelines/cdkapp"
 	"github.com/stevedore-ci/stevedore/pipelines/cfn"
 	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
@@ -31,12 +32,14 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 		return nil, steps.Outcome{}, errors.New("the cloud assembly has no stacks: the CDK app must define at least one")
 	}
 	var templates []string
+	var parsed []cdkapp.Template
 	for _, st := range asm.Stacks {
 		tpl, err := t.CDK.Template(ctx, asm, st)
 		if err != nil {
 			return nil, steps.Outcome{}, fmt.Errorf("reading the template of %s: %w", st, err)
 		}
 		templates = append(templates, tpl)
+		parsed = append(parsed, cdkapp.Template{Stack: st, Body: []byte(tpl)})
 	}
 	var problems Problems
 	secrets := referencedSecrets(templates)
@@ -61,6 +64,9 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 				out[k] = v
 			}
 		}
+	}
+	if err := t.checkStrategies(parsed, out); err != nil {
+		return nil, steps.Outcome{}, err
 	}
 	t.recordImages(ctx, out)
 	summary := fmt.Sprintf("%d of %s exist", len(existing), count(len(asm.Stacks), "stack"))

@@ -138,10 +138,17 @@ func (t *Target) Follow(ctx context.Context, image deploy.Image, run *deploy.Inf
 		return steps.Outcome{}, err
 	}
 	out := run.Current()
+	first := false
 	if _, _, err := ecsTarget(out, s.Name); err != nil {
 		if t.DryRun {
-			return steps.Outcome{Summary: "would follow the first deployment of " + image.Ref + " once deploy-infra created the service"}, nil
+			strategy, err := t.strategyOf(s.Name, out)
+			if err != nil {
+				return steps.Outcome{}, err
+			}
+			what := "the first deployment of " + image.Ref + " once deploy-infra created the service"
+			return steps.Outcome{Summary: dryRunFollow(s, strategy, what)}, nil
 		}
+		first = true
 		t.logf("%s: waiting for deploy-infra to create the service", deploy.RolloutStep(s.Name))
 		if out, err = run.Wait(ctx); err != nil {
 			return steps.Outcome{}, fmt.Errorf("deploy-infra failed before the service existed: %w", err)
@@ -161,7 +168,7 @@ func (t *Target) Follow(ctx context.Context, image deploy.Image, run *deploy.Inf
 			cancel(fmt.Errorf("deploy-infra failed before the deployment of %s finished: %w", s.Name, err))
 		}
 	}()
-	o, err := t.follow(fctx, s, image, out, since)
+	o, err := t.follow(fctx, s, image, out, since, first)
 	if cause := context.Cause(fctx); err != nil && ctx.Err() == nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		return steps.Outcome{}, cause
 	}
@@ -176,18 +183,28 @@ func (t *Target) Rollout(ctx context.Context, image deploy.Image, out deploy.Out
 	if err != nil {
 		return steps.Outcome{}, err
 	}
-	return t.follow(ctx, s, image, out, time.Time{})
+	return t.follow(ctx, s, image, out, time.Time{}, false)
 }
 
 // follow judges the deployment of image that began after since (zero: the
-// call); one finished before is "unchanged".
-func (t *Target) follow(ctx context.Context, s *appspec.Service, image deploy.Image, out deploy.Outputs, since time.Time) (steps.Outcome, error) {
+// call); one finished before is "unchanged". A service deployed
+// blue-green, linear or canary is followed by its service deployment,
+// through its gate; first says deploy-infra created the service.
+func (t *Target) follow(ctx context.Context, s *appspec.Service, image deploy.Image, out deploy.Outputs, since time.Time, first bool) (steps.Outcome, error) {
 	cluster, svc, err := ecsTarget(out, s.Name)
 	if err != nil {
 		return steps.Outcome{}, err
 	}
+	strategy, err := t.strategyOf(s.Name, out)
+	if err != nil {
+		return steps.Outcome{}, err
+	}
 	if t.DryRun {
-		return steps.Outcome{Summary: fmt.Sprintf("would follow the deployment of %s that deploy-infra starts in %s/%s", image.Ref, cluster, svc)}, nil
+		what := fmt.Sprintf("the deployment of %s that deploy-infra starts in %s/%s", image.Ref, cluster, svc)
+		return steps.Outcome{Summary: dryRunFollow(s, strategy, what)}, nil
+	}
+	if strategy != contract.StrategyRolling {
+		return t.followServiceDeployment(ctx, s, image, out, strategy, cluster, svc, since, first)
 	}
 	res, err := t.ECS.Follow(ctx, ecs.FollowSpec{
 		Cluster: cluster, Service: svc, Images: map[string]string{s.Container: image.Ref},

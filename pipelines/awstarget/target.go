@@ -67,12 +67,15 @@ type Site interface {
 }
 
 // ECS registers and runs the migration and follows deployments (see
-// pipelines/ecs). Errors of Follow are *ecs.RolloutError with the service
-// events and stopped tasks' reasons.
+// pipelines/ecs): rolling ones by the service's deployments (Follow),
+// blue-green, linear and canary ones by their service deployment
+// (FollowServiceDeployment). Their errors are *ecs.RolloutError with the
+// service events and stopped tasks' reasons.
 type ECS interface {
 	MigrationRevision(ctx context.Context, cluster, service string, images map[string]string) (ecs.Revision, error)
 	RunTask(ctx context.Context, spec ecs.TaskSpec) (ecs.TaskResult, error)
 	Follow(ctx context.Context, spec ecs.FollowSpec) (ecs.FollowResult, error)
+	FollowServiceDeployment(ctx context.Context, spec ecs.ServiceDeploymentSpec) (ecs.ServiceDeploymentResult, error)
 }
 
 var _ ECS = (*ecs.Deployer)(nil)
@@ -112,6 +115,12 @@ type Target struct {
 	RegistryHost string
 	// HealthURL overrides the stacks' health URL for verify.
 	HealthURL string
+	// TestURL overrides the stacks' test URL (contract.TestURLOutput) of
+	// every gated service, e.g. the load balancer through a tunnel; the
+	// gate's requests still carry the test header.
+	TestURL string
+	// Smoke runs the smokeCommand of gated services that have one.
+	Smoke SmokeRunner
 	// Secrets are Secrets Manager secret names that must exist before any
 	// push (those the app description declares).
 	Secrets []string
@@ -142,7 +151,8 @@ type Target struct {
 	// FollowTimeout bounds a follower (default DefaultFollowTimeout).
 	FollowTimeout time.Duration
 
-	// HTTP is the client of verify (default: 10 s timeout).
+	// HTTP is the client of verify and of the gates' requests (default:
+	// 10 s timeout for verify, no redirects for the gates).
 	HTTP *http.Client
 	// Log receives progress lines.
 	Log func(string)
@@ -155,6 +165,13 @@ type Target struct {
 	frontend string            // the site image publish:frontend published
 	before   map[string]string // service -> image it ran before deploy-infra
 	release  *release          // what check-stacks prepared for deploy-infra
+	// strategies are the deployment strategies the templates declare, by
+	// service (check-stacks).
+	strategies map[string]string
+
+	// ruleSettle is the gates' wait for the load balancer to apply the
+	// test rule (0: gate.DefaultRuleSettle).
+	ruleSettle time.Duration
 }
 
 var (
@@ -183,6 +200,18 @@ func (t *Target) Check() error {
 	if t.HealthURL != "" {
 		if u, err := url.Parse(t.HealthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("health URL %q is not an http(s) URL, e.g. http://localhost:8080/health", t.HealthURL))
+		}
+	}
+	if t.TestURL != "" {
+		if u, err := url.Parse(t.TestURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("test URL %q is not an http(s) URL, e.g. http://localhost:8080", t.TestURL))
+		}
+	}
+	if t.App != nil && t.Smoke == nil {
+		for _, s := range t.App.Services {
+			if s.Gated() && s.Deployment.SmokeCommand != nil {
+				errs = append(errs, fmt.Errorf("service %s has a smokeCommand but no runner for it was given", s.Name))
+			}
 		}
 	}
 	if t.LeavePlan && !t.DryRun {

@@ -27,8 +27,8 @@ type Need struct {
 }
 
 // Needs lists the outputs the AWS deploy of app reads: the cluster and
-// each service's ECS service for the rollouts, the bucket for the frontend
-// publish. HealthUrl, FrontendUrl and DistributionId are read when present.
+// each service's ECS service for the rollouts (with gate: true, its test
+// URL and test rule too), the bucket for the frontend publish. HealthUrl, FrontendUrl and DistributionId are read when present.
 func Needs(app *appspec.App) []Need {
 	var out []Need
 	add := func(key, step, service string) {
@@ -39,6 +39,10 @@ func Needs(app *appspec.App) []Need {
 	}
 	for _, s := range app.Services {
 		add(contract.ServiceOutput(s.Name), "rollout:"+s.Name, s.Name)
+		if s.Gated() {
+			add(contract.TestURLOutput(s.Name), "the gate of rollout:"+s.Name, s.Name)
+			add(contract.TestRuleOutput(s.Name), "the gate of rollout:"+s.Name, s.Name)
+		}
 	}
 	if app.Frontend != nil {
 		add(contract.OutputFrontendBucket, "publish:frontend", "")
@@ -157,6 +161,12 @@ func exampleValue(key string) string {
 		return "cluster.clusterName"
 	case contract.OutputFrontendBucket:
 		return "bucket.bucketName"
+	}
+	switch {
+	case strings.HasSuffix(key, contract.TestURLOutput("")):
+		return "`https://${domain}` (the production listener's URL; the test rule matches the " + contract.GateHeader + " header)"
+	case strings.HasSuffix(key, contract.TestRuleOutput("")):
+		return "testRule.listenerRuleArn"
 	}
 	return "service.serviceName"
 }

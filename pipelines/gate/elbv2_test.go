@@ -125,19 +125,19 @@ func TestListenerRuleSetHeaderErrors(t *testing.T) {
 	const token = "t0ken-value-9f8e"
 	for _, tc := range []struct {
 		name      string
-		server    elbServer
+		server    *elbServer
 		want      []string
 		modifyRan bool
 	}{
-		{"no header condition", elbServer{}, []string{"no http-header condition on X-Stevedore-Test", testRuleArn}, false},
-		{"another header only", elbServer{header: "X-Other"}, []string{"no http-header condition on X-Stevedore-Test"}, false},
-		{"rule not found", elbServer{missing: true}, []string{"elasticloadbalancing:DescribeRules", "RuleNotFound", testRuleArn}, false},
-		{"modify denied, echoing the value", elbServer{header: "X-Stevedore-Test", denyWith: "not authorized to perform: elasticloadbalancing:ModifyRule with value " + token},
+		{"no header condition", &elbServer{}, []string{"no http-header condition on X-Stevedore-Test", testRuleArn}, false},
+		{"another header only", &elbServer{header: "X-Other"}, []string{"no http-header condition on X-Stevedore-Test"}, false},
+		{"rule not found", &elbServer{missing: true}, []string{"elasticloadbalancing:DescribeRules", "RuleNotFound", testRuleArn}, false},
+		{"modify denied, echoing the value", &elbServer{header: "X-Stevedore-Test", denyWith: "not authorized to perform: elasticloadbalancing:ModifyRule with value " + token},
 			[]string{"elasticloadbalancing:ModifyRule", "access denied", "[redacted]"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := tc.server
-			err := newELB(t, &s).SetHeader(context.Background(), "X-Stevedore-Test", token)
+			err := newELB(t, s).SetHeader(context.Background(), "X-Stevedore-Test", token)
 			if err == nil {
 				t.Fatal("no error")
 			}
