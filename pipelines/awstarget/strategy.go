@@ -69,14 +69,14 @@ func (t *Target) templateStrategies(templates []cdkapp.Template) (map[string]str
 // service deploys with a strategy that pauses (not rolling) and that its
 // stacks export the gate's outputs (the test URL and the test rule).
 func (t *Target) checkStrategies(templates []cdkapp.Template, current deploy.Outputs) error {
+	var problems []string
 	planned, err := t.templateStrategies(templates)
 	if err != nil {
-		return err
+		problems = append(problems, err.Error())
 	}
 	t.mu.Lock()
 	t.strategies = planned
 	t.mu.Unlock()
-	var problems []string
 	for _, s := range t.App.Services {
 		if !s.Gated() {
 			continue
@@ -96,6 +96,7 @@ func (t *Target) checkStrategies(templates []cdkapp.Template, current deploy.Out
 		if err := cdkapp.Check(needs, nil, templates); err != nil {
 			problems = append(problems, err.Error())
 		}
+		t.recordOutputExprs(templates, needs)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("the gate cannot run, nothing was changed: %s", strings.Join(problems, "; "))
@@ -175,10 +176,10 @@ func (t *Target) followServiceDeployment(ctx context.Context, s *appspec.Service
 	}
 	o.Summary = fmt.Sprintf("%s: completed: service deployment %s in %s; stages %s", strategy, shortArn(res.ARN), res.Elapsed.Round(time.Second), strings.Join(res.Stages, " → "))
 	switch {
-	case len(res.Gated) > 0:
-		o.Summary += "; gate passed at " + strings.Join(res.Gated, ", ")
 	case gateNote != "":
 		o.Summary += "; " + gateNote
+	case len(res.Gated) > 0:
+		o.Summary += "; gate passed at " + strings.Join(res.Gated, ", ")
 	}
 	return o, nil
 }
@@ -196,7 +197,7 @@ func gateMargin(settle time.Duration) time.Duration {
 // the new revision, with a token made for this release.
 func (t *Target) gate(s *appspec.Service, out deploy.Outputs) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		url, rule, err := t.gateRoute(s.Name, out)
+		url, rule, err := t.gateRoute(ctx, s.Name, out)
 		if err != nil {
 			return err
 		}
@@ -219,20 +220,28 @@ func (t *Target) gate(s *appspec.Service, out deploy.Outputs) func(ctx context.C
 }
 
 // gateRoute is the test URL (the override, else the stack output) and the
-// test rule's ARN of a service.
-func (t *Target) gateRoute(service string, out deploy.Outputs) (url, rule string, err error) {
-	var missing []string
-	url = t.TestURL
-	if url == "" {
-		if url = out[contract.TestURLOutput(service)]; url == "" {
-			missing = append(missing, t.App.Infra.OutputName(contract.TestURLOutput(service)))
+// test rule's ARN of a service. A release that adds the gate pauses
+// before its stack update completes, so before the outputs exist: then
+// each is worked out from its template expression and the stack's
+// resources.
+func (t *Target) gateRoute(ctx context.Context, service string, out deploy.Outputs) (url, rule string, err error) {
+	value := func(key string) (string, error) {
+		if v := out[key]; v != "" {
+			return v, nil
+		}
+		v, err := t.resolveOutput(ctx, key)
+		if err != nil {
+			return "", fmt.Errorf("gate of %s: the stack output %s is not there yet and cannot be worked out from the template: %w", service, t.App.Infra.OutputName(key), err)
+		}
+		return v, nil
+	}
+	if url = t.TestURL; url == "" {
+		if url, err = value(contract.TestURLOutput(service)); err != nil {
+			return "", "", err
 		}
 	}
-	if rule = out[contract.TestRuleOutput(service)]; rule == "" {
-		missing = append(missing, t.App.Infra.OutputName(contract.TestRuleOutput(service)))
-	}
-	if len(missing) > 0 {
-		return "", "", fmt.Errorf("gate of %s: the deployed stacks do not export %s yet (a release that adds the gate pauses before its stack outputs exist): deploy once without gate: true, then turn it on", service, strings.Join(missing, " and "))
+	if rule, err = value(contract.TestRuleOutput(service)); err != nil {
+		return "", "", err
 	}
 	return url, rule, nil
 }

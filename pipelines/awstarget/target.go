@@ -168,6 +168,9 @@ type Target struct {
 	// strategies are the deployment strategies the templates declare, by
 	// service (check-stacks).
 	strategies map[string]string
+	// exprs are the template expressions of the gates' outputs, by
+	// contract key (check-stacks).
+	exprs map[string]outputExpr
 
 	// ruleSettle is the gates' wait for the load balancer to apply the
 	// test rule (0: gate.DefaultRuleSettle).
