@@ -64,6 +64,11 @@ func (m *Stevedore) WithAws(
 	// load balancers, emulators), e.g. http://localhost:8080/health.
 	// +optional
 	healthUrl string,
+	// Base URL the gates of gated services check instead of the stacks'
+	// <Service>TestUrl outputs (a tunnel to the load balancer, emulators),
+	// e.g. http://localhost:8080; the requests still carry the test header.
+	// +optional
+	testUrl string,
 	// Time limit of deploy-infra in deploy --target aws, e.g. 90m.
 	// +default="60m"
 	deployTimeout string,
@@ -92,6 +97,11 @@ func (m *Stevedore) WithAws(
 			return nil, fmt.Errorf("--health-url %q is not an http(s) URL, e.g. http://localhost:8080/health", healthUrl)
 		}
 	}
+	if testUrl != "" {
+		if u, err := url.Parse(testUrl); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--test-url %q is not an http(s) URL, e.g. http://localhost:8080", testUrl)
+		}
+	}
 	timeout, err := time.ParseDuration(deployTimeout)
 	if err != nil || timeout <= 0 {
 		return nil, fmt.Errorf("--deploy-timeout %q is not a positive duration, e.g. 60m", deployTimeout)
@@ -110,7 +120,7 @@ func (m *Stevedore) WithAws(
 		Region: region, AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey, SessionToken: sessionToken,
 		Config: config, Credentials: credentials, Profile: profile, Endpoint: endpoint,
 		EndpointService: endpointService, RegistryAddress: strings.TrimSuffix(registryAddress, "/"),
-		HealthURL: healthUrl, DeployTimeout: deployTimeout, Account: account, AllowReplace: allowReplace,
+		HealthURL: healthUrl, TestURL: strings.TrimSuffix(testUrl, "/"), DeployTimeout: deployTimeout, Account: account, AllowReplace: allowReplace,
 	}
 	return &c, nil
 }
@@ -201,6 +211,32 @@ func (a *AwsAccount) dial(ctx context.Context) (string, error) {
 	return ep, nil
 }
 
+// sameHost reports whether rawURL is on the endpoint's host, so reached
+// through the endpoint service when there is one.
+func (a *AwsAccount) sameHost(rawURL string) bool {
+	if a.EndpointService == nil || a.Endpoint == "" {
+		return false
+	}
+	e, _ := url.Parse(a.Endpoint)
+	u, err := url.Parse(rawURL)
+	return err == nil && hostPort(u) == hostPort(e)
+}
+
+// testURL is the --test-url as this module reaches it: through the
+// endpoint service when it is on the endpoint's host.
+func (a *AwsAccount) testURL(ctx context.Context) (string, error) {
+	if a.TestURL == "" || !a.sameHost(a.TestURL) {
+		return a.TestURL, nil
+	}
+	ep, err := a.dial(ctx)
+	if err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(a.TestURL)
+	u.Host = ep
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
 // registryDial is where the push connects for the registry address
 // override: through the endpoint service when both are the same host.
 func (a *AwsAccount) registryDial(ctx context.Context, address string) (string, error) {
@@ -237,6 +273,8 @@ type AwsAccount struct {
 	RegistryAddress string
 	// +private
 	HealthURL string
+	// +private
+	TestURL string
 	// +private
 	DeployTimeout string
 	// +private

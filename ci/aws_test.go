@@ -35,17 +35,18 @@ func TestValidateEndpoint(t *testing.T) {
 func TestWithAwsRejectsBadOverrides(t *testing.T) {
 	m := &Stevedore{}
 	for _, tc := range []struct {
-		endpoint, registry, health, timeout, account string
-		want                                         string
+		endpoint, registry, health, test, timeout, account string
+		want                                               string
 	}{
 		{endpoint: "gateway:4566", timeout: "60m", want: "--endpoint"},
 		{registry: "https://x", timeout: "60m", want: "--registry-address"},
 		{health: "localhost/health", timeout: "60m", want: "--health-url"},
+		{test: "ftp://lb.example.com", timeout: "60m", want: "--test-url"},
 		{timeout: "soon", want: "--deploy-timeout"},
 		{timeout: "-5m", want: "--deploy-timeout"},
 		{timeout: "60m", account: "12345", want: "12-digit"},
 	} {
-		_, err := m.WithAws("eu-west-1", nil, nil, nil, nil, nil, "", tc.endpoint, nil, tc.registry, tc.health, tc.timeout, tc.account, nil)
+		_, err := m.WithAws("eu-west-1", nil, nil, nil, nil, nil, "", tc.endpoint, nil, tc.registry, tc.health, tc.test, tc.timeout, tc.account, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want %q", tc, err, tc.want)
 		}

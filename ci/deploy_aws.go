@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,9 +18,11 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/awstarget"
 	"github.com/stevedore-ci/stevedore/pipelines/cfn"
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/ecr"
 	"github.com/stevedore-ci/stevedore/pipelines/ecs"
+	"github.com/stevedore-ci/stevedore/pipelines/gate"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
@@ -51,6 +56,11 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, fn string, app *appspec.Ap
 		return nil, fmt.Errorf("%s --target aws: no usable AWS credentials: %w", fn, err)
 	}
 	acct := m.Aws
+	testURL, err := acct.testURL(ctx)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
 	images := &engineImages{m: m, app: app, tags: tags}
 	t := &awstarget.Target{
 		App: app, Env: env, DryRun: dryRun, AWS: cfg,
@@ -58,6 +68,7 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, fn string, app *appspec.Ap
 		Images:       images,
 		ECS:          ecs.New(cfg, ecs.WithLog(func(s string) { log("%s", s) })),
 		RegistryHost: acct.RegistryAddress, HealthURL: acct.HealthURL, AllowReplace: acct.AllowReplace,
+		TestURL: testURL, Smoke: engineSmoke{acct: acct},
 		DeployTimeout: deployTimeout, LeavePlan: plan.leave, Plan: plan.id,
 		Log: func(s string) { log("%s", s) },
 	}
@@ -83,6 +94,34 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, fn string, app *appspec.Ap
 }
 
 func (a *awsTarget) close() { a.cleanup() }
+
+// engineSmoke runs a gated service's smokeCommand in a container of its
+// image, given the test route: contract.GateEnvURL, contract.GateEnvHeader
+// and the token as the secret contract.GateEnvToken.
+type engineSmoke struct{ acct *AwsAccount }
+
+func (e engineSmoke) RunSmoke(ctx context.Context, service string, cmd appspec.SmokeCommand, testURL, header string, token gate.Token) error {
+	ctr := dag.Container().From(cmd.Image)
+	if e.acct.TestURL != "" && e.acct.sameHost(e.acct.TestURL) {
+		// Through the endpoint service, under its alias.
+		u, _ := url.Parse(e.acct.TestURL)
+		_, port, _ := net.SplitHostPort(hostPort(u))
+		u.Host = net.JoinHostPort(endpointAlias, port)
+		testURL = strings.TrimSuffix(u.String(), "/")
+		ctr = ctr.WithServiceBinding(endpointAlias, e.acct.EndpointService)
+	}
+	// A secret per gate run: its name says whose, never its value.
+	secret := dag.SetSecret(fmt.Sprintf("stevedore-gate-%s-%d", service, time.Now().UnixNano()), string(token))
+	_, err := ctr.
+		WithEnvVariable(contract.GateEnvURL, testURL).
+		WithEnvVariable(contract.GateEnvHeader, header).
+		WithSecretVariable(contract.GateEnvToken, secret).
+		// Every gate checks a new revision: never an earlier run's result.
+		WithEnvVariable("STEVEDORE_GATE_RUN", time.Now().UTC().Format(time.RFC3339Nano)).
+		WithExec(cmd.Command, dagger.ContainerWithExecOpts{UseEntrypoint: true}).
+		Sync(ctx)
+	return failed("smoke command of "+service, cmd.Image, err)
+}
 
 // releasePolicy is what the ECR repositories a release pushes to get
 // when stevedore creates them.
