@@ -213,8 +213,9 @@
 //
 // A poll is a DescribeServiceDeployments of that deployment; once one has
 // come, only those polls move it. Before that DescribeServices polls move
-// it (a rolling follower on such a service still sees it end), and before
-// those, stack polls, as for rolling deployments. ApplyTemplate passes
+// it from the second on (a rolling follower on such a service still sees
+// it end; one look, such as an already-on check, moves nothing), and
+// before those, stack polls, as for rolling deployments. ApplyTemplate passes
 // time itself, a PAUSE hook included (it times out).
 //
 // DeploymentConfiguration.LifecycleHooks (CloudFormation's LifecycleHooks

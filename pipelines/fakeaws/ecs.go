@@ -406,8 +406,13 @@ func (a *AWS) advance(s *ecsService) {
 	}
 	d := s.deployments[0]
 	if d.sd != nil && d.sd.strat != nil {
-		if !d.sd.strat.followed { // else DescribeServiceDeployments polls drive it
-			a.stepStrategy(s, d.sd)
+		// DescribeServiceDeployments polls drive it once one came; before
+		// that, DescribeServices polls from the second on (one look, such
+		// as an already-on check, moves nothing).
+		if r := d.sd.strat; !r.followed {
+			if r.looks++; r.looks > 1 {
+				a.stepStrategy(s, d.sd)
+			}
 		}
 		return
 	}

@@ -37,6 +37,7 @@ type strategyRun struct {
 	// followed: a DescribeServiceDeployments poll has moved it on; from
 	// then on only those polls do.
 	followed bool
+	looks    int // DescribeServices polls before any such poll
 	// rollbackPolls counts polls since a rollback began.
 	rollbackPolls int
 }
