@@ -96,7 +96,7 @@ func (a *AWS) ApplyTemplate(stackName, templateJSON string) error {
 	if err != nil || st == nil {
 		return err
 	}
-	for range 10 * (a.settle + 1) {
+	for i := 0; i < 10*(a.settle+1) || (i < 1000 && st.strategic()); i++ {
 		a.settleStack(st, advanceAll)
 	}
 	if !strings.HasSuffix(st.status, "_COMPLETE") || strings.Contains(st.status, "ROLLBACK") {
@@ -737,10 +737,27 @@ func (a *AWS) settleStack(st *stack, mode int) {
 		if len(s.deployments) == 0 {
 			continue
 		}
-		if mode == advanceAll || (mode == advanceUnwatched && !s.deployments[0].watched) {
+		if sd := s.deployments[0].sd; mode == advanceAll && sd != nil && sd.strat != nil {
+			// ApplyTemplate passes time itself: a PAUSE hook nobody answers
+			// times out, and no follower drives the deployment.
+			if h := sd.strat.awaiting(); h != nil && a.now.Before(h.expires) {
+				a.now = h.expires
+			}
+			a.stepStrategy(s, sd)
+		} else if mode == advanceAll || (mode == advanceUnwatched && !s.deployments[0].watched) {
 			a.advance(s)
 		}
 		d := s.deployments[0]
+		if d.sd != nil && d.sd.strat != nil {
+			switch d.sd.status {
+			case "SUCCESSFUL":
+			case "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED", "STOPPED":
+				failed = s
+			default:
+				done = false
+			}
+			continue
+		}
 		switch {
 		case d.rollout == "FAILED" || d.rollbackOf:
 			failed = s
@@ -792,6 +809,20 @@ func (a *AWS) settleStack(st *stack, mode int) {
 		return
 	}
 	st.waiting, st.previous, st.changes = nil, nil, nil
+}
+
+// strategic: the stack is still waiting for a BLUE_GREEN, LINEAR or
+// CANARY service deployment, which takes more polls than a rolling one.
+func (st *stack) strategic() bool {
+	if !strings.HasSuffix(st.status, "_IN_PROGRESS") {
+		return false
+	}
+	for _, s := range st.waiting {
+		if len(s.deployments) > 0 && s.deployments[0].sd != nil && s.deployments[0].sd.strat != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (st *stack) resourceOf(s *ecsService) string {

@@ -39,9 +39,14 @@ type AWS struct {
 	exitCode map[string]int
 	bad      map[string]string
 	registry http.Handler
+	// alarmAt: alarm -> the stage it fires at (FireAlarm); failRollback:
+	// cluster/service -> why its next rollback fails (FailRollback).
+	alarmAt      map[string]string
+	failRollback map[string]string
 
 	ecr  ecrState
 	ecs  ecsState
+	elb  elbState
 	cfn  cfnState
 	s3   s3State
 	cf   cloudFrontState
@@ -98,12 +103,13 @@ func New(t testing.TB, opts ...Option) *AWS {
 	a := &AWS{
 		t: t, faults: map[string][]Fault{}, now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
 		account: "123456789012", region: "us-east-1", settle: 2,
-		exitCode: map[string]int{}, bad: map[string]string{},
+		exitCode: map[string]int{}, bad: map[string]string{}, alarmAt: map[string]string{}, failRollback: map[string]string{},
 		ssm: map[string]*parameter{}, sec: map[string]*secret{}, logs: map[string][]LogEvent{},
 		ddb: map[string]*ddbTable{},
 	}
 	a.ecr.init()
 	a.ecs.init()
+	a.elb.init()
 	a.cfn.init()
 	a.s3.init()
 	a.cf.init()
@@ -117,6 +123,9 @@ func New(t testing.TB, opts ...Option) *AWS {
 	srv := httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(srv.Close)
 	a.URL = srv.URL
+	front := httptest.NewServer(http.HandlerFunc(a.serveFront))
+	t.Cleanup(front.Close)
+	a.elb.frontURL = front.URL
 	a.Host = strings.TrimPrefix(srv.URL, "http://")
 	return a
 }
@@ -251,7 +260,7 @@ func (a *AWS) serve(w http.ResponseWriter, r *http.Request) {
 		a.serveS3(w, r)
 	case svc == "cloudfront":
 		a.serveCloudFront(w, r)
-	case svc == "cloudformation" || svc == "sts":
+	case queryServices[svc].h != nil:
 		a.serveQuery(w, r, svc)
 	case jsonServices[svc] != nil:
 		a.serveJSON(w, r, svc)
