@@ -123,6 +123,9 @@ type e2e struct {
 	dbName string   // the database name the new template asks for
 	last   *Target  // the target of the last run
 	extra  []string // stacks deployed before ShopApp (a network stack)
+	// template, when set, renders ShopApp's template instead of
+	// shopTemplate (the deployment strategies' tests).
+	template func(images map[string]string) string
 
 	mu      sync.Mutex
 	pushes  []string
@@ -254,6 +257,9 @@ func (c *cfnCDK) Template(ctx context.Context, asm deploy.Assembly, st string) (
 	images := map[string]string{}
 	for _, s := range []string{"backend", "worker"} {
 		images[s] = asm.Context[contract.ImageContextKey(s)]
+	}
+	if c.e.template != nil {
+		return c.e.template(images), nil
 	}
 	return shopTemplate(images, c.e.health.URL, c.e.dbName), nil
 }

@@ -65,7 +65,7 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 			}
 		}
 	}
-	if err := t.checkStrategies(parsed, out); err != nil {
+	if err := t.checkStrategies(parsed, out, asm.Context); err != nil {
 		return nil, steps.Outcome{}, err
 	}
 	t.recordImages(ctx, out)

@@ -132,7 +132,7 @@ const minFollowGrace = time.Second
 // deploy-infra's outputs. If deploy-infra fails without the deployment
 // ever finishing, the follower stops a few polls later.
 func (t *Target) Follow(ctx context.Context, image deploy.Image, run *deploy.InfraRun) (steps.Outcome, error) {
-	since := time.Now() // the release: deploy-infra starts now, or already did
+	since := t.clock() // the release: deploy-infra starts now, or already did
 	s, err := t.service(image.Service)
 	if err != nil {
 		return steps.Outcome{}, err

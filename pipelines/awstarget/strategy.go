@@ -68,7 +68,9 @@ func (t *Target) templateStrategies(templates []cdkapp.Template) (map[string]str
 // checkStrategies checks, before anything changes, that every gated
 // service deploys with a strategy that pauses (not rolling) and that its
 // stacks export the gate's outputs (the test URL and the test rule).
-func (t *Target) checkStrategies(templates []cdkapp.Template, current deploy.Outputs) error {
+// images are the assembly's image context (contract.ImageContextKey): the
+// stack deploying a gated service's image is where its outputs belong.
+func (t *Target) checkStrategies(templates []cdkapp.Template, current deploy.Outputs, images map[string]string) error {
 	var problems []string
 	planned, err := t.templateStrategies(templates)
 	if err != nil {
@@ -87,13 +89,17 @@ func (t *Target) checkStrategies(templates []cdkapp.Template, current deploy.Out
 		}
 	}
 	var needs []cdkapp.Need
+	gated := map[string]string{}
 	for _, n := range cdkapp.Needs(t.App) {
 		if isGateOutput(n.Key) {
 			needs = append(needs, n)
+			if ref := images[contract.ImageContextKey(n.Service)]; ref != "" {
+				gated[n.Service] = ref
+			}
 		}
 	}
 	if len(needs) > 0 {
-		if err := cdkapp.Check(needs, nil, templates); err != nil {
+		if err := cdkapp.Check(needs, gated, templates); err != nil {
 			problems = append(problems, err.Error())
 		}
 		t.recordOutputExprs(templates, needs)
@@ -148,7 +154,7 @@ func gateWhat(s *appspec.Service) string {
 // pauses (gated services that existed before this deploy).
 func (t *Target) followServiceDeployment(ctx context.Context, s *appspec.Service, image deploy.Image, out deploy.Outputs, strategy, cluster, svc string, since time.Time, first bool) (steps.Outcome, error) {
 	if since.IsZero() {
-		since = time.Now()
+		since = t.clock()
 	}
 	spec := ecs.ServiceDeploymentSpec{
 		Cluster: cluster, Service: svc, Since: since, Images: map[string]string{s.Container: image.Ref},

@@ -108,7 +108,7 @@ func TestCheckStrategies(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := &Target{App: gatedApp()}
-			err := tg.checkStrategies([]cdkapp.Template{template(t, tc.outputs)}, tc.current)
+			err := tg.checkStrategies([]cdkapp.Template{template(t, tc.outputs)}, tc.current, nil)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatal(err)

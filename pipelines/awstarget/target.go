@@ -175,6 +175,16 @@ type Target struct {
 	// ruleSettle is the gates' wait for the load balancer to apply the
 	// test rule (0: gate.DefaultRuleSettle).
 	ruleSettle time.Duration
+	// now is the clock the followers start by (nil: time.Now), the ECS
+	// client's clock in tests.
+	now func() time.Time
+}
+
+func (t *Target) clock() time.Time {
+	if t.now != nil {
+		return t.now()
+	}
+	return time.Now()
 }
 
 var (
