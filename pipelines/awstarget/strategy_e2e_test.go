@@ -32,6 +32,7 @@ type e2eStrategy struct {
 	strategy string // contract.Strategy*
 	gate     bool   // a PAUSE hook, the test rule and the gate's outputs
 	noRule   bool   // without the TestRuleOutput output
+	noHook   bool   // gated outputs without the PAUSE hook
 }
 
 var ecsStrategies = map[string]string{contract.StrategyBlueGreen: "BLUE_GREEN", contract.StrategyLinear: "LINEAR", contract.StrategyCanary: "CANARY"}
@@ -66,7 +67,7 @@ func (e *e2e) strategyTemplate(images map[string]string, cfg map[string]e2eStrat
 		case contract.StrategyCanary:
 			dc["CanaryConfiguration"] = map[string]any{"CanaryPercent": 10, "CanaryBakeTimeInMinutes": 1}
 		}
-		if c.gate {
+		if c.gate && !c.noHook {
 			dc["LifecycleHooks"] = []any{map[string]any{"TargetType": "PAUSE", "LifecycleStages": []string{contract.GateStage},
 				"TimeoutConfiguration": map[string]any{"Action": contract.GateTimeoutAction, "TimeoutInMinutes": contract.GateHookTimeoutMinutes}}}
 		}
@@ -412,5 +413,44 @@ func TestE2EDryRunSaysStrategyAndGate(t *testing.T) {
 	}
 	if m := e.a.Mutating(); len(m) > 0 {
 		t.Errorf("the dry run changed %v", m)
+	}
+}
+
+// The first deploy of a gated blue-green service: the service is created
+// by deploy-infra (no earlier revision to test against or roll back to),
+// so its first deployment is followed to success without the gate, and
+// the report says so.
+func TestE2EBlueGreenFirstDeploy(t *testing.T) {
+	e := &strategyE2E{e2e: newE2E(t, true), cfg: map[string]e2eStrategy{"backend": {strategy: contract.StrategyBlueGreen, gate: true}}, rev: &revision{}, logs: &logSink{}}
+	e.template = func(images map[string]string) string { return e.strategyTemplate(images, e.cfg) }
+	rep, err := e.run(e.target())
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, rep.Text(), e.logs.text())
+	}
+	if got := summary(t, rep, deploy.RolloutStep("backend")); !strings.HasPrefix(got, "blue-green: completed: service deployment ") || !strings.HasSuffix(got, "gate not run: first deploy of the service, no earlier revision to roll back to") {
+		t.Errorf("rollout:backend says %q", got)
+	}
+	if n := len(e.a.CallsTo("ModifyRule")); n > 0 {
+		t.Errorf("the gate ran: %d ModifyRule calls", n)
+	}
+	if imgs := e.images(); imgs["backend"] != e.newRef["backend"] {
+		t.Errorf("backend runs %s", imgs["backend"])
+	}
+}
+
+// A gated service whose stack lacks the PAUSE hook: its deployment goes
+// live without pausing, and the deploy fails saying the gate never ran.
+func TestE2EGateNeverRan(t *testing.T) {
+	e := newStrategyE2E(t, map[string]e2eStrategy{"backend": {strategy: contract.StrategyBlueGreen, gate: true, noHook: true}})
+	rep, err := e.run(e.target())
+	if err == nil {
+		t.Fatalf("the deploy succeeded:\n%s", rep.Text())
+	}
+	st, _ := rep.Step(deploy.RolloutStep("backend"))
+	if !strings.Contains(st.Err, "succeeded without pausing at a PAUSE lifecycle hook, so the gate never ran") {
+		t.Errorf("rollout:backend error: %s", st.Err)
+	}
+	if paths, _ := e.rev.seen(); len(paths) > 0 {
+		t.Errorf("the revision was checked without a pause: %v", paths)
 	}
 }
