@@ -31,6 +31,9 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 	if len(asm.Stacks) == 0 {
 		return nil, steps.Outcome{}, errors.New("the cloud assembly has no stacks: the CDK app must define at least one")
 	}
+	t.mu.Lock()
+	t.checked = t.clock()
+	t.mu.Unlock()
 	var templates []string
 	var parsed []cdkapp.Template
 	for _, st := range asm.Stacks {

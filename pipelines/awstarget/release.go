@@ -132,7 +132,14 @@ const minFollowGrace = time.Second
 // deploy-infra's outputs. If deploy-infra fails without the deployment
 // ever finishing, the follower stops a few polls later.
 func (t *Target) Follow(ctx context.Context, image deploy.Image, run *deploy.InfraRun) (steps.Outcome, error) {
-	since := t.clock() // the release: deploy-infra starts now, or already did
+	// The release began with check-stacks, before deploy-infra, which may
+	// have started the deployments before this follower started.
+	since := t.clock()
+	t.mu.Lock()
+	if !t.checked.IsZero() && t.checked.Before(since) {
+		since = t.checked
+	}
+	t.mu.Unlock()
 	s, err := t.service(image.Service)
 	if err != nil {
 		return steps.Outcome{}, err

@@ -221,6 +221,23 @@ func (e *strategyE2E) target() *Target {
 	return tg
 }
 
+// run is e2e.run within a time limit: a follower that never decides
+// fails the test with the log instead of hanging it.
+func (e *strategyE2E) run(t *Target) (*steps.Report, error) {
+	e.last = t
+	p := &deploy.Pipeline{
+		Services: t.App.ServiceNames(), Migrate: t.App.Migrate.Service,
+		Build: fakeBuild{}, Preflight: t, Push: t, Synth: e2eSynth{stacks: []string{stack}}, Infra: t, Follow: t, Release: t,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := p.Run(ctx, steps.Options{})
+	if ctx.Err() != nil {
+		e.t.Fatalf("the deploy did not end within a minute:\n%s\n%s", rep.Text(), e.logs.text())
+	}
+	return rep, err
+}
+
 // assertNoToken: the release's token is in no log line, report or error.
 func (e *strategyE2E) assertNoToken(rep *steps.Report, err error) {
 	e.t.Helper()

@@ -178,6 +178,9 @@ type Target struct {
 	// now is the clock the followers start by (nil: time.Now), the ECS
 	// client's clock in tests.
 	now func() time.Time
+	// checked is when check-stacks began: every deployment of this
+	// release starts after it.
+	checked time.Time
 }
 
 func (t *Target) clock() time.Time {
