@@ -249,10 +249,13 @@ func (a *AWS) route(r *http.Request) (string, string) {
 // traffic now.
 func (a *AWS) revisionOf(s *ecsService, test bool) string {
 	sd := s.inFlight()
-	if sd == nil || sd.strat == nil || sd.status != "IN_PROGRESS" || sd.strat.at < 0 {
+	if sd == nil || sd.strat == nil || sd.status == "ROLLBACK_IN_PROGRESS" {
 		return s.taskDef
 	}
 	run := sd.strat
+	if run.at < 0 {
+		return run.sourceTD
+	}
 	if test {
 		if run.reached(stageTestShift) {
 			return run.dep.taskDef
