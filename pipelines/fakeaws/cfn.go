@@ -775,6 +775,10 @@ func (a *AWS) settleStack(st *stack, mode int) {
 	case failed != nil:
 		logical := st.resourceOf(failed)
 		reason := "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\""
+		if sd := failed.deployments[0].sd; sd != nil && sd.strat != nil {
+			reason = fmt.Sprintf("Resource handler returned message: \"Error occurred during operation 'ECS service deployment %s ended %s: %s'.\"",
+				lastSegment(sd.arn), sd.status, orDefault(sd.rollbackReason, sd.reason))
+		}
 		a.stackEvent(st, logical, a.serviceARN(failed), "AWS::ECS::Service", phase+"_FAILED", reason)
 		p := st.previous
 		st.template, st.body, st.outputs, st.resources = p.template, p.body, p.outputs, p.resources

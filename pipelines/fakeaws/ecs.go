@@ -276,7 +276,7 @@ func (a *AWS) deploy(s *ecsService, td, rollbackTo string) *ecsDeployment {
 	rollback := rollbackTo != ""
 	source, sourceRev := s.taskDef, "" // what serves: the latest completed deployment
 	for _, d := range s.deployments {
-		if d.rollout == "COMPLETED" {
+		if d.rollout == "COMPLETED" || (d.rollbackOf && d.rollout == "IN_PROGRESS") {
 			source, sourceRev = d.taskDef, d.rev
 			break
 		}

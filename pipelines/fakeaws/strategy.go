@@ -283,6 +283,10 @@ func (a *AWS) finishRollback(s *ecsService, sd *serviceDeployment) {
 	now := a.tick()
 	sd.finished = now
 	back := s.deployments[0]
+	if back.sd != sd { // a newer deployment took over meanwhile: it owns the service
+		sd.status, sd.reason = "ROLLBACK_SUCCESSFUL", "Service deployment rolled back to the previous service revision: "+sd.rollbackReason
+		return
+	}
 	if reason, ok := a.failRollback[s.cluster+"/"+s.name]; ok {
 		delete(a.failRollback, s.cluster+"/"+s.name)
 		sd.status, sd.reason = "ROLLBACK_FAILED", reason

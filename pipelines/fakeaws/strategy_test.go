@@ -246,6 +246,17 @@ func TestPauseHookThenRollback(t *testing.T) {
 	if s := a.StackStatus("app"); s != "UPDATE_ROLLBACK_COMPLETE" {
 		t.Errorf("stack: %s", s)
 	}
+	ev, err := cloudformation.NewFromConfig(a.Config()).DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range ev.StackEvents {
+		found = found || (string(e.ResourceStatus) == "UPDATE_FAILED" && strings.Contains(aws.ToString(e.ResourceStatusReason), "ended ROLLBACK_SUCCESSFUL"))
+	}
+	if !found {
+		t.Error("no UPDATE_FAILED event says how the service deployment ended")
+	}
 }
 
 // apiService creates service api (v1) through the ECS API with config and
@@ -618,4 +629,83 @@ func TestFrontFollowsProductionWeights(t *testing.T) {
 	if got := share(); got != 100 {
 		t.Errorf("after success the new revision got %d of 100 requests", got)
 	}
+}
+
+// StopServiceDeployment works on a rolling deployment too: ROLLBACK rolls
+// back to the last completed revision, ABORT stops it where it stands.
+func TestStopRollingDeployment(t *testing.T) {
+	for _, tc := range []struct{ stopType, want, image string }{{"ROLLBACK", "ROLLBACK_SUCCESSFUL", v1Image}, {"ABORT", "STOPPED", v2Image}} {
+		t.Run(tc.stopType, func(t *testing.T) {
+			a := fakeaws.New(t)
+			c, arn := apiService(t, a, &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}})
+			if _, err := c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
+				StopType: ecstypes.StopServiceDeploymentStopType(tc.stopType)}); err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}})
+			}
+			if sd := describeSD(t, c, arn); string(sd.Status) != tc.want {
+				t.Fatalf("end: %s", sd.Status)
+			}
+			if st, _ := a.Service("prod", "api"); st.Images["api"] != tc.image {
+				t.Errorf("service runs %s, want %s", st.Images["api"], tc.image)
+			}
+		})
+	}
+}
+
+// The stack waits for a rollback and ends rolled back; a deployment after
+// it starts from the restored revision.
+func TestDeployAfterRollback(t *testing.T) {
+	a := fakeaws.New(t)
+	c, arn := release(t, a, blueGreen+gateHook)
+	_, sd := follow(t, c, arn, paused)
+	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
+		HookId: awaiting(sd).HookId, Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {
+		t.Fatal(err)
+	}
+	if s := a.StackStatus("app"); s != "UPDATE_IN_PROGRESS" {
+		t.Fatalf("the stack waits for the rollback: %s", s)
+	}
+	_, last := follow(t, c, arn, nil)
+	if a.StackStatus("app") != "UPDATE_ROLLBACK_COMPLETE" || last.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful {
+		t.Fatalf("stack %s, deployment %s", a.StackStatus("app"), last.Status)
+	}
+	if err := a.Redeploy("prod", "api"); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}})
+	next := describeSD(t, c, aws.ToString(svc.Services[0].CurrentServiceDeployment))
+	if next.LifecycleStage == "" || aws.ToString(next.SourceServiceRevisions[0].Arn) != aws.ToString(last.Rollback.ServiceRevisionArn) {
+		t.Errorf("a deployment after the rollback is a blue/green one from the restored revision: %+v", next)
+	}
+}
+
+// A deployment started while a rollback runs owns the service: the
+// rollback's end does not undo it.
+func TestDeployDuringRollback(t *testing.T) {
+	a := fakeaws.New(t)
+	c, arn := release(t, a, blueGreen+gateHook)
+	_, sd := follow(t, c, arn, paused)
+	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
+		HookId: awaiting(sd).HookId, Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Redeploy("prod", "api"); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}})
+	next := aws.ToString(svc.Services[0].CurrentServiceDeployment)
+	if _, first := follow(t, c, arn, nil); first.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful {
+		t.Fatalf("the rollback: %s", first.Status)
+	}
+	_, p := follow(t, c, next, paused)
+	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(next), HookId: awaiting(p).HookId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, last := follow(t, c, next, nil); last.Status != ecstypes.ServiceDeploymentStatusSuccessful {
+		t.Fatalf("the newer deployment: %s", last.Status)
+	}
+	serviceOn(t, a, v1Image)
 }
