@@ -140,6 +140,8 @@
 //   - AWS::S3::Bucket, AWS::CloudFront::Distribution, AWS::SSM::Parameter
 //     and AWS::SecretsManager::Secret create the bucket, distribution,
 //     parameter and secret in the fake; load balancers get a DNSName.
+//   - AWS::ElasticLoadBalancingV2::Listener and ::TargetGroup get ARNs as
+//     physical IDs (a listener's derived from its LoadBalancerArn).
 //   - AWS::ElasticLoadBalancingV2::ListenerRule creates a listener rule
 //     (Ref = its ARN, derived from ListenerArn; Fn::GetAtt RuleArn) with
 //     the template's Priority, Conditions and Actions, which DescribeRules
@@ -262,8 +264,10 @@
 // a.LoadBalancerURL() is a second HTTP server that answers as the
 // services behind the listener rules would. A request goes to the first
 // rule, by priority, whose conditions all match (http-header values
-// case-insensitively with * and ? wildcards, path-pattern; host-header is
-// ignored, every host reaches the front) and belongs to a service
+// case-insensitively with * and ? wildcards, path-pattern, and
+// host-header only when the request's Host is a name: a request to the
+// front's own address matches every host, and a test picks a service by
+// setting req.Host) and belongs to a service
 // (LoadBalancers[].AdvancedConfiguration ProductionListenerRule or
 // TestListenerRule); with no such rule, to the only service that has load
 // balancers, else 503. A test rule routes to the NEW revision while the
@@ -282,7 +286,7 @@
 // Not emulated: bake and step bake times as waits, task-level traffic
 // (tasks are counts), target groups and their health checks, Lambda
 // hooks, weighted forward actions, rules on listeners' default actions,
-// host-header routing in the front, the first deployment of a service
+// query-string and source-ip conditions in the front, the first deployment of a service
 // going through lifecycle stages, alarms of rolling deployments.
 //
 // Times come from a fake clock that starts at 2025-01-02T03:04:05Z (or

@@ -709,3 +709,55 @@ func TestDeployDuringRollback(t *testing.T) {
 	}
 	serviceOn(t, a, v1Image)
 }
+
+// With two services behind one listener, host-header conditions pick the
+// service when the request names a host; rule and listener ARNs look like
+// ELBv2's.
+func TestFrontRoutesByHost(t *testing.T) {
+	a := fakeaws.New(t)
+	svc := func(name, image string, prio int) string {
+		return fmt.Sprintf(`
+  "%[1]sRule": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {"ListenerArn": {"Ref": "Listener"}, "Priority": %[3]d,
+    "Conditions": [{"Field": "host-header", "HostHeaderConfig": {"Values": ["%[1]s.example.com"]}}],
+    "Actions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": {"Ref": "Tg"}, "Weight": 1}]}}]}},
+  "%[1]sTask": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "%[1]s",
+    "ContainerDefinitions": [{"Name": "app", "Image": %[2]q}]}},
+  "%[1]sService": {"Type": "AWS::ECS::Service", "Properties": {"Cluster": "prod", "ServiceName": "%[1]s", "TaskDefinition": {"Ref": "%[1]sTask"},
+    "DeploymentConfiguration": {"Strategy": "BLUE_GREEN"},
+    "LoadBalancers": [{"ContainerName": "app", "ContainerPort": 80, "TargetGroupArn": {"Ref": "Tg"},
+      "AdvancedConfiguration": {"ProductionListenerRule": {"Ref": "%[1]sRule"}}}]}}`, name, image, prio)
+	}
+	tpl := `{"Resources": {
+  "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "prod"}},
+  "Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {}},
+  "Listener": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"LoadBalancerArn": {"Ref": "Lb"}, "Port": 80}},
+  "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"Port": 80}},` + svc("api", v1Image, 10) + "," + svc("web", v2Image, 20) + `},
+"Outputs": {"Rule": {"Value": {"Ref": "webRule"}}}}`
+	if err := a.ApplyTemplate("app", tpl); err != nil {
+		t.Fatal(err)
+	}
+	a.SetRevisionHandler(v1Image, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api") }))
+	a.SetRevisionHandler(v2Image, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "web") }))
+	for host, want := range map[string]string{"api.example.com": "api", "WEB.example.com": "web", "other.example.com": "503"} {
+		req, _ := http.NewRequest(http.MethodGet, a.LoadBalancerURL()+"/", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := string(b); got != want && !(want == "503" && resp.StatusCode == 503) {
+			t.Errorf("Host %s: %d %q, want %s", host, resp.StatusCode, got, want)
+		}
+	}
+	_, out := outputs(t, cloudformation.NewFromConfig(a.Config()), "app")
+	if !strings.HasPrefix(out["Rule"], "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/") {
+		t.Errorf("rule ARN %s", out["Rule"])
+	}
+	r, err := elbv2.NewFromConfig(a.Config()).DescribeRules(ctx, &elbv2.DescribeRulesInput{RuleArns: []string{out["Rule"]}})
+	if err != nil || len(r.Rules[0].Actions) != 1 || aws.ToInt32(r.Rules[0].Actions[0].ForwardConfig.TargetGroups[0].Weight) != 1 ||
+		!strings.Contains(aws.ToString(r.Rules[0].Actions[0].ForwardConfig.TargetGroups[0].TargetGroupArn), ":targetgroup/") {
+		t.Fatalf("forward action: %v %+v", err, r)
+	}
+}
