@@ -217,8 +217,8 @@
 // come, only those polls move it. Before that DescribeServices polls move
 // it from the second on (a rolling follower on such a service still sees
 // it end; one look, such as an already-on check, moves nothing), and
-// before those, stack polls, as for rolling deployments. ApplyTemplate passes
-// time itself, a PAUSE hook included (it times out).
+// before those, stack polls, as for rolling deployments. ApplyTemplate
+// passes time itself, a PAUSE hook included (it times out).
 //
 // DeploymentConfiguration.LifecycleHooks (CloudFormation's LifecycleHooks
 // property, e.g. set with addPropertyOverride) with TargetType PAUSE stop
@@ -273,8 +273,8 @@
 // balancers, else 503. A test rule routes to the NEW revision while the
 // service's deployment is IN_PROGRESS in or past TEST_TRAFFIC_SHIFT; a
 // production rule to the serving revision (during a production traffic
-// shift a share of requests as the weight says, deterministically: at 25
-// of every 100). So after ModifyRule sets the test rule's X-Stevedore-Test
+// shift a share of requests as the weight says, deterministically: at
+// 25%, 25 of every 100). So after ModifyRule sets the test rule's X-Stevedore-Test
 // value, a request with that value reaches the new revision and one with
 // the old value the serving one. Each revision answers through the
 // handler a.SetRevisionHandler(image, h) gave for one of its task
@@ -286,8 +286,8 @@
 // Not emulated: bake and step bake times as waits, task-level traffic
 // (tasks are counts), target groups and their health checks, Lambda
 // hooks, weighted forward actions, rules on listeners' default actions,
-// query-string and source-ip conditions in the front, the first deployment of a service
-// going through lifecycle stages, alarms of rolling deployments.
+// query-string and source-ip conditions in the front, lifecycle stages
+// for a service's first deployment, alarms of rolling deployments.
 //
 // Times come from a fake clock that starts at 2025-01-02T03:04:05Z (or
 // WithStartTime) and moves one second per event, so answers are
