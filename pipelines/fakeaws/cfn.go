@@ -778,6 +778,8 @@ func (a *AWS) settleStack(st *stack, mode int) {
 		if sd := failed.deployments[0].sd; sd != nil && sd.strat != nil {
 			reason = fmt.Sprintf("Resource handler returned message: \"Error occurred during operation 'ECS service deployment %s ended %s: %s'.\"",
 				lastSegment(sd.arn), sd.status, orDefault(sd.rollbackReason, sd.reason))
+		} else if sd != nil && len(sd.fired) > 0 {
+			reason = fmt.Sprintf("Resource handler returned message: \"Error occurred during operation 'ECS Deployment alarms were triggered: %s'.\"", strings.Join(sd.fired, ", "))
 		}
 		a.stackEvent(st, logical, a.serviceARN(failed), "AWS::ECS::Service", phase+"_FAILED", reason)
 		p := st.previous

@@ -251,6 +251,9 @@
 // once when a deployment that monitors it (Alarms {AlarmNames, Enable,
 // Rollback}) is at that stage: it rolls back, Alarms shows it in
 // TriggeredAlarmNames (status TRIGGERED) and Rollback.Reason names it.
+// FireAlarm(alarm, "") also reaches a rolling deployment that monitors
+// it, at its next DescribeServices poll: it FAILS and rolls back to the
+// last completed deployment (ROLLBACK_SUCCESSFUL after the settle polls).
 // a.FailRollback(cluster, service, reason) ends the service's next
 // rollback ROLLBACK_FAILED with reason as StatusReason.
 // a.StopDeployment(cluster, service, "ROLLBACK"|"ABORT") is someone else
@@ -287,7 +290,7 @@
 // (tasks are counts), target groups and their health checks, Lambda
 // hooks, weighted forward actions, rules on listeners' default actions,
 // query-string and source-ip conditions in the front, lifecycle stages
-// for a service's first deployment, alarms of rolling deployments.
+// for a service's first deployment.
 //
 // Times come from a fake clock that starts at 2025-01-02T03:04:05Z (or
 // WithStartTime) and moves one second per event, so answers are

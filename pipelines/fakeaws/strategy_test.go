@@ -761,3 +761,21 @@ func TestFrontRoutesByHost(t *testing.T) {
 		t.Fatalf("forward action: %v %+v", err, r)
 	}
 }
+
+// An alarm also rolls back a rolling deployment that monitors it, at its
+// next DescribeServices poll.
+func TestAlarmRollsBackRollingDeployment(t *testing.T) {
+	a := fakeaws.New(t)
+	c, arn := apiService(t, a, &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+		Alarms: &ecstypes.DeploymentAlarms{AlarmNames: []string{"api-5xx"}, Enable: true, Rollback: true}})
+	a.FireAlarm("api-5xx", "")
+	for range 4 {
+		c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}})
+	}
+	sd := describeSD(t, c, arn)
+	if sd.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || sd.Alarms == nil || !slices.Equal(sd.Alarms.TriggeredAlarmNames, []string{"api-5xx"}) ||
+		!strings.Contains(aws.ToString(sd.Rollback.Reason), "api-5xx") || !strings.Contains(aws.ToString(sd.StatusReason), "api-5xx") {
+		t.Fatalf("end %s (%s), alarms %+v, rollback %+v", sd.Status, aws.ToString(sd.StatusReason), sd.Alarms, sd.Rollback)
+	}
+	serviceOn(t, a, v1Image)
+}
