@@ -62,8 +62,9 @@
 //     "(deployment …) deployment completed." and "has reached a steady
 //     state." (newest first). A one-off task of a bad image (see below)
 //     stops with the image's reason and no exit code.
-//     ListServiceDeployments filters by status and createdAt (on the fake
-//     clock: take Since from Now), newest first. StopServiceDeployment
+//     ListServiceDeployments filters by status and createdAt (bounds
+//     inclusive, to the millisecond the SDK sends; on the fake clock:
+//     take Since from Now, or use WithWallClock), newest first. StopServiceDeployment
 //     (ROLLBACK, the default, or ABORT) and ContinueServiceDeployment:
 //     see "Deployment strategies" below.
 //   - ELBv2 (signing name elasticloadbalancing; query protocol, XML
@@ -294,7 +295,9 @@
 //
 // Times come from a fake clock that starts at 2025-01-02T03:04:05Z (or
 // WithStartTime) and moves one second per event, so answers are
-// deterministic. A follower that compares a PAUSE hook's ExpiresAt with
-// its own clock needs that clock near the fake's: start the fake
-// WithStartTime(time.Now()) or give the follower a clock set from Now.
+// deterministic. Code that judges the fake's timestamps by its own clock
+// (ListServiceDeployments' createdAt after a follower's Since, a PAUSE
+// hook's ExpiresAt) needs that clock near the fake's: give it a clock set
+// from Now, or start the fake WithWallClock (its clock then the
+// machine's, events a microsecond apart at least).
 package fakeaws
