@@ -248,6 +248,11 @@
 // service completes with SUCCESSFUL and rolls back (UPDATE_ROLLBACK_COMPLETE)
 // with ROLLBACK_*, STOPPED.
 //
+// A bad image (BadImage) stops such a deployment at SCALE_UP: two
+// stopped tasks per poll, and with the circuit breaker's rollback on a
+// rollback ("ECS deployment circuit breaker: tasks failed to start.",
+// DeploymentCircuitBreaker TRIGGERED); without it, it stays there.
+//
 // Scenarios: a.FireAlarm(alarm, "BAKE_TIME") fires a CloudWatch alarm
 // once when a deployment that monitors it (Alarms {AlarmNames, Enable,
 // Rollback}) is at that stage: it rolls back, Alarms shows it in

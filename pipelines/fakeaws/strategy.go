@@ -195,6 +195,21 @@ func (a *AWS) stepStrategy(s *ecsService, sd *serviceDeployment) {
 		a.startRollback(s, sd, alarmReason(sd))
 		return
 	}
+	if reason := a.badReason(r.dep.taskDef); reason != "" && r.stage() == stageScaleUp {
+		// The new revision's tasks fail to start: the circuit breaker rolls
+		// back, or without it ECS keeps trying at SCALE_UP.
+		r.dep.failed += 2
+		sd.failures = r.dep.failed
+		if r.dep.failed <= 10 {
+			a.stoppedTask(s, r.dep, reason)
+			a.stoppedTask(s, r.dep, reason)
+		}
+		if a.rollbackOn(s) {
+			sd.breaker = "TRIGGERED"
+			a.startRollback(s, sd, "ECS deployment circuit breaker: tasks failed to start.")
+		}
+		return
+	}
 	if r.at == len(r.stages)-1 {
 		a.finishStrategy(s, sd)
 		return
@@ -209,7 +224,9 @@ func (a *AWS) enterStage(s *ecsService, r *strategyRun) {
 	now := a.tick()
 	switch r.stage() {
 	case stageScaleUp:
-		r.dep.running, r.dep.pending = r.dep.desired, 0
+		if a.badReason(r.dep.taskDef) == "" {
+			r.dep.running, r.dep.pending = r.dep.desired, 0
+		}
 	case stageCleanUp:
 		for _, o := range s.deployments {
 			if o != r.dep {

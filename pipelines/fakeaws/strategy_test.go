@@ -779,3 +779,22 @@ func TestAlarmRollsBackRollingDeployment(t *testing.T) {
 	}
 	serviceOn(t, a, v1Image)
 }
+
+// A new revision whose tasks fail to start trips the circuit breaker at
+// SCALE_UP, which rolls the blue/green deployment back.
+func TestBlueGreenBadImageRollsBack(t *testing.T) {
+	a := fakeaws.New(t)
+	a.BadImage(v2Image, "CannotPullContainerError: manifest unknown")
+	c, arn := release(t, a, blueGreen)
+	stages, last := follow(t, c, arn, nil)
+	if last.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || stages[len(stages)-1] != "SCALE_UP" ||
+		last.DeploymentCircuitBreaker.Status != ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered || last.DeploymentCircuitBreaker.FailureCount < 2 ||
+		!strings.Contains(aws.ToString(last.Rollback.Reason), "circuit breaker") {
+		t.Fatalf("end %s after %v: breaker %+v, rollback %+v", last.Status, stages, last.DeploymentCircuitBreaker, last.Rollback)
+	}
+	serviceOn(t, a, v1Image)
+	tasks, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("prod"), DesiredStatus: ecstypes.DesiredStatusStopped})
+	if err != nil || len(tasks.TaskArns) < 2 {
+		t.Errorf("stopped tasks: %v %+v", err, tasks)
+	}
+}
