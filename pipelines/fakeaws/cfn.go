@@ -737,13 +737,16 @@ func (a *AWS) settleStack(st *stack, mode int) {
 		if len(s.deployments) == 0 {
 			continue
 		}
-		if sd := s.deployments[0].sd; mode == advanceAll && sd != nil && sd.strat != nil {
-			// ApplyTemplate passes time itself: a PAUSE hook nobody answers
-			// times out, and no follower drives the deployment.
-			if h := sd.strat.awaiting(); h != nil && a.now.Before(h.expires) {
-				a.now = h.expires
+		if sd := s.deployments[0].sd; sd != nil && sd.strat != nil {
+			// Only polls of the service move a strategy deployment, so its
+			// follower sees every stage; ApplyTemplate passes time itself:
+			// a PAUSE hook nobody answers times out.
+			if mode == advanceAll {
+				if h := sd.strat.awaiting(); h != nil && a.now.Before(h.expires) {
+					a.now = h.expires
+				}
+				a.stepStrategy(s, sd)
 			}
-			a.stepStrategy(s, sd)
 		} else if mode == advanceAll || (mode == advanceUnwatched && !s.deployments[0].watched) {
 			a.advance(s)
 		}

@@ -217,9 +217,11 @@
 // A poll is a DescribeServiceDeployments of that deployment; once one has
 // come, only those polls move it. Before that DescribeServices polls move
 // it from the second on (a rolling follower on such a service still sees
-// it end; one look, such as an already-on check, moves nothing), and
-// before those, stack polls, as for rolling deployments. ApplyTemplate
-// passes time itself, a PAUSE hook included (it times out).
+// it end; one look, such as an already-on check, moves nothing). Unlike a
+// rolling one, stack polls (DescribeStacks, a CDK CLI waiting) never move
+// it, so its follower sees every stage however the two interleave; with
+// no follower, the stack waits (StartTemplate) or ApplyTemplate passes
+// time itself, a PAUSE hook included (it times out).
 //
 // DeploymentConfiguration.LifecycleHooks (CloudFormation's LifecycleHooks
 // property, e.g. set with addPropertyOverride) with TargetType PAUSE stop

@@ -415,7 +415,7 @@ func (a *AWS) advance(s *ecsService) {
 	if d.sd != nil && d.sd.strat != nil {
 		// DescribeServiceDeployments polls drive it once one came; before
 		// that, DescribeServices polls from the second on (one look, such
-		// as an already-on check, moves nothing).
+		// as an already-on check, moves nothing). Stack polls never do.
 		if r := d.sd.strat; !r.followed {
 			if r.looks++; r.looks > 1 {
 				a.stepStrategy(s, d.sd)

@@ -149,6 +149,12 @@ func TestBlueGreenGoesThroughEveryStage(t *testing.T) {
 		Status: []ecstypes.ServiceDeploymentStatus{ecstypes.ServiceDeploymentStatusPending}}); len(l.ServiceDeployments) != 1 {
 		t.Fatalf("a new deployment is PENDING until its first poll: %+v", l)
 	}
+	cfn := cloudformation.NewFromConfig(a.Config())
+	for range 5 { // a CDK CLI waiting moves nothing: the follower sees every stage
+		if st, _ := outputs(t, cfn, "app"); st != "UPDATE_IN_PROGRESS" {
+			t.Fatalf("stack %s", st)
+		}
+	}
 	weights := map[string][2]float64{}
 	stages, last := follow(t, c, arn, func(sd ecstypes.ServiceDeployment) bool {
 		tr := sd.TargetServiceRevision
