@@ -737,13 +737,16 @@ func (a *AWS) settleStack(st *stack, mode int) {
 		if len(s.deployments) == 0 {
 			continue
 		}
-		if sd := s.deployments[0].sd; mode == advanceAll && sd != nil && sd.strat != nil {
-			// ApplyTemplate passes time itself: a PAUSE hook nobody answers
-			// times out, and no follower drives the deployment.
-			if h := sd.strat.awaiting(); h != nil && a.now.Before(h.expires) {
-				a.now = h.expires
+		if sd := s.deployments[0].sd; sd != nil && sd.strat != nil {
+			// Only polls of the service move a strategy deployment, so its
+			// follower sees every stage; ApplyTemplate passes time itself:
+			// a PAUSE hook nobody answers times out.
+			if mode == advanceAll {
+				if h := sd.strat.awaiting(); h != nil && a.now.Before(h.expires) {
+					a.now = h.expires
+				}
+				a.stepStrategy(s, sd)
 			}
-			a.stepStrategy(s, sd)
 		} else if mode == advanceAll || (mode == advanceUnwatched && !s.deployments[0].watched) {
 			a.advance(s)
 		}
@@ -775,6 +778,12 @@ func (a *AWS) settleStack(st *stack, mode int) {
 	case failed != nil:
 		logical := st.resourceOf(failed)
 		reason := "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\""
+		if sd := failed.deployments[0].sd; sd != nil && sd.strat != nil {
+			reason = fmt.Sprintf("Resource handler returned message: \"Error occurred during operation 'ECS service deployment %s ended %s: %s'.\"",
+				lastSegment(sd.arn), sd.status, orDefault(sd.rollbackReason, sd.reason))
+		} else if sd != nil && len(sd.fired) > 0 {
+			reason = fmt.Sprintf("Resource handler returned message: \"Error occurred during operation 'ECS Deployment alarms were triggered: %s'.\"", strings.Join(sd.fired, ", "))
+		}
 		a.stackEvent(st, logical, a.serviceARN(failed), "AWS::ECS::Service", phase+"_FAILED", reason)
 		p := st.previous
 		st.template, st.body, st.outputs, st.resources = p.template, p.body, p.outputs, p.resources

@@ -62,8 +62,9 @@
 //     "(deployment …) deployment completed." and "has reached a steady
 //     state." (newest first). A one-off task of a bad image (see below)
 //     stops with the image's reason and no exit code.
-//     ListServiceDeployments filters by status and createdAt (on the fake
-//     clock: take Since from Now), newest first. StopServiceDeployment
+//     ListServiceDeployments filters by status and createdAt (bounds
+//     inclusive, to the millisecond the SDK sends; on the fake clock:
+//     take Since from Now, or use WithWallClock), newest first. StopServiceDeployment
 //     (ROLLBACK, the default, or ABORT) and ContinueServiceDeployment:
 //     see "Deployment strategies" below.
 //   - ELBv2 (signing name elasticloadbalancing; query protocol, XML
@@ -140,6 +141,8 @@
 //   - AWS::S3::Bucket, AWS::CloudFront::Distribution, AWS::SSM::Parameter
 //     and AWS::SecretsManager::Secret create the bucket, distribution,
 //     parameter and secret in the fake; load balancers get a DNSName.
+//   - AWS::ElasticLoadBalancingV2::Listener and ::TargetGroup get ARNs as
+//     physical IDs (a listener's derived from its LoadBalancerArn).
 //   - AWS::ElasticLoadBalancingV2::ListenerRule creates a listener rule
 //     (Ref = its ARN, derived from ListenerArn; Fn::GetAtt RuleArn) with
 //     the template's Priority, Conditions and Actions, which DescribeRules
@@ -214,8 +217,10 @@
 // A poll is a DescribeServiceDeployments of that deployment; once one has
 // come, only those polls move it. Before that DescribeServices polls move
 // it from the second on (a rolling follower on such a service still sees
-// it end; one look, such as an already-on check, moves nothing), and
-// before those, stack polls, as for rolling deployments. ApplyTemplate passes
+// it end; one look, such as an already-on check, moves nothing). Unlike a
+// rolling one, stack polls (DescribeStacks, a CDK CLI waiting) never move
+// it, so its follower sees every stage however the two interleave; with
+// no follower, the stack waits (StartTemplate) or ApplyTemplate passes
 // time itself, a PAUSE hook included (it times out).
 //
 // DeploymentConfiguration.LifecycleHooks (CloudFormation's LifecycleHooks
@@ -245,10 +250,18 @@
 // service completes with SUCCESSFUL and rolls back (UPDATE_ROLLBACK_COMPLETE)
 // with ROLLBACK_*, STOPPED.
 //
+// A bad image (BadImage) stops such a deployment at SCALE_UP: two
+// stopped tasks per poll, and with the circuit breaker's rollback on a
+// rollback ("ECS deployment circuit breaker: tasks failed to start.",
+// DeploymentCircuitBreaker TRIGGERED); without it, it stays there.
+//
 // Scenarios: a.FireAlarm(alarm, "BAKE_TIME") fires a CloudWatch alarm
 // once when a deployment that monitors it (Alarms {AlarmNames, Enable,
 // Rollback}) is at that stage: it rolls back, Alarms shows it in
 // TriggeredAlarmNames (status TRIGGERED) and Rollback.Reason names it.
+// FireAlarm(alarm, "") also reaches a rolling deployment that monitors
+// it, at its next DescribeServices poll: it FAILS and rolls back to the
+// last completed deployment (ROLLBACK_SUCCESSFUL after the settle polls).
 // a.FailRollback(cluster, service, reason) ends the service's next
 // rollback ROLLBACK_FAILED with reason as StatusReason.
 // a.StopDeployment(cluster, service, "ROLLBACK"|"ABORT") is someone else
@@ -262,15 +275,17 @@
 // a.LoadBalancerURL() is a second HTTP server that answers as the
 // services behind the listener rules would. A request goes to the first
 // rule, by priority, whose conditions all match (http-header values
-// case-insensitively with * and ? wildcards, path-pattern; host-header is
-// ignored, every host reaches the front) and belongs to a service
+// case-insensitively with * and ? wildcards, path-pattern, and
+// host-header only when the request's Host is a name: a request to the
+// front's own address matches every host, and a test picks a service by
+// setting req.Host) and belongs to a service
 // (LoadBalancers[].AdvancedConfiguration ProductionListenerRule or
 // TestListenerRule); with no such rule, to the only service that has load
 // balancers, else 503. A test rule routes to the NEW revision while the
 // service's deployment is IN_PROGRESS in or past TEST_TRAFFIC_SHIFT; a
 // production rule to the serving revision (during a production traffic
-// shift a share of requests as the weight says, deterministically: at 25
-// of every 100). So after ModifyRule sets the test rule's X-Stevedore-Test
+// shift a share of requests as the weight says, deterministically: at
+// 25%, 25 of every 100). So after ModifyRule sets the test rule's X-Stevedore-Test
 // value, a request with that value reaches the new revision and one with
 // the old value the serving one. Each revision answers through the
 // handler a.SetRevisionHandler(image, h) gave for one of its task
@@ -282,12 +297,14 @@
 // Not emulated: bake and step bake times as waits, task-level traffic
 // (tasks are counts), target groups and their health checks, Lambda
 // hooks, weighted forward actions, rules on listeners' default actions,
-// host-header routing in the front, the first deployment of a service
-// going through lifecycle stages, alarms of rolling deployments.
+// query-string and source-ip conditions in the front, lifecycle stages
+// for a service's first deployment.
 //
 // Times come from a fake clock that starts at 2025-01-02T03:04:05Z (or
 // WithStartTime) and moves one second per event, so answers are
-// deterministic. A follower that compares a PAUSE hook's ExpiresAt with
-// its own clock needs that clock near the fake's: start the fake
-// WithStartTime(time.Now()) or give the follower a clock set from Now.
+// deterministic. Code that judges the fake's timestamps by its own clock
+// (ListServiceDeployments' createdAt after a follower's Since, a PAUSE
+// hook's ExpiresAt) needs that clock near the fake's: give it a clock set
+// from Now, or start the fake WithWallClock (its clock then the
+// machine's, events a microsecond apart at least).
 package fakeaws

@@ -55,6 +55,7 @@ type serviceDeployment struct {
 	breaker                     string
 	failures                    int
 	strat                       *strategyRun // BLUE_GREEN, LINEAR, CANARY
+	alarms, fired               []string     // monitored with rollback; gone off
 }
 
 type ecsDeployment struct {
@@ -276,7 +277,7 @@ func (a *AWS) deploy(s *ecsService, td, rollbackTo string) *ecsDeployment {
 	rollback := rollbackTo != ""
 	source, sourceRev := s.taskDef, "" // what serves: the latest completed deployment
 	for _, d := range s.deployments {
-		if d.rollout == "COMPLETED" {
+		if d.rollout == "COMPLETED" || (d.rollbackOf && d.rollout == "IN_PROGRESS") {
 			source, sourceRev = d.taskDef, d.rev
 			break
 		}
@@ -313,6 +314,9 @@ func (a *AWS) deploy(s *ecsService, td, rollbackTo string) *ecsDeployment {
 		if kind := strategyOf(s.config); kind != "" && sourceRev != "" {
 			d.sd.sources = []string{sourceRev}
 			d.sd.strat, d.sd.status = a.newStrategyRun(s, kind, source, d), "PENDING"
+		}
+		if al := obj(s.config, "alarms"); flag(al, "enable") && flag(al, "rollback") {
+			d.sd.alarms = strs(al, "alarmNames")
 		}
 		s.history = append(s.history, d.sd)
 	}
@@ -364,6 +368,9 @@ func (a *AWS) serviceDeploymentJSON(s *ecsService, sd *serviceDeployment, brief 
 	if sd.rollbackTo != "" {
 		m["rollback"] = map[string]any{"reason": sd.rollbackReason, "serviceRevisionArn": sd.rollbackTo, "startedAt": epoch(sd.rollbackAt)}
 	}
+	if al := alarmsJSON(sd); al != nil {
+		m["alarms"] = al
+	}
 	if sd.strat != nil {
 		a.strategyJSON(s, sd, m)
 	}
@@ -408,7 +415,7 @@ func (a *AWS) advance(s *ecsService) {
 	if d.sd != nil && d.sd.strat != nil {
 		// DescribeServiceDeployments polls drive it once one came; before
 		// that, DescribeServices polls from the second on (one look, such
-		// as an already-on check, moves nothing).
+		// as an already-on check, moves nothing). Stack polls never do.
 		if r := d.sd.strat; !r.followed {
 			if r.looks++; r.looks > 1 {
 				a.stepStrategy(s, d.sd)
@@ -420,6 +427,10 @@ func (a *AWS) advance(s *ecsService) {
 		return
 	}
 	d.polls++
+	if d.sd != nil && !d.rollbackOf && a.alarmFires(d.sd, "") {
+		a.alarmRollback(s, d)
+		return
+	}
 	if d.polls < a.settle {
 		return
 	}
@@ -466,6 +477,9 @@ func (a *AWS) advance(s *ecsService) {
 		d.sd.finished = d.updated
 		if d.rollbackOf {
 			d.sd.status, d.sd.reason = "ROLLBACK_SUCCESSFUL", "ECS deployment circuit breaker: rolled back to the previous service revision."
+			if d.sd.breaker != "TRIGGERED" { // an alarm or StopServiceDeployment rolled it back
+				d.sd.reason = "Service deployment rolled back to the previous service revision: " + d.sd.rollbackReason
+			}
 		} else {
 			d.sd.status, d.sd.breaker = "SUCCESSFUL", "MONITORING_COMPLETE"
 		}
@@ -473,6 +487,32 @@ func (a *AWS) advance(s *ecsService) {
 	s.deployments = s.deployments[:1]
 	a.event(s, "(deployment %s) deployment completed.", d.id)
 	a.event(s, "has reached a steady state.")
+}
+
+// alarmRollback fails a rolling deployment whose alarm went off and rolls
+// the service back to the last completed deployment, as ECS does with the
+// alarms' rollback on.
+func (a *AWS) alarmRollback(s *ecsService, d *ecsDeployment) {
+	d.updated = a.tick()
+	d.rollout, d.reason, d.pending = "FAILED", "ECS deployment "+d.id+" failed: alarm(s) detected: "+strings.Join(d.sd.fired, ", ")+".", 0
+	a.event(s, "(deployment %s) deployment failed: alarm detected.", d.id)
+	var back *ecsDeployment
+	for _, o := range s.deployments[1:] {
+		if o.rollout == "COMPLETED" {
+			back = o
+		}
+	}
+	if back == nil {
+		d.sd.status, d.sd.reason, d.sd.finished = "STOPPED", d.reason, d.updated
+		return
+	}
+	sd := d.sd
+	a.event(s, "rolling back to deployment %s.", back.id)
+	s.deployments = removeDeployment(s.deployments, back)
+	a.deploy(s, back.taskDef, back.id)
+	s.deployments[0].running = back.running
+	s.deployments[0].reason = "ECS deployment " + d.id + " failed: alarm(s) detected: rolling back to deploymentId " + back.id + "."
+	sd.rollbackReason, sd.breaker = alarmReason(sd), "MONITORING"
 }
 
 func removeDeployment(ds []*ecsDeployment, x *ecsDeployment) []*ecsDeployment {

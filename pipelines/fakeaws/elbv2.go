@@ -3,6 +3,7 @@ package fakeaws
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"sort"
@@ -171,8 +172,8 @@ func (a *AWS) SetRevisionHandler(image string, h http.Handler) {
 const RevisionHeader = "X-Fakeaws-Task-Definition"
 
 // serveFront routes a request as the listener rules do, by priority: a
-// rule's conditions must all match (host-header is ignored: every host
-// reaches the front). A service's test rule sends to the service's new
+// rule's conditions must all match (host-header only when the request's
+// Host is a name, not the front's own address). A service's test rule sends to the service's new
 // revision while its deployment is in or past TEST_TRAFFIC_SHIFT, its
 // production rule to the serving revision (during a production traffic
 // shift, a share of requests as the weight says, deterministically).
@@ -249,10 +250,13 @@ func (a *AWS) route(r *http.Request) (string, string) {
 // traffic now.
 func (a *AWS) revisionOf(s *ecsService, test bool) string {
 	sd := s.inFlight()
-	if sd == nil || sd.strat == nil || sd.status != "IN_PROGRESS" || sd.strat.at < 0 {
+	if sd == nil || sd.strat == nil || sd.status == "ROLLBACK_IN_PROGRESS" {
 		return s.taskDef
 	}
 	run := sd.strat
+	if run.at < 0 {
+		return run.sourceTD
+	}
 	if test {
 		if run.reached(stageTestShift) {
 			return run.dep.taskDef
@@ -282,6 +286,20 @@ func ruleMatches(rule *elbRule, r *http.Request) bool {
 				vals = strs(cm, "Values")
 			}
 			if !anyMatch(vals, []string{r.URL.Path}, false) {
+				return false
+			}
+		case "host-header":
+			// Requests to the front's own address (127.0.0.1:port) match
+			// every host; a test picks a service by setting req.Host.
+			host := r.Host
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			vals := strs(obj(cm, "HostHeaderConfig"), "Values")
+			if len(vals) == 0 {
+				vals = strs(cm, "Values")
+			}
+			if net.ParseIP(host) == nil && host != "localhost" && !anyMatch(vals, []string{host}, true) {
 				return false
 			}
 		case "http-request-method":

@@ -38,6 +38,7 @@ type AWS struct {
 	settle   int
 	exitCode map[string]int
 	bad      map[string]string
+	wall     bool // WithWallClock
 	registry http.Handler
 	// alarmAt: alarm -> the stage it fires at (FireAlarm); failRollback:
 	// cluster/service -> why its next rollback fails (FailRollback).
@@ -96,6 +97,15 @@ func WithSettlePolls(n int) Option { return func(a *AWS) { a.settle = n } }
 // WithStartTime sets where the fake clock starts (default
 // 2025-01-02T03:04:05Z); it moves one second per event from there.
 func WithStartTime(t time.Time) Option { return func(a *AWS) { a.now = t.UTC() } }
+
+// WithWallClock makes the fake clock the machine's: it starts at
+// time.Now() and each event is a microsecond after the last or
+// time.Now(), whichever is later (Advance still moves it on). Use it when the code under test judges
+// the fake's timestamps by the real clock (e.g. a follower's Since, or a
+// PAUSE hook's ExpiresAt against ecs.SystemClock).
+func WithWallClock() Option {
+	return func(a *AWS) { a.wall, a.now = true, time.Now().UTC() }
+}
 
 // New starts a fake AWS that stops when the test ends.
 func New(t testing.TB, opts ...Option) *AWS {
@@ -293,9 +303,17 @@ func (a *AWS) record(service, op, key string, body map[string]any) {
 	a.calls = append(a.calls, Call{Service: service, Op: op, Body: body, AccessKey: key})
 }
 
-// tick advances the fake clock by a second and returns it.
+// tick advances the fake clock by a second (WithWallClock: see there) and
+// returns it.
 func (a *AWS) tick() time.Time {
-	a.now = a.now.Add(time.Second)
+	if !a.wall {
+		a.now = a.now.Add(time.Second)
+		return a.now
+	}
+	a.now = a.now.Add(time.Microsecond)
+	if now := time.Now().UTC(); now.After(a.now) {
+		a.now = now
+	}
 	return a.now
 }
 

@@ -123,3 +123,25 @@ func TestStevedoreGateOnTheFake(t *testing.T) {
 		})
 	}
 }
+
+// With WithWallClock stevedore's follower on the real clock finds the
+// deployment started after its Since and has the hook's full time for its
+// gate.
+func TestStevedoreGateOnTheWallClock(t *testing.T) {
+	a := fakeaws.New(t, fakeaws.WithWallClock())
+	if err := a.ApplyTemplate("app", bgTemplate(v1Image, blueGreen+gateHook)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond) // the SDK sends Since to the millisecond: not the one v1 was created in
+	since := time.Now()
+	if err := a.StartTemplate("app", bgTemplate(v2Image, blueGreen+gateHook)); err != nil {
+		t.Fatal(err)
+	}
+	ran := false
+	d := stecs.New(a.Config())
+	res, err := d.FollowServiceDeployment(ctx, stecs.ServiceDeploymentSpec{Cluster: "prod", Service: "api", Since: since,
+		Poll: time.Millisecond, Images: map[string]string{"api": v2Image}, Gate: func(context.Context) error { ran = true; return nil }})
+	if err != nil || !ran || res.Status != "SUCCESSFUL" {
+		t.Fatalf("gate ran %v: %v %+v", ran, err, res)
+	}
+}

@@ -32,8 +32,6 @@ type strategyRun struct {
 	sourceTD string    // the task definition it replaces (rollbacks return to it)
 	dep      *ecsDeployment
 	hooks    []*pauseHook
-	alarms   []string // alarms it monitors (with rollback on)
-	fired    []string // alarms that went off
 	// followed: a DescribeServiceDeployments poll has moved it on; from
 	// then on only those polls do.
 	followed bool
@@ -158,9 +156,6 @@ func (a *AWS) newStrategyRun(s *ecsService, kind, sourceTD string, d *ecsDeploym
 		ph.id = fmt.Sprintf("ecs-pause-%s", strings.Repeat(fmt.Sprintf("%06x", a.nextID()), 7))
 		r.hooks = append(r.hooks, ph)
 	}
-	if al := obj(s.config, "alarms"); flag(al, "enable") && flag(al, "rollback") {
-		r.alarms = strs(al, "alarmNames")
-	}
 	return r
 }
 
@@ -195,14 +190,25 @@ func (a *AWS) stepStrategy(s *ecsService, sd *serviceDeployment) {
 			return
 		}
 	}
-	for _, alarm := range r.alarms {
-		if stage, ok := a.alarmAt[alarm]; ok && (stage == "" || stage == r.stage()) {
-			delete(a.alarmAt, alarm)
-			r.fired = append(r.fired, alarm)
-			a.event(s, "(service-deployment %s) deployment failed: alarm detected.", lastSegment(sd.arn))
-			a.startRollback(s, sd, fmt.Sprintf("Rolling back service deployment because CloudWatch alarm(s) %s went into ALARM state.", strings.Join(r.fired, ", ")))
-			return
+	if a.alarmFires(sd, r.stage()) {
+		a.event(s, "(service-deployment %s) deployment failed: alarm detected.", lastSegment(sd.arn))
+		a.startRollback(s, sd, alarmReason(sd))
+		return
+	}
+	if reason := a.badReason(r.dep.taskDef); reason != "" && r.stage() == stageScaleUp {
+		// The new revision's tasks fail to start: the circuit breaker rolls
+		// back, or without it ECS keeps trying at SCALE_UP.
+		r.dep.failed += 2
+		sd.failures = r.dep.failed
+		if r.dep.failed <= 10 {
+			a.stoppedTask(s, r.dep, reason)
+			a.stoppedTask(s, r.dep, reason)
 		}
+		if a.rollbackOn(s) {
+			sd.breaker = "TRIGGERED"
+			a.startRollback(s, sd, "ECS deployment circuit breaker: tasks failed to start.")
+		}
+		return
 	}
 	if r.at == len(r.stages)-1 {
 		a.finishStrategy(s, sd)
@@ -218,7 +224,9 @@ func (a *AWS) enterStage(s *ecsService, r *strategyRun) {
 	now := a.tick()
 	switch r.stage() {
 	case stageScaleUp:
-		r.dep.running, r.dep.pending = r.dep.desired, 0
+		if a.badReason(r.dep.taskDef) == "" {
+			r.dep.running, r.dep.pending = r.dep.desired, 0
+		}
 	case stageCleanUp:
 		for _, o := range s.deployments {
 			if o != r.dep {
@@ -283,6 +291,10 @@ func (a *AWS) finishRollback(s *ecsService, sd *serviceDeployment) {
 	now := a.tick()
 	sd.finished = now
 	back := s.deployments[0]
+	if back.sd != sd { // a newer deployment took over meanwhile: it owns the service
+		sd.status, sd.reason = "ROLLBACK_SUCCESSFUL", "Service deployment rolled back to the previous service revision: "+sd.rollbackReason
+		return
+	}
 	if reason, ok := a.failRollback[s.cluster+"/"+s.name]; ok {
 		delete(a.failRollback, s.cluster+"/"+s.name)
 		sd.status, sd.reason = "ROLLBACK_FAILED", reason
@@ -335,20 +347,43 @@ func (a *AWS) strategyJSON(s *ecsService, sd *serviceDeployment, m map[string]an
 	if hooks != nil {
 		m["lifecycleHookDetails"] = hooks
 	}
-	if len(r.alarms) > 0 {
-		status := "MONITORING"
-		switch {
-		case len(r.fired) > 0:
-			status = "TRIGGERED"
-		case sd.status == "SUCCESSFUL":
-			status = "MONITORING_COMPLETE"
+}
+
+// alarmFires: does an alarm the deployment monitors go off now, at stage
+// ("" for a rolling deployment, which only FireAlarm(alarm, "") reaches)?
+// It is recorded as triggered.
+func (a *AWS) alarmFires(sd *serviceDeployment, stage string) bool {
+	for _, alarm := range sd.alarms {
+		if at, ok := a.alarmAt[alarm]; ok && (at == "" || at == stage) {
+			delete(a.alarmAt, alarm)
+			sd.fired = append(sd.fired, alarm)
+			return true
 		}
-		al := map[string]any{"alarmNames": r.alarms, "status": status}
-		if len(r.fired) > 0 {
-			al["triggeredAlarmNames"] = r.fired
-		}
-		m["alarms"] = al
 	}
+	return false
+}
+
+func alarmReason(sd *serviceDeployment) string {
+	return fmt.Sprintf("Rolling back service deployment because CloudWatch alarm(s) %s went into ALARM state.", strings.Join(sd.fired, ", "))
+}
+
+// alarmsJSON is the service deployment's Alarms, nil without any.
+func alarmsJSON(sd *serviceDeployment) map[string]any {
+	if len(sd.alarms) == 0 {
+		return nil
+	}
+	status := "MONITORING"
+	switch {
+	case len(sd.fired) > 0:
+		status = "TRIGGERED"
+	case sd.status == "SUCCESSFUL":
+		status = "MONITORING_COMPLETE"
+	}
+	al := map[string]any{"alarmNames": sd.alarms, "status": status}
+	if len(sd.fired) > 0 {
+		al["triggeredAlarmNames"] = sd.fired
+	}
+	return al
 }
 
 // continueDeployment is ContinueServiceDeployment.
@@ -451,8 +486,10 @@ func (s *ecsService) inFlight() *serviceDeployment {
 // FireAlarm makes CloudWatch alarm go into ALARM when a BLUE_GREEN, LINEAR
 // or CANARY deployment that monitors it (DeploymentConfiguration.Alarms
 // with Enable and Rollback) is at stage (e.g. "BAKE_TIME"; "" for its next
-// poll): the deployment rolls back, its Alarms show the alarm in
-// TriggeredAlarmNames and its Rollback.Reason names it. It fires once.
+// poll; only "" reaches a rolling deployment, at its next DescribeServices
+// poll): the
+// deployment rolls back, its Alarms show the alarm in TriggeredAlarmNames
+// and its Rollback.Reason names it. It fires once.
 func (a *AWS) FireAlarm(alarm, stage string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -149,6 +149,12 @@ func TestBlueGreenGoesThroughEveryStage(t *testing.T) {
 		Status: []ecstypes.ServiceDeploymentStatus{ecstypes.ServiceDeploymentStatusPending}}); len(l.ServiceDeployments) != 1 {
 		t.Fatalf("a new deployment is PENDING until its first poll: %+v", l)
 	}
+	cfn := cloudformation.NewFromConfig(a.Config())
+	for range 5 { // a CDK CLI waiting moves nothing: the follower sees every stage
+		if st, _ := outputs(t, cfn, "app"); st != "UPDATE_IN_PROGRESS" {
+			t.Fatalf("stack %s", st)
+		}
+	}
 	weights := map[string][2]float64{}
 	stages, last := follow(t, c, arn, func(sd ecstypes.ServiceDeployment) bool {
 		tr := sd.TargetServiceRevision
@@ -245,6 +251,17 @@ func TestPauseHookThenRollback(t *testing.T) {
 	}
 	if s := a.StackStatus("app"); s != "UPDATE_ROLLBACK_COMPLETE" {
 		t.Errorf("stack: %s", s)
+	}
+	ev, err := cloudformation.NewFromConfig(a.Config()).DescribeStackEvents(ctx, &cloudformation.DescribeStackEventsInput{StackName: aws.String("app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range ev.StackEvents {
+		found = found || (string(e.ResourceStatus) == "UPDATE_FAILED" && strings.Contains(aws.ToString(e.ResourceStatusReason), "ended ROLLBACK_SUCCESSFUL"))
+	}
+	if !found {
+		t.Error("no UPDATE_FAILED event says how the service deployment ended")
 	}
 }
 
@@ -617,5 +634,173 @@ func TestFrontFollowsProductionWeights(t *testing.T) {
 	follow(t, c, arn, nil)
 	if got := share(); got != 100 {
 		t.Errorf("after success the new revision got %d of 100 requests", got)
+	}
+}
+
+// StopServiceDeployment works on a rolling deployment too: ROLLBACK rolls
+// back to the last completed revision, ABORT stops it where it stands.
+func TestStopRollingDeployment(t *testing.T) {
+	for _, tc := range []struct{ stopType, want, image string }{{"ROLLBACK", "ROLLBACK_SUCCESSFUL", v1Image}, {"ABORT", "STOPPED", v2Image}} {
+		t.Run(tc.stopType, func(t *testing.T) {
+			a := fakeaws.New(t)
+			c, arn := apiService(t, a, &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}})
+			if _, err := c.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
+				StopType: ecstypes.StopServiceDeploymentStopType(tc.stopType)}); err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}})
+			}
+			if sd := describeSD(t, c, arn); string(sd.Status) != tc.want {
+				t.Fatalf("end: %s", sd.Status)
+			}
+			if st, _ := a.Service("prod", "api"); st.Images["api"] != tc.image {
+				t.Errorf("service runs %s, want %s", st.Images["api"], tc.image)
+			}
+		})
+	}
+}
+
+// The stack waits for a rollback and ends rolled back; a deployment after
+// it starts from the restored revision.
+func TestDeployAfterRollback(t *testing.T) {
+	a := fakeaws.New(t)
+	c, arn := release(t, a, blueGreen+gateHook)
+	_, sd := follow(t, c, arn, paused)
+	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
+		HookId: awaiting(sd).HookId, Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {
+		t.Fatal(err)
+	}
+	if s := a.StackStatus("app"); s != "UPDATE_IN_PROGRESS" {
+		t.Fatalf("the stack waits for the rollback: %s", s)
+	}
+	_, last := follow(t, c, arn, nil)
+	if a.StackStatus("app") != "UPDATE_ROLLBACK_COMPLETE" || last.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful {
+		t.Fatalf("stack %s, deployment %s", a.StackStatus("app"), last.Status)
+	}
+	if err := a.Redeploy("prod", "api"); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}})
+	next := describeSD(t, c, aws.ToString(svc.Services[0].CurrentServiceDeployment))
+	if next.LifecycleStage == "" || aws.ToString(next.SourceServiceRevisions[0].Arn) != aws.ToString(last.Rollback.ServiceRevisionArn) {
+		t.Errorf("a deployment after the rollback is a blue/green one from the restored revision: %+v", next)
+	}
+}
+
+// A deployment started while a rollback runs owns the service: the
+// rollback's end does not undo it.
+func TestDeployDuringRollback(t *testing.T) {
+	a := fakeaws.New(t)
+	c, arn := release(t, a, blueGreen+gateHook)
+	_, sd := follow(t, c, arn, paused)
+	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
+		HookId: awaiting(sd).HookId, Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Redeploy("prod", "api"); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}})
+	next := aws.ToString(svc.Services[0].CurrentServiceDeployment)
+	if _, first := follow(t, c, arn, nil); first.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful {
+		t.Fatalf("the rollback: %s", first.Status)
+	}
+	_, p := follow(t, c, next, paused)
+	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(next), HookId: awaiting(p).HookId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, last := follow(t, c, next, nil); last.Status != ecstypes.ServiceDeploymentStatusSuccessful {
+		t.Fatalf("the newer deployment: %s", last.Status)
+	}
+	serviceOn(t, a, v1Image)
+}
+
+// With two services behind one listener, host-header conditions pick the
+// service when the request names a host; rule and listener ARNs look like
+// ELBv2's.
+func TestFrontRoutesByHost(t *testing.T) {
+	a := fakeaws.New(t)
+	svc := func(name, image string, prio int) string {
+		return fmt.Sprintf(`
+  "%[1]sRule": {"Type": "AWS::ElasticLoadBalancingV2::ListenerRule", "Properties": {"ListenerArn": {"Ref": "Listener"}, "Priority": %[3]d,
+    "Conditions": [{"Field": "host-header", "HostHeaderConfig": {"Values": ["%[1]s.example.com"]}}],
+    "Actions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": {"Ref": "Tg"}, "Weight": 1}]}}]}},
+  "%[1]sTask": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Family": "%[1]s",
+    "ContainerDefinitions": [{"Name": "app", "Image": %[2]q}]}},
+  "%[1]sService": {"Type": "AWS::ECS::Service", "Properties": {"Cluster": "prod", "ServiceName": "%[1]s", "TaskDefinition": {"Ref": "%[1]sTask"},
+    "DeploymentConfiguration": {"Strategy": "BLUE_GREEN"},
+    "LoadBalancers": [{"ContainerName": "app", "ContainerPort": 80, "TargetGroupArn": {"Ref": "Tg"},
+      "AdvancedConfiguration": {"ProductionListenerRule": {"Ref": "%[1]sRule"}}}]}}`, name, image, prio)
+	}
+	tpl := `{"Resources": {
+  "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "prod"}},
+  "Lb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {}},
+  "Listener": {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"LoadBalancerArn": {"Ref": "Lb"}, "Port": 80}},
+  "Tg": {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"Port": 80}},` + svc("api", v1Image, 10) + "," + svc("web", v2Image, 20) + `},
+"Outputs": {"Rule": {"Value": {"Ref": "webRule"}}}}`
+	if err := a.ApplyTemplate("app", tpl); err != nil {
+		t.Fatal(err)
+	}
+	a.SetRevisionHandler(v1Image, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "api") }))
+	a.SetRevisionHandler(v2Image, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "web") }))
+	for host, want := range map[string]string{"api.example.com": "api", "WEB.example.com": "web", "other.example.com": "503"} {
+		req, _ := http.NewRequest(http.MethodGet, a.LoadBalancerURL()+"/", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := string(b); got != want && !(want == "503" && resp.StatusCode == 503) {
+			t.Errorf("Host %s: %d %q, want %s", host, resp.StatusCode, got, want)
+		}
+	}
+	_, out := outputs(t, cloudformation.NewFromConfig(a.Config()), "app")
+	if !strings.HasPrefix(out["Rule"], "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/") {
+		t.Errorf("rule ARN %s", out["Rule"])
+	}
+	r, err := elbv2.NewFromConfig(a.Config()).DescribeRules(ctx, &elbv2.DescribeRulesInput{RuleArns: []string{out["Rule"]}})
+	if err != nil || len(r.Rules[0].Actions) != 1 || aws.ToInt32(r.Rules[0].Actions[0].ForwardConfig.TargetGroups[0].Weight) != 1 ||
+		!strings.Contains(aws.ToString(r.Rules[0].Actions[0].ForwardConfig.TargetGroups[0].TargetGroupArn), ":targetgroup/") {
+		t.Fatalf("forward action: %v %+v", err, r)
+	}
+}
+
+// An alarm also rolls back a rolling deployment that monitors it, at its
+// next DescribeServices poll.
+func TestAlarmRollsBackRollingDeployment(t *testing.T) {
+	a := fakeaws.New(t)
+	c, arn := apiService(t, a, &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+		Alarms: &ecstypes.DeploymentAlarms{AlarmNames: []string{"api-5xx"}, Enable: true, Rollback: true}})
+	a.FireAlarm("api-5xx", "")
+	for range 4 {
+		c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{"api"}})
+	}
+	sd := describeSD(t, c, arn)
+	if sd.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || sd.Alarms == nil || !slices.Equal(sd.Alarms.TriggeredAlarmNames, []string{"api-5xx"}) ||
+		!strings.Contains(aws.ToString(sd.Rollback.Reason), "api-5xx") || !strings.Contains(aws.ToString(sd.StatusReason), "api-5xx") {
+		t.Fatalf("end %s (%s), alarms %+v, rollback %+v", sd.Status, aws.ToString(sd.StatusReason), sd.Alarms, sd.Rollback)
+	}
+	serviceOn(t, a, v1Image)
+}
+
+// A new revision whose tasks fail to start trips the circuit breaker at
+// SCALE_UP, which rolls the blue/green deployment back.
+func TestBlueGreenBadImageRollsBack(t *testing.T) {
+	a := fakeaws.New(t)
+	a.BadImage(v2Image, "CannotPullContainerError: manifest unknown")
+	c, arn := release(t, a, blueGreen)
+	stages, last := follow(t, c, arn, nil)
+	if last.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || stages[len(stages)-1] != "SCALE_UP" ||
+		last.DeploymentCircuitBreaker.Status != ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered || last.DeploymentCircuitBreaker.FailureCount < 2 ||
+		!strings.Contains(aws.ToString(last.Rollback.Reason), "circuit breaker") {
+		t.Fatalf("end %s after %v: breaker %+v, rollback %+v", last.Status, stages, last.DeploymentCircuitBreaker, last.Rollback)
+	}
+	serviceOn(t, a, v1Image)
+	tasks, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("prod"), DesiredStatus: ecstypes.DesiredStatusStopped})
+	if err != nil || len(tasks.TaskArns) < 2 {
+		t.Errorf("stopped tasks: %v %+v", err, tasks)
 	}
 }

@@ -558,6 +558,25 @@ func (a *AWS) applyResource(st *stack, logical, typ string, props map[string]any
 		name := orDefault(str(props, "Name"), orDefault(res.attrs["Name"], logical+"-"+fmt.Sprintf("%x", a.nextID())))
 		res.physical = a.putSecret(name, orDefault(str(props, "SecretString"), "generated-secret"))
 		res.attrs["Name"] = name
+	case "AWS::ElasticLoadBalancingV2::Listener":
+		if res.physical == "" {
+			lb := str(props, "LoadBalancerArn")
+			id := fmt.Sprintf("%016x", a.nextID()*104729)
+			if strings.Contains(lb, ":loadbalancer/") {
+				res.physical = strings.Replace(lb, ":loadbalancer/", ":listener/", 1) + "/" + id
+			} else {
+				res.physical = a.arnOf("elasticloadbalancing", "listener/app/fake/0000000000000000/"+id)
+			}
+		}
+		res.attrs["ListenerArn"] = res.physical
+	case "AWS::ElasticLoadBalancingV2::TargetGroup":
+		if res.physical == "" {
+			n := a.nextID()
+			name := orDefault(str(props, "Name"), fmt.Sprintf("%.24s-%d", logical, n))
+			res.attrs["TargetGroupName"], res.attrs["TargetGroupFullName"] = name, fmt.Sprintf("targetgroup/%s/%016x", name, n)
+			res.physical = a.arnOf("elasticloadbalancing", res.attrs["TargetGroupFullName"])
+		}
+		res.attrs["TargetGroupArn"] = res.physical
 	case "AWS::ElasticLoadBalancingV2::ListenerRule":
 		res.physical = a.putRule(res.physical, props)
 		res.attrs["RuleArn"] = res.physical
