@@ -32,7 +32,7 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 		return nil, steps.Outcome{}, errors.New("the cloud assembly has no stacks: the CDK app must define at least one")
 	}
 	t.mu.Lock()
-	t.checked = t.clock()
+	t.checked = time.Now()
 	t.mu.Unlock()
 	var templates []string
 	var parsed []cdkapp.Template

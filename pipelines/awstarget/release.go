@@ -134,7 +134,7 @@ const minFollowGrace = time.Second
 func (t *Target) Follow(ctx context.Context, image deploy.Image, run *deploy.InfraRun) (steps.Outcome, error) {
 	// The release began with check-stacks, before deploy-infra, which may
 	// have started the deployments before this follower started.
-	since := t.clock()
+	since := time.Now()
 	t.mu.Lock()
 	if !t.checked.IsZero() && t.checked.Before(since) {
 		since = t.checked

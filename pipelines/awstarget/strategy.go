@@ -155,7 +155,7 @@ func gateWhat(s *appspec.Service) string {
 // pauses (gated services that existed before this deploy).
 func (t *Target) followServiceDeployment(ctx context.Context, s *appspec.Service, image deploy.Image, out deploy.Outputs, strategy, cluster, svc string, since time.Time, first bool) (steps.Outcome, error) {
 	if since.IsZero() {
-		since = t.clock()
+		since = time.Now()
 	}
 	spec := ecs.ServiceDeploymentSpec{
 		Cluster: cluster, Service: svc, Since: since, Images: map[string]string{s.Container: image.Ref},

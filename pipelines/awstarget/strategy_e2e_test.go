@@ -101,21 +101,6 @@ func (e *e2e) strategyTemplate(images map[string]string, cfg map[string]e2eStrat
 	return string(b)
 }
 
-// fakeClock is the fake AWS's clock for the ECS follower (a hook's
-// ExpiresAt and the deployments' creation times are on it); a sleep is a
-// short real one.
-type fakeClock struct{ a *fakeaws.AWS }
-
-func (c fakeClock) Now() time.Time { return c.a.Now() }
-func (c fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(min(d, 5*time.Millisecond)):
-		return nil
-	}
-}
-
 // logSink keeps every line the target and its ECS client print.
 type logSink struct {
 	mu    sync.Mutex
@@ -177,7 +162,9 @@ type strategyE2E struct {
 }
 
 func newStrategyE2E(t *testing.T, cfg map[string]e2eStrategy) *strategyE2E {
-	e := &strategyE2E{e2e: newE2E(t, true), cfg: cfg, rev: &revision{}, logs: &logSink{}}
+	// The fake on the machine's clock: the follower finds its deployment
+	// by Since and judges the hook's ExpiresAt by the real clock.
+	e := &strategyE2E{e2e: newE2E(t, true, fakeaws.WithWallClock()), cfg: cfg, rev: &revision{}, logs: &logSink{}}
 	e.template = func(images map[string]string) string { return e.strategyTemplate(images, e.cfg) }
 	e.a.SetRevisionHandler(e.newRef["backend"], e.rev)
 	old := map[string]string{"backend": e.a.RepositoryURI("shop-backend") + "@" + oldDigest, "worker": e.a.RepositoryURI("shop-worker") + "@" + oldDigest}
@@ -210,11 +197,8 @@ func (e *strategyE2E) app() *appspec.App {
 func (e *strategyE2E) target() *Target {
 	tg := e.e2e.target()
 	tg.App = e.app()
-	tg.ECS = ecs.New(e.a.Config(), ecs.WithClock(fakeClock{e.a}), ecs.WithLog(e.logs.add))
-	tg.Log, tg.now, tg.ruleSettle = e.logs.add, e.a.Now, time.Millisecond
-	// The fake's clock moves a second per event: a follower's time limit
-	// is in those seconds.
-	tg.FollowTimeout = 4 * time.Hour
+	tg.ECS = ecs.New(e.a.Config(), ecs.WithLog(e.logs.add))
+	tg.Log, tg.ruleSettle = e.logs.add, time.Millisecond
 	if err := tg.Check(); err != nil {
 		e.t.Fatal(err)
 	}
@@ -273,9 +257,7 @@ func TestE2EBlueGreenGatePasses(t *testing.T) {
 		t.Fatalf("%v\n%s\n%s", err, rep.Text(), e.logs.text())
 	}
 	got := summary(t, rep, deploy.RolloutStep("backend"))
-	// The stages before the follower's first look passed with the stack's
-	// polls, as they do on AWS; from the scale-up on it sees each one.
-	stages := "SCALE_UP → POST_SCALE_UP → TEST_TRAFFIC_SHIFT → POST_TEST_TRAFFIC_SHIFT → PRODUCTION_TRAFFIC_SHIFT → POST_PRODUCTION_TRAFFIC_SHIFT → BAKE_TIME → CLEAN_UP;"
+	stages := "stages RECONCILE_SERVICE → PRE_SCALE_UP → SCALE_UP → POST_SCALE_UP → TEST_TRAFFIC_SHIFT → POST_TEST_TRAFFIC_SHIFT → PRODUCTION_TRAFFIC_SHIFT → POST_PRODUCTION_TRAFFIC_SHIFT → BAKE_TIME → CLEAN_UP;"
 	for _, w := range []string{"blue-green: completed: service deployment ", stages, "gate passed at POST_TEST_TRAFFIC_SHIFT"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("rollout:backend says %q, not %q", got, w)
@@ -438,7 +420,7 @@ func TestE2EDryRunSaysStrategyAndGate(t *testing.T) {
 // so its first deployment is followed to success without the gate, and
 // the report says so.
 func TestE2EBlueGreenFirstDeploy(t *testing.T) {
-	e := &strategyE2E{e2e: newE2E(t, true), cfg: map[string]e2eStrategy{"backend": {strategy: contract.StrategyBlueGreen, gate: true}}, rev: &revision{}, logs: &logSink{}}
+	e := &strategyE2E{e2e: newE2E(t, true, fakeaws.WithWallClock()), cfg: map[string]e2eStrategy{"backend": {strategy: contract.StrategyBlueGreen, gate: true}}, rev: &revision{}, logs: &logSink{}}
 	e.template = func(images map[string]string) string { return e.strategyTemplate(images, e.cfg) }
 	rep, err := e.run(e.target())
 	if err != nil {

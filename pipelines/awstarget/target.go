@@ -175,20 +175,11 @@ type Target struct {
 	// ruleSettle is the gates' wait for the load balancer to apply the
 	// test rule (0: gate.DefaultRuleSettle).
 	ruleSettle time.Duration
-	// now is the clock the followers start by (nil: time.Now), the ECS
-	// client's clock in tests.
-	now func() time.Time
 	// checked is when check-stacks began: every deployment of this
 	// release starts after it.
 	checked time.Time
 }
 
-func (t *Target) clock() time.Time {
-	if t.now != nil {
-		return t.now()
-	}
-	return time.Now()
-}
 
 var (
 	_ deploy.Pusher        = (*Target)(nil)
