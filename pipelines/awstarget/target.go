@@ -180,7 +180,6 @@ type Target struct {
 	checked time.Time
 }
 
-
 var (
 	_ deploy.Pusher        = (*Target)(nil)
 	_ deploy.Preflighter   = (*Target)(nil)
