@@ -117,6 +117,9 @@ func TestStepSkipKnownBeforehand(t *testing.T) {
 		if s := byName["verify"]; s.Status != want {
 			t.Errorf("plan=%v: verify status %s, want %s", planMode, s.Status, want)
 		}
+		if planMode && !strings.Contains(r.Text(), "plan: 2 steps and 1 skipped (deploy-infra), nothing was run") {
+			t.Errorf("plan verdict does not count the skipped step:\n%s", r.Text())
+		}
 		if ran.Load() != wantRan {
 			t.Errorf("plan=%v: %d steps ran, want %d", planMode, ran.Load(), wantRan)
 		}
