@@ -164,7 +164,7 @@ const testRuleTag = "stevedore:test-route"
 // and target groups during a deployment, under the plan's role path like
 // every role of the app.
 func infrastructureRole(svc *Service, path string) awsiam.Role {
-	return awsiam.NewRole(svc.Service, jsii.String("InfrastructureRole"), &awsiam.RoleProps{
+	role := awsiam.NewRole(svc.Service, jsii.String("InfrastructureRole"), &awsiam.RoleProps{
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ecs.amazonaws.com"), nil),
 		Path:      &path,
 		ManagedPolicies: &[]awsiam.IManagedPolicy{
@@ -172,6 +172,8 @@ func infrastructureRole(svc *Service, path string) awsiam.Role {
 		},
 		Description: jsii.String("ECS shifts the load balancer traffic of " + svc.Plan.Name + " with it"),
 	})
+	suppress(role, reasonInfraRolePolicy, "AwsSolutions-IAM4")
+	return role
 }
 
 // deploymentOutputs exports what stevedore reads of a service's

@@ -34,6 +34,7 @@ const (
 	reasonWsAuth            = "the service authenticates the $connect request itself (e.g. a JWT), API Gateway forwards it"
 	reasonWsLogs            = "WebSocket stage access logs need the account-wide API Gateway CloudWatch role, which stevedore does not own; the service logs every event it receives"
 	reasonFlowLogRole       = "the flow log role may only write to its own log group; CDK grants log stream actions on it"
+	reasonInfraRolePolicy   = "ECS's infrastructure role for load balancers uses the AWS managed policy AWS documents for it (AmazonECSInfrastructureRolePolicyForLoadBalancers): AWS keeps it in step with what ECS blue/green, linear and canary deployments change"
 	reasonTestRouteRotation = "the secret is only the test route's initial header value, no credential: stevedore replaces the rule's value with a random one per release (elasticloadbalancing:ModifyRule) and another after its checks"
 )
 

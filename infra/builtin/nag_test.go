@@ -58,6 +58,8 @@ func TestAwsSolutions(t *testing.T) {
 		"commander": commanderContext("prod"),
 		"cao":       caoContext("prod"),
 		"shop":      ctx(shopDescription, "qa"),
+		// One service per deployment strategy, with gates.
+		"strategies": strategiesContext(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range nagFindings(t, name, c) {
