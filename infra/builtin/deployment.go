@@ -120,6 +120,7 @@ func (a *Alb) routeShifted(svc *Service, rolePath string, blue awselasticloadbal
 		TargetGroups: &[]awselasticloadbalancingv2.IApplicationTargetGroup{blue},
 	})
 	route := shiftedRoute{production: prod}
+	svc.AlternateTargetGroup = green
 	alternate := &awsecs.AlternateTargetProps{
 		AlternateTargetGroup: green,
 		ProductionListener:   awsecs.ListenerRuleConfiguration_ApplicationListenerRule(prod),

@@ -30,6 +30,9 @@ type Service struct {
 	ExecutionRole  awsiam.Role
 	// TargetGroup is set for public services.
 	TargetGroup awselasticloadbalancingv2.ApplicationTargetGroup
+	// AlternateTargetGroup is the second group of a public service whose
+	// deployment shifts traffic (ECS moves the tasks between the two).
+	AlternateTargetGroup awselasticloadbalancingv2.ApplicationTargetGroup
 	// URL is how other services reach an internal service.
 	URL string
 }

@@ -332,3 +332,25 @@ func TestDeploymentRoleForStrategies(t *testing.T) {
 		})
 	}
 }
+
+// TestDeploymentMonitoring: a service whose deployment shifts traffic
+// has its alarms on both target groups (ECS serves from either).
+func TestDeploymentMonitoring(t *testing.T) {
+	s := synth(t, strategiesContext())
+	alarms := map[string]int{}
+	for _, props := range s.resources(t, "StratMonitoringStack-prod", "AWS::CloudWatch::Alarm") {
+		desc := fmt.Sprint(props["AlarmDescription"])
+		if strings.HasSuffix(desc, "(alternate group)") {
+			name, _, _ := strings.Cut(desc, " ")
+			alarms[name]++
+			dims := js(props["Dimensions"])
+			if !strings.Contains(dims, `"Name":"TargetGroup"`) || !strings.Contains(dims, "AlternateTargetGroup") || !strings.Contains(dims, `"Name":"LoadBalancer"`) {
+				t.Errorf("%s: dimensions %s", desc, dims)
+			}
+		}
+	}
+	want := map[string]int{"api": 2, "steps": 2, "web": 2}
+	if js(alarms) != js(want) {
+		t.Errorf("alternate group alarms per service = %v, want %v", alarms, want)
+	}
+}
