@@ -18,11 +18,16 @@ var strategyServices = []string{"api", "steps", "web", "legacy", "worker"}
 
 // strategiesContext is the strategies description in prod with its images.
 func strategiesContext(extra ...string) map[string]string {
+	return strategiesVariant(strategiesDescription, extra...)
+}
+
+// strategiesVariant is a copy of the strategies description (see variant) in prod with its images.
+func strategiesVariant(description string, extra ...string) map[string]string {
 	var kv []string
 	for _, s := range strategyServices {
 		kv = append(kv, "image."+s, testAccount+".dkr.ecr.us-east-1.amazonaws.com/strat-"+s+"@sha256:"+strings.Repeat("6", 64))
 	}
-	return ctx(strategiesDescription, "prod", append(kv, extra...)...)
+	return ctx(description, "prod", append(kv, extra...)...)
 }
 
 // ecsServiceOf returns the logical ID and properties of a service's AWS::ECS::Service.
@@ -352,5 +357,47 @@ func TestDeploymentMonitoring(t *testing.T) {
 	want := map[string]int{"api": 2, "steps": 2, "web": 2}
 	if js(alarms) != js(want) {
 		t.Errorf("alternate group alarms per service = %v, want %v", alarms, want)
+	}
+}
+
+// TestDeploymentTestURLOfHostRoute: a service routed by host name is
+// tested on that host (the test rule matches it like the production rule).
+func TestDeploymentTestURLOfHostRoute(t *testing.T) {
+	s := synth(t, strategiesVariant(variant(strategiesDescription, "    path: /api/*\n", "    host: api.strat.example\n")))
+	if got := s.outputs(t, strategiesStack)[contract.TestURLOutput("api")]; got != "http://api.strat.example" {
+		t.Errorf("%s = %s, want http://api.strat.example", contract.TestURLOutput("api"), js(got))
+	}
+	_, test := ruleOf(t, s, "api", "TestRouteRule")
+	if c := js(test["Conditions"]); !strings.Contains(c, `"HostHeaderConfig":{"Values":["api.strat.example"]}`) || !strings.Contains(c, contract.GateHeader) {
+		t.Errorf("test rule conditions = %s, want the host and the header", c)
+	}
+}
+
+// TestDeploymentSuppressions: the cdk-nag rules the deployment resources
+// do not follow carry their reasons in the template.
+func TestDeploymentSuppressions(t *testing.T) {
+	s := synth(t, strategiesContext())
+	raw := s.raw[strategiesStack]["Resources"].(map[string]any)
+	for typ, want := range map[string][]string{
+		"AWS::SecretsManager::Secret": {`"id":"AwsSolutions-SMG4"`, reasonTestRouteRotation},
+		"AWS::IAM::Role":              {`"id":"AwsSolutions-IAM4"`, reasonInfraRolePolicy},
+	} {
+		found := 0
+		for id, r := range raw {
+			r := r.(map[string]any)
+			if r["Type"] != typ || (typ == "AWS::IAM::Role" && !strings.Contains(id, "InfrastructureRole")) {
+				continue
+			}
+			found++
+			md := js(r["Metadata"])
+			for _, w := range want {
+				if !strings.Contains(md, w) {
+					t.Errorf("%s metadata %s lacks %s", id, md, w)
+				}
+			}
+		}
+		if found != 3 && typ == "AWS::IAM::Role" || found != 2 && typ == "AWS::SecretsManager::Secret" {
+			t.Errorf("%d resources of %s checked", found, typ)
+		}
 	}
 }
