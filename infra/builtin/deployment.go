@@ -14,7 +14,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
-// How the built-in stacks implement a service's deployment: (readme-gate.md,
+// How the built-in stacks implement a service's deployment (readme-gate.md,
 // "Spec for the CDK side"). aws-cdk-go 2.270's awsecs L2 offers the
 // strategy, bake time, linear and canary settings, deployment alarms and
 // the alternate target (AlternateTarget, ListenerRuleConfiguration); its
@@ -39,8 +39,8 @@ const (
 
 // deploymentProps sets the L2 service properties of the plan's
 // deployment: strategy, bake time, linear or canary steps, the alarms
-// that roll back. Rolling without alarms sets nothing (the template stays
-// what it was before deployment: existed).
+// that roll back. A service without deployment keys gets nothing (its
+// template is unchanged).
 func deploymentProps(props *awsecs.FargateServiceProps, d *appspec.PlanDeployment) {
 	if d == nil {
 		return

@@ -34,7 +34,7 @@ func TestBuiltinPlanDeployment(t *testing.T) {
 		{"api", &PlanDeployment{Strategy: contract.StrategyBlueGreen, Bake: 10 * time.Minute, Alarms: []string{"strat-api-5xx", "strat-api-latency"}, Gate: true, LoadBalanced: true}, true},
 		{"steps", &PlanDeployment{Strategy: contract.StrategyLinear, Bake: 5 * time.Minute, StepPercent: 25, StepBake: 2 * time.Minute, LoadBalanced: true}, true},
 		{"web", &PlanDeployment{Strategy: contract.StrategyCanary, CanaryPercent: 10, CanaryBake: 5 * time.Minute, Alarms: []string{"strat-web-5xx"}, Gate: true, LoadBalanced: true}, true},
-		{"legacy", nil, false},
+		{"legacy", &PlanDeployment{Strategy: contract.StrategyRolling, Alarms: []string{"strat-legacy-5xx"}, LoadBalanced: true}, false},
 		{"worker", &PlanDeployment{Strategy: contract.StrategyBlueGreen, Gate: true}, false},
 	} {
 		t.Run(tc.service, func(t *testing.T) {
