@@ -120,6 +120,14 @@ func (a *App) validateDeployment(add func(field, format string, args ...any), f 
 	if (strategy == contract.StrategyLinear || strategy == contract.StrategyCanary) && a.Builtin() && !s.Public {
 		add(f+".strategy", "%s shifts load balancer traffic: the service must be public (on the ALB), or use blue-green", strategy)
 	}
+	if !rolling && a.Builtin() {
+		if s.OneAtATime {
+			add(f+".strategy", "%s runs both revisions at once, which oneAtATime forbids: use rolling, or drop oneAtATime", strategy)
+		}
+		if as := s.Autoscaling; as != nil && as.RequestsPerTarget > 0 {
+			add(f+".strategy", "%s moves the tasks between two target groups, and autoscaling.requestsPerTarget tracks only the first: use cpu scaling, or rolling", strategy)
+		}
+	}
 	for i, alarm := range d.Alarms {
 		if !alarmPattern.MatchString(alarm) {
 			add(fmt.Sprintf("%s.alarms[%d]", f, i), "%q is not a CloudWatch alarm name", alarm)

@@ -83,11 +83,19 @@ func TestDeploymentErrors(t *testing.T) {
 		{"gate with nothing to check", "", "strategy: blue-green\ngate: true", false, "services[search].deployment.gate: has nothing to check"},
 		{"canary off the ALB", "", "strategy: canary", false, "services[search].deployment.strategy: canary shifts load balancer traffic: the service must be public"},
 		{"strategy with own CDK app", "strategy: blue-green", "", true, "services[api].deployment: strategy, bake, stepPercent, stepBake, canaryPercent, canaryBake and alarms configure the built-in infrastructure; with infra.dir set them in your CDK app's stacks and export ApiDeploymentStrategy"},
+		{"blue-green one at a time", "", "strategy: blue-green", false, "services[search].deployment.strategy: blue-green runs both revisions at once, which oneAtATime forbids"},
+		{"canary with request scaling", "strategy: canary", "", false, "services[api].deployment.strategy: canary moves the tasks between two target groups, and autoscaling.requestsPerTarget tracks only the first"},
 		{"unknown deployment key", "strategy: blue-green\nbakeTime: 5m", "", false, "services[api].deployment.bakeTime: unknown key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := withDeployment(orText(tt.api, "{}"), tt.search)
+			switch tt.name {
+			case "blue-green one at a time":
+				doc = strings.Replace(doc, "    internal: search\n", "    internal: search\n    oneAtATime: true\n", 1)
+			case "canary with request scaling":
+				doc = strings.Replace(doc, "    public: true\n", "    public: true\n    autoscaling: {min: 1, max: 4, requestsPerTarget: 500}\n", 1)
+			}
 			if tt.dir {
 				doc = ownCDKApp(doc)
 			}
