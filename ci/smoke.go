@@ -46,7 +46,7 @@ func smokeCommand(ctx context.Context, cmd *appspec.SmokeCommand, testURL, heade
 		ctr = ctr.WithServiceBinding(u.Hostname(), svc)
 	}
 	if _, err := ctr.WithExec(cmd.Command, dagger.ContainerWithExecOpts{UseEntrypoint: false}).Sync(ctx); err != nil {
-		return failed("smoke command", "in "+cmd.Image, err) // the command and its output follow
+		return failed("the run in "+cmd.Image, "", err) // the command, its exit code and output follow
 	}
 	return nil
 }
