@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
 // commanderConfig is the commander example's description, relative to a
@@ -108,4 +110,165 @@ func TestLocalGateCommanderSmokeCommand(t *testing.T) {
 	if tok := regexp.MustCompile(`\b[0-9a-f]{48}\b`).FindString(r.output()); tok != "" {
 		t.Errorf("the test token %s… appears in the output", tok[:6])
 	}
+}
+
+// The TypeScript CDK app of commander-ts deploys its backend blue/green
+// with the gate as readme-gate's CDK spec says: the ECS service's strategy,
+// bake time and PAUSE hook at POST_TEST_TRAFFIC_SHIFT (rolling back on
+// timeout), its load balancer entry's alternate target group, production
+// and test rules and infrastructure role; the test rule on the same
+// listener, ahead of the production rule, matching X-Stevedore-Test with a
+// value from a stack-created secret (a dynamic reference, never the
+// value); the role with ECS's managed policy; and the outputs stevedore
+// reads. Its stevedore.yaml turns the gate on.
+func TestCDKAppTypeScriptBlueGreenGate(t *testing.T) {
+	out := t.TempDir()
+	mustDagger(t, nil, append(append([]string{"call", "--source", commanderTS, "synth", "--env", "pr-7"}, tsImages...), "export", "--path", out)...)
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string
+			Properties json.RawMessage
+		}
+		Outputs map[string]struct{ Value any }
+	}
+	if err := json.Unmarshal([]byte(readTemplates(t, out)["CommanderBackendStack-pr-7"]), &tpl); err != nil {
+		t.Fatalf("backend template: %v", err)
+	}
+	type ref struct {
+		Ref string
+	}
+	var (
+		service struct {
+			DeploymentConfiguration struct {
+				Strategy          string
+				BakeTimeInMinutes int
+				LifecycleHooks    []struct {
+					TargetType           string
+					LifecycleStages      []string
+					TimeoutConfiguration struct {
+						Action           string
+						TimeoutInMinutes int
+					}
+				}
+				DeploymentCircuitBreaker struct{ Enable, Rollback bool }
+			}
+			LoadBalancers []struct {
+				TargetGroupArn        ref
+				AdvancedConfiguration struct {
+					AlternateTargetGroupArn, ProductionListenerRule, TestListenerRule ref
+					RoleArn                                                           struct {
+						GetAtt []string `json:"Fn::GetAtt"`
+					}
+				}
+			}
+		}
+		rules       = map[string]json.RawMessage{}
+		targetGroup []string
+		roles       = map[string]string{}
+		secrets     []string
+	)
+	for id, r := range tpl.Resources {
+		switch r.Type {
+		case "AWS::ECS::Service":
+			if err := json.Unmarshal(r.Properties, &service); err != nil {
+				t.Fatal(err)
+			}
+		case "AWS::ElasticLoadBalancingV2::ListenerRule":
+			rules[id] = r.Properties
+		case "AWS::ElasticLoadBalancingV2::TargetGroup":
+			targetGroup = append(targetGroup, id)
+		case "AWS::IAM::Role":
+			roles[id] = string(r.Properties)
+		case "AWS::SecretsManager::Secret":
+			secrets = append(secrets, id)
+		}
+	}
+	dc := service.DeploymentConfiguration
+	if dc.Strategy != "BLUE_GREEN" || dc.BakeTimeInMinutes <= 0 || !dc.DeploymentCircuitBreaker.Rollback {
+		t.Errorf("service deployment configuration: %+v", dc)
+	}
+	if len(dc.LifecycleHooks) != 1 {
+		t.Fatalf("lifecycle hooks: %+v", dc.LifecycleHooks)
+	}
+	h := dc.LifecycleHooks[0]
+	if h.TargetType != "PAUSE" || len(h.LifecycleStages) != 1 || h.LifecycleStages[0] != contract.GateStage ||
+		h.TimeoutConfiguration.Action != contract.GateTimeoutAction || h.TimeoutConfiguration.TimeoutInMinutes != contract.GateHookTimeoutMinutes {
+		t.Errorf("PAUSE hook: %+v", h)
+	}
+	if len(service.LoadBalancers) != 1 || len(targetGroup) != 2 {
+		t.Fatalf("load balancers %+v, target groups %v", service.LoadBalancers, targetGroup)
+	}
+	lb := service.LoadBalancers[0]
+	ac := lb.AdvancedConfiguration
+	if ac.AlternateTargetGroupArn.Ref == "" || ac.AlternateTargetGroupArn.Ref == lb.TargetGroupArn.Ref {
+		t.Errorf("alternate target group %q beside blue %q", ac.AlternateTargetGroupArn.Ref, lb.TargetGroupArn.Ref)
+	}
+	assertContains(t, "infrastructure role", roles[firstOf(ac.RoleArn.GetAtt)], "ecs.amazonaws.com", "AmazonECSInfrastructureRolePolicyForLoadBalancers")
+	var prod, test struct {
+		ListenerArn ref
+		Priority    int
+		Actions     []struct{ TargetGroupArn ref }
+		Conditions  []struct {
+			Field            string
+			HttpHeaderConfig struct {
+				HttpHeaderName string
+				Values         []any
+			}
+		}
+	}
+	for id, into := range map[string]any{ac.ProductionListenerRule.Ref: &prod, ac.TestListenerRule.Ref: &test} {
+		if err := json.Unmarshal(rules[id], into); err != nil {
+			t.Fatalf("listener rule %q: %v (rules %v)", id, err, rules)
+		}
+	}
+	if prod.ListenerArn != test.ListenerArn || test.Priority >= prod.Priority {
+		t.Errorf("the test rule (priority %d, listener %s) must come before the production rule (%d, %s) on the same listener", test.Priority, test.ListenerArn.Ref, prod.Priority, prod.ListenerArn.Ref)
+	}
+	for name, r := range map[string][]struct{ TargetGroupArn ref }{"production": prod.Actions, "test": test.Actions} {
+		if len(r) != 1 || r[0].TargetGroupArn != lb.TargetGroupArn {
+			t.Errorf("the %s rule must forward to the blue group %s only: %+v", name, lb.TargetGroupArn.Ref, r)
+		}
+	}
+	var header string
+	for _, c := range test.Conditions {
+		if c.Field == "http-header" && c.HttpHeaderConfig.HttpHeaderName == contract.GateHeader && len(c.HttpHeaderConfig.Values) == 1 {
+			b, _ := json.Marshal(c.HttpHeaderConfig.Values[0])
+			header = string(b)
+		}
+	}
+	if len(secrets) != 1 || !strings.Contains(header, "{{resolve:secretsmanager:") || !strings.Contains(header, `"Ref":"`+secrets[0]+`"`) {
+		t.Errorf("the test rule's %s value must be a dynamic reference to the stack's secret %v: %s", contract.GateHeader, secrets, header)
+	}
+	for key, want := range map[string]string{
+		contract.StrategyOutput("backend"): `"blue-green"`,
+		contract.TestURLOutput("backend"):  `"http://",{"Fn::GetAtt":["LoadBalancer`,
+		contract.TestRuleOutput("backend"): `{"Ref":"` + ac.TestListenerRule.Ref + `"}`,
+	} {
+		o, ok := tpl.Outputs[key]
+		if !ok {
+			t.Errorf("no output %s: %v", key, tpl.Outputs)
+			continue
+		}
+		b, _ := json.Marshal(o.Value)
+		assertContains(t, "output "+key, string(b), want)
+	}
+	// stevedore reads the gate from the description: the config it prints
+	// shows the backend gated with its smoke requests.
+	r := mustDagger(t, nil, "call", "--source", commanderTS, "config")
+	assertContains(t, "config", r.stdout, "gate: true", "path: /no-such-page")
+	// Locally the same smoke requests pass against the sample backend
+	// before it serves.
+	r = mustDagger(t, nil, "call", "--source", commanderTS, "deploy", "--env", "pr-7", "--format", "json")
+	status, got := localSteps(t, r.stdout)
+	if status != "succeeded" {
+		t.Fatalf("deploy status %q:\n%s", status, r.stdout)
+	}
+	assertContains(t, "rollout:backend", got["rollout:backend"], "gate passed: health /health: 200 after ", "smoke GET /health: 200 after ", "smoke GET /no-such-page: 404 after ")
+}
+
+func firstOf(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
 }
