@@ -96,7 +96,7 @@ func (a *AWS) ApplyTemplate(stackName, templateJSON string) error {
 	if err != nil || st == nil {
 		return err
 	}
-	for range 10 * (a.settle + 1) {
+	for i := 0; i < 10*(a.settle+1) || (i < 1000 && st.strategic()); i++ {
 		a.settleStack(st, advanceAll)
 	}
 	if !strings.HasSuffix(st.status, "_COMPLETE") || strings.Contains(st.status, "ROLLBACK") {
@@ -737,10 +737,30 @@ func (a *AWS) settleStack(st *stack, mode int) {
 		if len(s.deployments) == 0 {
 			continue
 		}
-		if mode == advanceAll || (mode == advanceUnwatched && !s.deployments[0].watched) {
+		if sd := s.deployments[0].sd; sd != nil && sd.strat != nil {
+			// Only polls of the service move a strategy deployment, so its
+			// follower sees every stage; ApplyTemplate passes time itself:
+			// a PAUSE hook nobody answers times out.
+			if mode == advanceAll {
+				if h := sd.strat.awaiting(); h != nil && a.now.Before(h.expires) {
+					a.now = h.expires
+				}
+				a.stepStrategy(s, sd)
+			}
+		} else if mode == advanceAll || (mode == advanceUnwatched && !s.deployments[0].watched) {
 			a.advance(s)
 		}
 		d := s.deployments[0]
+		if d.sd != nil && d.sd.strat != nil {
+			switch d.sd.status {
+			case "SUCCESSFUL":
+			case "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED", "STOPPED":
+				failed = s
+			default:
+				done = false
+			}
+			continue
+		}
 		switch {
 		case d.rollout == "FAILED" || d.rollbackOf:
 			failed = s
@@ -758,6 +778,12 @@ func (a *AWS) settleStack(st *stack, mode int) {
 	case failed != nil:
 		logical := st.resourceOf(failed)
 		reason := "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\""
+		if sd := failed.deployments[0].sd; sd != nil && sd.strat != nil {
+			reason = fmt.Sprintf("Resource handler returned message: \"Error occurred during operation 'ECS service deployment %s ended %s: %s'.\"",
+				lastSegment(sd.arn), sd.status, orDefault(sd.rollbackReason, sd.reason))
+		} else if sd != nil && len(sd.fired) > 0 {
+			reason = fmt.Sprintf("Resource handler returned message: \"Error occurred during operation 'ECS Deployment alarms were triggered: %s'.\"", strings.Join(sd.fired, ", "))
+		}
 		a.stackEvent(st, logical, a.serviceARN(failed), "AWS::ECS::Service", phase+"_FAILED", reason)
 		p := st.previous
 		st.template, st.body, st.outputs, st.resources = p.template, p.body, p.outputs, p.resources
@@ -792,6 +818,20 @@ func (a *AWS) settleStack(st *stack, mode int) {
 		return
 	}
 	st.waiting, st.previous, st.changes = nil, nil, nil
+}
+
+// strategic: the stack is still waiting for a BLUE_GREEN, LINEAR or
+// CANARY service deployment, which takes more polls than a rolling one.
+func (st *stack) strategic() bool {
+	if !strings.HasSuffix(st.status, "_IN_PROGRESS") {
+		return false
+	}
+	for _, s := range st.waiting {
+		if len(s.deployments) > 0 && s.deployments[0].sd != nil && s.deployments[0].sd.strat != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (st *stack) resourceOf(s *ecsService) string {

@@ -62,6 +62,17 @@
 //     "(deployment …) deployment completed." and "has reached a steady
 //     state." (newest first). A one-off task of a bad image (see below)
 //     stops with the image's reason and no exit code.
+//     ListServiceDeployments filters by status and createdAt (bounds
+//     inclusive, to the millisecond the SDK sends; on the fake clock:
+//     take Since from Now, or use WithWallClock), newest first. StopServiceDeployment
+//     (ROLLBACK, the default, or ABORT) and ContinueServiceDeployment:
+//     see "Deployment strategies" below.
+//   - ELBv2 (signing name elasticloadbalancing; query protocol, XML
+//     answers as the SDK's elasticloadbalancingv2 client parses them):
+//     DescribeRules (RuleArns, or ListenerArn) and ModifyRule (Conditions
+//     and Actions replace the rule's; an http-header condition needs a
+//     header name and values, else ValidationError; an unknown rule is
+//     RuleNotFound), on the listener rules the template applier created.
 //   - CloudFormation: CreateChangeSet (CREATE puts a new stack in
 //     REVIEW_IN_PROGRESS; TemplateBody, or TemplateURL read from the fake
 //     S3), DescribeChangeSet (Add/Modify/Remove with Replacement and
@@ -130,6 +141,15 @@
 //   - AWS::S3::Bucket, AWS::CloudFront::Distribution, AWS::SSM::Parameter
 //     and AWS::SecretsManager::Secret create the bucket, distribution,
 //     parameter and secret in the fake; load balancers get a DNSName.
+//   - AWS::ElasticLoadBalancingV2::Listener and ::TargetGroup get ARNs as
+//     physical IDs (a listener's derived from its LoadBalancerArn).
+//   - AWS::ElasticLoadBalancingV2::ListenerRule creates a listener rule
+//     (Ref = its ARN, derived from ListenerArn; Fn::GetAtt RuleArn) with
+//     the template's Priority, Conditions and Actions, which DescribeRules
+//     shows and ModifyRule changes. A {{resolve:secretsmanager:…}} value
+//     stays as written (it matches no real header). A re-run of the same
+//     template leaves a ModifyRule'd rule alone, as CloudFormation does;
+//     a changed rule gets the template's conditions back.
 //     Other types only get a generated physical ID.
 //
 // Outputs are resolved into the stack's Outputs. In DescribeChangeSet a
@@ -169,11 +189,122 @@
 //     CreateRepository, CreateBucket/PutObject, CreateDistribution,
 //     PutParameter (e.g. "/cdk-bootstrap/hnb659fds/version" = "21"),
 //     PutSecret, LogLines, CreateTable.
+//   - Deployment strategies: FireAlarm, FailRollback, StopDeployment,
+//     Redeploy, Advance (see below); the front's SetRevisionHandler.
 //   - Reading the outcome: Calls, Ops, CallsTo, Mutating, Service,
 //     TaskDefinitions, StackStatus (moves nothing on), WaitStack, Images,
-//     Objects, Invalidations, Parameter, Item.
+//     Objects, Invalidations, Parameter, Item, Rule, Now.
+//
+// # Deployment strategies
+//
+// A service whose DeploymentConfiguration.Strategy (CreateService and
+// UpdateService input, or the template's AWS::ECS::Service property) is
+// BLUE_GREEN, LINEAR or CANARY deploys each new revision after its first
+// (the one CreateService starts completes as a rolling one does) as a
+// service deployment that is PENDING until its first poll, then moves one
+// lifecycle stage per poll: RECONCILE_SERVICE, PRE_SCALE_UP, SCALE_UP,
+// POST_SCALE_UP, TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT,
+// PRODUCTION_TRAFFIC_SHIFT (LINEAR: once per LinearConfiguration.
+// StepPercent step, default 10; CANARY: CanaryConfiguration.CanaryPercent,
+// default 5, then 100), POST_PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME,
+// CLEAN_UP, then SUCCESSFUL (the service then steady on the new task
+// definition alone, with the rolling events). Bake times are not waited
+// for: a stage is a poll. TargetServiceRevision shows
+// RequestedTestTrafficWeight 100 from TEST_TRAFFIC_SHIFT and
+// RequestedProductionTrafficWeight as shifted (0 during a rollback), the
+// source revision the rest.
+//
+// A poll is a DescribeServiceDeployments of that deployment; once one has
+// come, only those polls move it. Before that DescribeServices polls move
+// it from the second on (a rolling follower on such a service still sees
+// it end; one look, such as an already-on check, moves nothing). Unlike a
+// rolling one, stack polls (DescribeStacks, a CDK CLI waiting) never move
+// it, so its follower sees every stage however the two interleave; with
+// no follower, the stack waits (StartTemplate) or ApplyTemplate passes
+// time itself, a PAUSE hook included (it times out).
+//
+// DeploymentConfiguration.LifecycleHooks (CloudFormation's LifecycleHooks
+// property, e.g. set with addPropertyOverride) with TargetType PAUSE stop
+// the deployment at their stage: LifecycleHookDetails shows {HookId
+// "ecs-pause-…", TargetType PAUSE, Status AWAITING_ACTION, TimeoutAction
+// (TimeoutConfiguration.Action, default ROLLBACK), ExpiresAt (the fake
+// clock at the pause plus TimeoutInMinutes, default 60), LifecycleStages}
+// until ContinueServiceDeployment {HookId, Action CONTINUE (the default):
+// hook SUCCEEDED, the next poll moves on | ROLLBACK: hook FAILED}. An
+// unknown hook ID is InvalidParameterException, a hook not waiting or a
+// deployment not IN_PROGRESS ConflictException, an unknown deployment
+// ServiceDeploymentNotFoundException. Once the fake clock passes
+// ExpiresAt (Advance), the next poll sets the hook TIMED_OUT and takes
+// its timeout action. A PAUSE hook at TEST_TRAFFIC_SHIFT or
+// PRODUCTION_TRAFFIC_SHIFT is refused (InvalidParameterException); other
+// hook targets (AWS_LAMBDA) are not run: they succeed.
+//
+// A rollback (ContinueServiceDeployment ROLLBACK, StopServiceDeployment
+// ROLLBACK, a timeout, an alarm) is ROLLBACK_IN_PROGRESS with Rollback
+// {Reason, ServiceRevisionArn = the source revision, StartedAt}, the
+// service's task definition the previous one at once and its traffic
+// back on it; after the settle polls it is ROLLBACK_SUCCESSFUL, the
+// service steady on the previous task definition. StopServiceDeployment
+// ABORT ends it STOPPED where it stands; stopping a deployment that is not
+// PENDING or IN_PROGRESS is ConflictException. A stack waiting for such a
+// service completes with SUCCESSFUL and rolls back (UPDATE_ROLLBACK_COMPLETE)
+// with ROLLBACK_*, STOPPED.
+//
+// A bad image (BadImage) stops such a deployment at SCALE_UP: two
+// stopped tasks per poll, and with the circuit breaker's rollback on a
+// rollback ("ECS deployment circuit breaker: tasks failed to start.",
+// DeploymentCircuitBreaker TRIGGERED); without it, it stays there.
+//
+// Scenarios: a.FireAlarm(alarm, "BAKE_TIME") fires a CloudWatch alarm
+// once when a deployment that monitors it (Alarms {AlarmNames, Enable,
+// Rollback}) is at that stage: it rolls back, Alarms shows it in
+// TriggeredAlarmNames (status TRIGGERED) and Rollback.Reason names it.
+// FireAlarm(alarm, "") also reaches a rolling deployment that monitors
+// it, at its next DescribeServices poll: it FAILS and rolls back to the
+// last completed deployment (ROLLBACK_SUCCESSFUL after the settle polls).
+// a.FailRollback(cluster, service, reason) ends the service's next
+// rollback ROLLBACK_FAILED with reason as StatusReason.
+// a.StopDeployment(cluster, service, "ROLLBACK"|"ABORT") is someone else
+// stopping the deployment in flight, and a.Redeploy(cluster, service)
+// someone else's forceNewDeployment replacing it (it ends STOPPED, "…a
+// newer deployment replaced it."); neither is recorded as a call.
+// a.Advance(d) moves the fake clock (a hook's timeout); a.Now() reads it.
+//
+// # The load balancer front
+//
+// a.LoadBalancerURL() is a second HTTP server that answers as the
+// services behind the listener rules would. A request goes to the first
+// rule, by priority, whose conditions all match (http-header values
+// case-insensitively with * and ? wildcards, path-pattern, and
+// host-header only when the request's Host is a name: a request to the
+// front's own address matches every host, and a test picks a service by
+// setting req.Host) and belongs to a service
+// (LoadBalancers[].AdvancedConfiguration ProductionListenerRule or
+// TestListenerRule); with no such rule, to the only service that has load
+// balancers, else 503. A test rule routes to the NEW revision while the
+// service's deployment is IN_PROGRESS in or past TEST_TRAFFIC_SHIFT; a
+// production rule to the serving revision (during a production traffic
+// shift a share of requests as the weight says, deterministically: at
+// 25%, 25 of every 100). So after ModifyRule sets the test rule's X-Stevedore-Test
+// value, a request with that value reaches the new revision and one with
+// the old value the serving one. Each revision answers through the
+// handler a.SetRevisionHandler(image, h) gave for one of its task
+// definition's container images, else 200 "ok" on every path; every
+// answer carries RevisionHeader (X-Fakeaws-Task-Definition) with the task
+// definition ARN that answered. a.Rule(arn) reads a rule's header
+// condition.
+//
+// Not emulated: bake and step bake times as waits, task-level traffic
+// (tasks are counts), target groups and their health checks, Lambda
+// hooks, weighted forward actions, rules on listeners' default actions,
+// query-string and source-ip conditions in the front, lifecycle stages
+// for a service's first deployment.
 //
 // Times come from a fake clock that starts at 2025-01-02T03:04:05Z (or
 // WithStartTime) and moves one second per event, so answers are
-// deterministic.
+// deterministic. Code that judges the fake's timestamps by its own clock
+// (ListServiceDeployments' createdAt after a follower's Since, a PAUSE
+// hook's ExpiresAt) needs that clock near the fake's: give it a clock set
+// from Now, or start the fake WithWallClock (its clock then the
+// machine's, events a microsecond apart at least).
 package fakeaws

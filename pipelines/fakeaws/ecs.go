@@ -2,6 +2,7 @@ package fakeaws
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -36,6 +37,7 @@ type ecsService struct {
 	created                        time.Time
 	config, network                map[string]any
 	launchType                     string
+	loadBalancers                  []map[string]any
 	deployments                    []*ecsDeployment // PRIMARY first
 	events                         []map[string]any // newest first
 	history                        []*serviceDeployment
@@ -52,6 +54,8 @@ type serviceDeployment struct {
 	rollbackAt                  time.Time
 	breaker                     string
 	failures                    int
+	strat                       *strategyRun // BLUE_GREEN, LINEAR, CANARY
+	alarms, fired               []string     // monitored with rollback; gone off
 }
 
 type ecsDeployment struct {
@@ -59,7 +63,8 @@ type ecsDeployment struct {
 	desired, running, pending, failed    int
 	created, updated                     time.Time
 	polls                                int
-	rollbackOf                           bool // started by the circuit breaker
+	rev                                  string // the service revision it runs
+	rollbackOf                           bool   // started by the circuit breaker
 	// watched: a DescribeServices poll has moved it on, so stack polls
 	// leave it to that follower (which then sees every state).
 	watched bool
@@ -270,6 +275,13 @@ func (a *AWS) event(s *ecsService, format string, args ...any) {
 // for an ordinary deployment.
 func (a *AWS) deploy(s *ecsService, td, rollbackTo string) *ecsDeployment {
 	rollback := rollbackTo != ""
+	source, sourceRev := s.taskDef, "" // what serves: the latest completed deployment
+	for _, d := range s.deployments {
+		if d.rollout == "COMPLETED" || (d.rollbackOf && d.rollout == "IN_PROGRESS") {
+			source, sourceRev = d.taskDef, d.rev
+			break
+		}
+	}
 	for _, d := range s.deployments {
 		d.status = "ACTIVE"
 	}
@@ -281,6 +293,7 @@ func (a *AWS) deploy(s *ecsService, td, rollbackTo string) *ecsDeployment {
 		d.reason = "ECS deployment circuit breaker: rolling back to deploymentId " + rollbackTo + "."
 	}
 	rev := a.serviceRevision(s, td, now)
+	d.rev = rev
 	if rollback && len(s.deployments) > 0 && s.deployments[0].sd != nil {
 		d.sd = s.deployments[0].sd
 		d.sd.status, d.sd.rollbackTo, d.sd.rollbackReason = "ROLLBACK_IN_PROGRESS", rev, "ECS deployment circuit breaker: tasks failed to start."
@@ -291,13 +304,20 @@ func (a *AWS) deploy(s *ecsService, td, rollbackTo string) *ecsDeployment {
 		for _, o := range s.deployments {
 			if o.sd != nil {
 				sources = append(sources, o.sd.target)
-				if o.sd.status == "IN_PROGRESS" {
+				if o.sd.status == "IN_PROGRESS" || o.sd.status == "PENDING" {
 					o.sd.status, o.sd.reason, o.sd.finished = "STOPPED", "ECS deployment stopped: a newer deployment replaced it.", now
 				}
 			}
 		}
 		d.sd = &serviceDeployment{arn: a.arnOf("ecs", fmt.Sprintf("service-deployment/%s/%s/%019d", s.cluster, s.name, a.nextID())),
 			status: "IN_PROGRESS", target: rev, sources: sources, created: now, breaker: "MONITORING"}
+		if kind := strategyOf(s.config); kind != "" && sourceRev != "" {
+			d.sd.sources = []string{sourceRev}
+			d.sd.strat, d.sd.status = a.newStrategyRun(s, kind, source, d), "PENDING"
+		}
+		if al := obj(s.config, "alarms"); flag(al, "enable") && flag(al, "rollback") {
+			d.sd.alarms = strs(al, "alarmNames")
+		}
 		s.history = append(s.history, d.sd)
 	}
 	s.deployments = append([]*ecsDeployment{d}, s.deployments...)
@@ -348,6 +368,12 @@ func (a *AWS) serviceDeploymentJSON(s *ecsService, sd *serviceDeployment, brief 
 	if sd.rollbackTo != "" {
 		m["rollback"] = map[string]any{"reason": sd.rollbackReason, "serviceRevisionArn": sd.rollbackTo, "startedAt": epoch(sd.rollbackAt)}
 	}
+	if al := alarmsJSON(sd); al != nil {
+		m["alarms"] = al
+	}
+	if sd.strat != nil {
+		a.strategyJSON(s, sd, m)
+	}
 	return m
 }
 
@@ -355,7 +381,7 @@ func (a *AWS) createService(cluster string, in map[string]any) *ecsService {
 	c := a.cluster(cluster)
 	s := &ecsService{name: str(in, "serviceName"), cluster: c.name, status: "ACTIVE", desired: num(in, "desiredCount", 1),
 		created: a.tick(), config: obj(in, "deploymentConfiguration"), network: obj(in, "networkConfiguration"),
-		launchType: str(in, "launchType")}
+		launchType: str(in, "launchType"), loadBalancers: list(in, "loadBalancers")}
 	if s.config == nil { // ECS's defaults: no circuit breaker
 		s.config = map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": false, "rollback": false},
 			"maximumPercent": 200, "minimumHealthyPercent": 100}
@@ -386,10 +412,25 @@ func (a *AWS) advance(s *ecsService) {
 		return
 	}
 	d := s.deployments[0]
+	if d.sd != nil && d.sd.strat != nil {
+		// DescribeServiceDeployments polls drive it once one came; before
+		// that, DescribeServices polls from the second on (one look, such
+		// as an already-on check, moves nothing). Stack polls never do.
+		if r := d.sd.strat; !r.followed {
+			if r.looks++; r.looks > 1 {
+				a.stepStrategy(s, d.sd)
+			}
+		}
+		return
+	}
 	if d.rollout != "IN_PROGRESS" {
 		return
 	}
 	d.polls++
+	if d.sd != nil && !d.rollbackOf && a.alarmFires(d.sd, "") {
+		a.alarmRollback(s, d)
+		return
+	}
 	if d.polls < a.settle {
 		return
 	}
@@ -436,6 +477,9 @@ func (a *AWS) advance(s *ecsService) {
 		d.sd.finished = d.updated
 		if d.rollbackOf {
 			d.sd.status, d.sd.reason = "ROLLBACK_SUCCESSFUL", "ECS deployment circuit breaker: rolled back to the previous service revision."
+			if d.sd.breaker != "TRIGGERED" { // an alarm or StopServiceDeployment rolled it back
+				d.sd.reason = "Service deployment rolled back to the previous service revision: " + d.sd.rollbackReason
+			}
 		} else {
 			d.sd.status, d.sd.breaker = "SUCCESSFUL", "MONITORING_COMPLETE"
 		}
@@ -443,6 +487,32 @@ func (a *AWS) advance(s *ecsService) {
 	s.deployments = s.deployments[:1]
 	a.event(s, "(deployment %s) deployment completed.", d.id)
 	a.event(s, "has reached a steady state.")
+}
+
+// alarmRollback fails a rolling deployment whose alarm went off and rolls
+// the service back to the last completed deployment, as ECS does with the
+// alarms' rollback on.
+func (a *AWS) alarmRollback(s *ecsService, d *ecsDeployment) {
+	d.updated = a.tick()
+	d.rollout, d.reason, d.pending = "FAILED", "ECS deployment "+d.id+" failed: alarm(s) detected: "+strings.Join(d.sd.fired, ", ")+".", 0
+	a.event(s, "(deployment %s) deployment failed: alarm detected.", d.id)
+	var back *ecsDeployment
+	for _, o := range s.deployments[1:] {
+		if o.rollout == "COMPLETED" {
+			back = o
+		}
+	}
+	if back == nil {
+		d.sd.status, d.sd.reason, d.sd.finished = "STOPPED", d.reason, d.updated
+		return
+	}
+	sd := d.sd
+	a.event(s, "rolling back to deployment %s.", back.id)
+	s.deployments = removeDeployment(s.deployments, back)
+	a.deploy(s, back.taskDef, back.id)
+	s.deployments[0].running = back.running
+	s.deployments[0].reason = "ECS deployment " + d.id + " failed: alarm(s) detected: rolling back to deploymentId " + back.id + "."
+	sd.rollbackReason, sd.breaker = alarmReason(sd), "MONITORING"
 }
 
 func removeDeployment(ds []*ecsDeployment, x *ecsDeployment) []*ecsDeployment {
@@ -596,6 +666,9 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 		if a.taskDef(str(in, "taskDefinition")) == nil {
 			return nil, badRequest("ClientException", "TaskDefinition not found.")
 		}
+		if f := checkStrategy(obj(in, "deploymentConfiguration")); f != nil {
+			return nil, f
+		}
 		return map[string]any{"service": a.serviceJSON(a.createService(cluster, in))}, nil
 	case "UpdateService":
 		s := a.findService(cluster, str(in, "service"))
@@ -605,8 +678,14 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 		if _, ok := in["desiredCount"]; ok {
 			s.desired = num(in, "desiredCount", s.desired)
 		}
+		if f := checkStrategy(obj(in, "deploymentConfiguration")); f != nil {
+			return nil, f
+		}
 		if c := obj(in, "deploymentConfiguration"); c != nil {
 			s.config = c
+		}
+		if _, ok := in["loadBalancers"]; ok {
+			s.loadBalancers = list(in, "loadBalancers")
 		}
 		td := s.taskDef
 		if ref := str(in, "taskDefinition"); ref != "" {
@@ -664,9 +743,14 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 			return nil, serviceNotFound(str(in, "service"))
 		}
 		wanted := strs(in, "status")
+		after, before := numf(obj(in, "createdAt"), "after", math.Inf(-1)), numf(obj(in, "createdAt"), "before", math.Inf(1))
 		out := []any{}
 		for i := len(s.history) - 1; i >= 0; i-- {
-			if sd := s.history[i]; len(wanted) == 0 || contains(wanted, sd.status) {
+			sd := s.history[i]
+			if c := epoch(sd.created); c < after || c > before {
+				continue
+			}
+			if len(wanted) == 0 || contains(wanted, sd.status) {
 				out = append(out, a.serviceDeploymentJSON(s, sd, true))
 			}
 		}
@@ -679,9 +763,22 @@ func (a *AWS) ecsOp(op string, in map[string]any) (any, *Fault) {
 				failures = append(failures, map[string]any{"arn": arn, "reason": "MISSING"})
 				continue
 			}
+			if sd.strat != nil {
+				sd.strat.followed = true
+				a.stepStrategy(s, sd)
+				for _, st := range a.cfn.stacks {
+					if slices.Contains(st.waiting, s) {
+						a.settleStack(st, advanceNone)
+					}
+				}
+			}
 			out = append(out, a.serviceDeploymentJSON(s, sd, false))
 		}
 		return map[string]any{"serviceDeployments": out, "failures": failures}, nil
+	case "ContinueServiceDeployment":
+		return a.continueDeployment(in)
+	case "StopServiceDeployment":
+		return a.stopDeployment(str(in, "serviceDeploymentArn"), str(in, "stopType"))
 	case "DescribeServiceRevisions":
 		out, failures := []any{}, []any{}
 		for _, arn := range strs(in, "serviceRevisionArns") {

@@ -38,10 +38,16 @@ type AWS struct {
 	settle   int
 	exitCode map[string]int
 	bad      map[string]string
+	wall     bool // WithWallClock
 	registry http.Handler
+	// alarmAt: alarm -> the stage it fires at (FireAlarm); failRollback:
+	// cluster/service -> why its next rollback fails (FailRollback).
+	alarmAt      map[string]string
+	failRollback map[string]string
 
 	ecr  ecrState
 	ecs  ecsState
+	elb  elbState
 	cfn  cfnState
 	s3   s3State
 	cf   cloudFrontState
@@ -92,18 +98,28 @@ func WithSettlePolls(n int) Option { return func(a *AWS) { a.settle = n } }
 // 2025-01-02T03:04:05Z); it moves one second per event from there.
 func WithStartTime(t time.Time) Option { return func(a *AWS) { a.now = t.UTC() } }
 
+// WithWallClock makes the fake clock the machine's: it starts at
+// time.Now() and each event is a microsecond after the last or
+// time.Now(), whichever is later (Advance still moves it on). Use it when the code under test judges
+// the fake's timestamps by the real clock (e.g. a follower's Since, or a
+// PAUSE hook's ExpiresAt against ecs.SystemClock).
+func WithWallClock() Option {
+	return func(a *AWS) { a.wall, a.now = true, time.Now().UTC() }
+}
+
 // New starts a fake AWS that stops when the test ends.
 func New(t testing.TB, opts ...Option) *AWS {
 	t.Helper()
 	a := &AWS{
 		t: t, faults: map[string][]Fault{}, now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
 		account: "123456789012", region: "us-east-1", settle: 2,
-		exitCode: map[string]int{}, bad: map[string]string{},
+		exitCode: map[string]int{}, bad: map[string]string{}, alarmAt: map[string]string{}, failRollback: map[string]string{},
 		ssm: map[string]*parameter{}, sec: map[string]*secret{}, logs: map[string][]LogEvent{},
 		ddb: map[string]*ddbTable{},
 	}
 	a.ecr.init()
 	a.ecs.init()
+	a.elb.init()
 	a.cfn.init()
 	a.s3.init()
 	a.cf.init()
@@ -117,6 +133,9 @@ func New(t testing.TB, opts ...Option) *AWS {
 	srv := httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(srv.Close)
 	a.URL = srv.URL
+	front := httptest.NewServer(http.HandlerFunc(a.serveFront))
+	t.Cleanup(front.Close)
+	a.elb.frontURL = front.URL
 	a.Host = strings.TrimPrefix(srv.URL, "http://")
 	return a
 }
@@ -251,7 +270,7 @@ func (a *AWS) serve(w http.ResponseWriter, r *http.Request) {
 		a.serveS3(w, r)
 	case svc == "cloudfront":
 		a.serveCloudFront(w, r)
-	case svc == "cloudformation" || svc == "sts":
+	case queryServices[svc].h != nil:
 		a.serveQuery(w, r, svc)
 	case jsonServices[svc] != nil:
 		a.serveJSON(w, r, svc)
@@ -284,9 +303,17 @@ func (a *AWS) record(service, op, key string, body map[string]any) {
 	a.calls = append(a.calls, Call{Service: service, Op: op, Body: body, AccessKey: key})
 }
 
-// tick advances the fake clock by a second and returns it.
+// tick advances the fake clock by a second (WithWallClock: see there) and
+// returns it.
 func (a *AWS) tick() time.Time {
-	a.now = a.now.Add(time.Second)
+	if !a.wall {
+		a.now = a.now.Add(time.Second)
+		return a.now
+	}
+	a.now = a.now.Add(time.Microsecond)
+	if now := time.Now().UTC(); now.After(a.now) {
+		a.now = now
+	}
 	return a.now
 }
 

@@ -93,6 +93,8 @@ var queryServices = map[string]struct {
 }{
 	"cloudformation": {"http://cloudformation.amazonaws.com/doc/2010-05-15/", (*AWS).cfnOp},
 	"sts":            {"https://sts.amazonaws.com/doc/2011-06-15/", (*AWS).stsOp},
+	// ELBv2's signing name.
+	"elasticloadbalancing": {"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/", (*AWS).elbOp},
 }
 
 // serveQuery answers an AWS query protocol request (form POST, XML reply).

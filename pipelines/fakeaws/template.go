@@ -429,6 +429,9 @@ func (a *AWS) applyTemplate(st *stack, tpl map[string]any, body string) error {
 				delete(c.services, old.attrs["Name"])
 			}
 		}
+		if r.resources[logical] == nil && old.typ == "AWS::ElasticLoadBalancingV2::ListenerRule" {
+			delete(a.elb.rules, old.physical)
+		}
 	}
 	var outputs []map[string]any
 	for _, k := range sortedKeys(obj(tpl, "Outputs")) {
@@ -511,6 +514,9 @@ func (a *AWS) applyResource(st *stack, logical, typ string, props map[string]any
 		if _, ok := in["desiredCount"]; !ok {
 			in["desiredCount"] = 1.0
 		}
+		if f := checkStrategy(obj(in, "deploymentConfiguration")); f != nil {
+			return nil, templateError("Resource handler returned message: \"%s\"", f.Message)
+		}
 		s := a.findService(cluster, name)
 		if s == nil {
 			s = a.createService(cluster, in)
@@ -520,6 +526,7 @@ func (a *AWS) applyResource(st *stack, logical, typ string, props map[string]any
 			if c := obj(in, "deploymentConfiguration"); c != nil {
 				s.config = c
 			}
+			s.loadBalancers = list(in, "loadBalancers")
 			if s.taskDef != str(td, "taskDefinitionArn") {
 				a.deploy(s, str(td, "taskDefinitionArn"), "")
 				st.waiting = append(st.waiting, s)
@@ -551,6 +558,28 @@ func (a *AWS) applyResource(st *stack, logical, typ string, props map[string]any
 		name := orDefault(str(props, "Name"), orDefault(res.attrs["Name"], logical+"-"+fmt.Sprintf("%x", a.nextID())))
 		res.physical = a.putSecret(name, orDefault(str(props, "SecretString"), "generated-secret"))
 		res.attrs["Name"] = name
+	case "AWS::ElasticLoadBalancingV2::Listener":
+		if res.physical == "" {
+			lb := str(props, "LoadBalancerArn")
+			id := fmt.Sprintf("%016x", a.nextID()*104729)
+			if strings.Contains(lb, ":loadbalancer/") {
+				res.physical = strings.Replace(lb, ":loadbalancer/", ":listener/", 1) + "/" + id
+			} else {
+				res.physical = a.arnOf("elasticloadbalancing", "listener/app/fake/0000000000000000/"+id)
+			}
+		}
+		res.attrs["ListenerArn"] = res.physical
+	case "AWS::ElasticLoadBalancingV2::TargetGroup":
+		if res.physical == "" {
+			n := a.nextID()
+			name := orDefault(str(props, "Name"), fmt.Sprintf("%.24s-%d", logical, n))
+			res.attrs["TargetGroupName"], res.attrs["TargetGroupFullName"] = name, fmt.Sprintf("targetgroup/%s/%016x", name, n)
+			res.physical = a.arnOf("elasticloadbalancing", res.attrs["TargetGroupFullName"])
+		}
+		res.attrs["TargetGroupArn"] = res.physical
+	case "AWS::ElasticLoadBalancingV2::ListenerRule":
+		res.physical = a.putRule(res.physical, props)
+		res.attrs["RuleArn"] = res.physical
 	case "AWS::ElasticLoadBalancingV2::LoadBalancer":
 		if res.physical == "" {
 			n := a.nextID()
