@@ -14,7 +14,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
+	"github.com/stevedore-ci/stevedore/pipelines/gate"
 	"github.com/stevedore-ci/stevedore/pipelines/ocipush"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
@@ -268,6 +270,15 @@ func (l *localTarget) Rollout(ctx context.Context, image deploy.Image, _ deploy.
 	if err != nil {
 		return steps.Outcome{}, fmt.Errorf("starting %s from %s: %w", s.Name, image.Ref, err)
 	}
+	var gated string
+	if s.Gated() {
+		if gated, err = l.gate(ctx, s, svc); err != nil {
+			if _, serr := svc.Stop(ctx); serr != nil {
+				err = fmt.Errorf("%w (stopping the new service failed too: %v)", err, serr)
+			}
+			return steps.Outcome{}, fmt.Errorf("local rollout of %s from %s failed its gate, so the new service was stopped and nothing was replaced (the previous local state is kept): %w", s.Name, image.Ref, err)
+		}
+	}
 	l.mu.Lock()
 	if l.services == nil {
 		l.services = map[string]*dagger.Service{}
@@ -275,8 +286,53 @@ func (l *localTarget) Rollout(ctx context.Context, image deploy.Image, _ deploy.
 	l.services[s.Name] = svc
 	l.mu.Unlock()
 	summary := fmt.Sprintf("running from the pushed digest on port %d", s.Port)
+	if gated != "" {
+		summary += "; " + gated
+	}
 	return steps.Outcome{Summary: strings.Join(append([]string{summary}, notes...), "; "),
 		Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: s.Name, Value: image.Ref}}}, nil
+}
+
+// gate runs the service's gate checks (pipelines/gate, the same as on
+// AWS) against the new local service, straight from the module through
+// its endpoint, with the test header and a fresh token (locally there is
+// no listener rule to set, so the header only shows the service what the
+// test route would send). It returns the report's line, e.g. "gate
+// passed: health /health: 200 after 1 attempt(s)", or the failing check's
+// evidence.
+func (l *localTarget) gate(ctx context.Context, s *appspec.Service, svc *dagger.Service) (string, error) {
+	base, err := svc.Endpoint(ctx, dagger.ServiceEndpointOpts{Port: s.Port, Scheme: "http"})
+	if err != nil {
+		return "", fmt.Errorf("no endpoint for the new %s on port %d: %w", s.Name, s.Port, err)
+	}
+	token, err := gate.NewToken()
+	if err != nil {
+		return "", err
+	}
+	var passed []string
+	spec := gate.Spec{
+		Service: s.Name,
+		URL:     base,
+		Health:  s.Health,
+		Smoke:   s.Deployment.Smoke,
+		Token:   token,
+		Timeout: s.GateTimeoutOf(),
+		Log: func(line string) {
+			log("%s", line)
+			if !strings.HasSuffix(line, "trying again") {
+				passed = append(passed, strings.TrimPrefix(line, s.Name+": "))
+			}
+		},
+	}
+	if c := s.Deployment.SmokeCommand; c != nil {
+		spec.Command = func(ctx context.Context) error {
+			return smokeCommand(ctx, c, httpURL(s.Name, s.Port, ""), contract.GateHeader, token, svc)
+		}
+	}
+	if err := spec.Check(ctx); err != nil {
+		return "", err
+	}
+	return "gate passed: " + strings.Join(passed, "; "), nil
 }
 
 // PublishFrontend starts the frontend image.

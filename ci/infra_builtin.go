@@ -16,7 +16,7 @@ import (
 )
 
 // The built-in CDK app is stevedore's own infra/ directory. It imports
-// pipelines/appspec and pipelines/contract through `replace => ../` in its
+// pipelines/appspec, pipelines/contract and pipelines/gate through `replace => ../` in its
 // go.mod; the directory builtinSource returns carries a copy of those
 // packages under .stevedore/module and a go.work whose replace points
 // there, so it builds on its own wherever it is mounted (go.work replaces
@@ -49,7 +49,8 @@ func builtinSource() *dagger.Directory {
 		WithFile("go.mod", src.File("go.mod")).
 		WithFile("go.sum", src.File("go.sum")).
 		WithDirectory("pipelines/appspec", src.Directory("pipelines/appspec")).
-		WithDirectory("pipelines/contract", src.Directory("pipelines/contract"))
+		WithDirectory("pipelines/contract", src.Directory("pipelines/contract")).
+		WithDirectory("pipelines/gate", src.Directory("pipelines/gate")) // appspec's smoke requests
 	return src.Directory("infra").
 		WithDirectory(builtinModule, module).
 		WithNewFile("go.work", builtinWorkspace)

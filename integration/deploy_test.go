@@ -111,6 +111,9 @@ func TestPlanLocalRunsNothing(t *testing.T) {
 			t.Errorf("plan has no planned row for %s:\n%s", step, r.stdout)
 		}
 	}
+	if !regexp.MustCompile(`(?m)^\| deploy-infra \| .*skipped .*does not deploy`).MatchString(r.stdout) {
+		t.Errorf("plan does not list deploy-infra as skipped with its reason:\n%s", r.stdout)
+	}
 	assertNotContains(t, "plan", r.stdout, "pushed, tags", "✅ ok")
 }
 
@@ -118,7 +121,7 @@ func TestPlanLocalRunsNothing(t *testing.T) {
 // json is one document with stable field names.
 func TestPlanFormats(t *testing.T) {
 	text := mustDagger(t, nil, "call", "plan").stdout
-	assertContains(t, "text plan", text, "stevedore plan: cao → local (dev), dry run: ○ plan: 10 steps, nothing was run", "  ○ push:backend", "needs build:backend, test")
+	assertContains(t, "text plan", text, "stevedore plan: cao → local (dev), dry run: ○ plan: 9 steps and 1 skipped (deploy-infra), nothing was run", "  ○ push:backend", "needs build:backend, test")
 	assertNotContains(t, "text plan", text, "| Step |", "```mermaid", "## ")
 	js := mustDagger(t, nil, "call", "plan", "--format", "json").stdout
 	var rep struct {

@@ -202,6 +202,32 @@ func deployStatements(stack awscdk.Stack, plan *appspec.Plan, g *Github) []awsia
 		statement("EcsServiceDeploymentDetails", []string{"ecs:DescribeServiceDeployments"}, []string{a.regional("ecs", "service-deployment/"+cluster+"/*")}, nil),
 		// No resource-level permission exists for listing task definitions.
 		statement("EcsTaskDefinitionFamilies", []string{"ecs:ListTaskDefinitions"}, []string{"*"}, nil),
+		// The gate answers a paused deployment; abort-rollout stops one.
+		statement("EcsServiceDeploymentControl", []string{"ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment"},
+			[]string{a.regional("ecs", "service-deployment/"+cluster+"/*")}, nil),
+	}
+	// The infrastructure role ECS shifts traffic with is passed by
+	// CloudFormation, through the CDK bootstrap roles assumed above: the
+	// pipeline itself never passes it (UpdateService keeps the service's
+	// load balancer configuration), so no iam:PassRole to ecs.amazonaws.com.
+	if gated(plan) {
+		// The gate opens and closes a test route by setting its rule's
+		// header value: only rules of this app and environment tagged as
+		// test routes (the load balancer's name is generated, so the ARN
+		// cannot say it).
+		statements = append(statements,
+			statement("GateTestRoutes", []string{"elasticloadbalancing:ModifyRule"},
+				[]string{a.regional("elasticloadbalancing", "listener-rule/app/*")},
+				map[string]interface{}{
+					"StringEquals": map[string]interface{}{
+						"aws:ResourceTag/stevedore:app": plan.App,
+						"aws:ResourceTag/stevedore:env": plan.Env.Name,
+					},
+					"Null": map[string]interface{}{"aws:ResourceTag/" + testRuleTag: "false"},
+				}),
+			// DescribeRules has no resource-level permission.
+			statement("GateReadRules", []string{"elasticloadbalancing:DescribeRules"}, []string{"*"}, nil),
+		)
 	}
 	if len(secrets) > 0 {
 		// Preflight: every secret the services read exists (metadata only).
@@ -240,4 +266,15 @@ func (a arns) regional(service, resource string) string {
 
 func (a arns) account(service, resource string) string {
 	return fmt.Sprintf("arn:%s:%s::%s:%s", *a.stack.Partition(), service, *a.stack.Account(), resource)
+}
+
+// gated reports whether a service of the plan has the pipeline gate on a
+// test route (behind the ALB).
+func gated(plan *appspec.Plan) bool {
+	for _, s := range plan.Services {
+		if d := s.Deployment; d.ShiftsTraffic() && d.Gate {
+			return true
+		}
+	}
+	return false
 }

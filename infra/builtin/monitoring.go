@@ -62,6 +62,22 @@ func newMonitoring(stack awscdk.Stack, a *App) {
 			alarm(title+"UnhealthyHostsAlarm", s.Name+" has unhealthy targets", tg.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}), 1)
 			widgets = append(widgets, graph(s.Name+" requests / 5xx", tg.Metrics().RequestCount(sum), errors))
 		}
+		// A service whose deployment shifts traffic serves from either
+		// group (ECS alternates them): the alternate is watched too. It is
+		// attached to no listener in the template (ECS adds it to the rules),
+		// so its metrics are named here, not by the L2.
+		if tg := svc.AlternateTargetGroup; tg != nil {
+			metric := func(name, statistic string) awscloudwatch.IMetric {
+				return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+					Namespace: jsii.String("AWS/ApplicationELB"), MetricName: &name, Period: period, Statistic: &statistic,
+					DimensionsMap: &map[string]*string{"TargetGroup": tg.TargetGroupFullName(), "LoadBalancer": a.Alb.LoadBalancer.LoadBalancerFullName()},
+				})
+			}
+			errors := metric("HTTPCode_Target_5XX_Count", "Sum")
+			alarm(title+"Alternate5xxAlarm", s.Name+" targets answer 5xx (alternate group)", errors, errorThreshold)
+			alarm(title+"AlternateUnhealthyHostsAlarm", s.Name+" has unhealthy targets (alternate group)", metric("UnHealthyHostCount", "Maximum"), 1)
+			widgets = append(widgets, graph(s.Name+" requests / 5xx (alternate group)", metric("RequestCount", "Sum"), errors))
+		}
 		dashboard.AddWidgets(widgets...)
 	}
 	for _, r := range plan.Resources {

@@ -55,9 +55,13 @@ func nagFindings(t *testing.T, name string, c map[string]string) []string {
 
 func TestAwsSolutions(t *testing.T) {
 	for name, c := range map[string]map[string]string{
+		// commander's backend is on the listener's default route, with the
+		// WebSocket API, and deploys blue/green through the gate.
 		"commander": commanderContext("prod"),
 		"cao":       caoContext("prod"),
 		"shop":      ctx(shopDescription, "qa"),
+		// One service per deployment strategy, with gates.
+		"strategies": strategiesContext(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range nagFindings(t, name, c) {

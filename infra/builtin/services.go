@@ -30,6 +30,9 @@ type Service struct {
 	ExecutionRole  awsiam.Role
 	// TargetGroup is set for public services.
 	TargetGroup awselasticloadbalancingv2.ApplicationTargetGroup
+	// AlternateTargetGroup is the second group of a public service whose
+	// deployment shifts traffic (ECS moves the tasks between the two).
+	AlternateTargetGroup awselasticloadbalancingv2.ApplicationTargetGroup
 	// URL is how other services reach an internal service.
 	URL string
 }
@@ -99,9 +102,11 @@ func (a *App) renderServices(images Images) {
 			urls[s.Internal] = svc.URL
 			output(stack, contract.Pascal(s.Name)+"Url", jsii.String(svc.URL), s.Name+" URL inside the VPC")
 		}
+		var shifted shiftedRoute
 		if s.Public {
-			svc.TargetGroup = a.Alb.route(svc, a.publicIndex(s.Name))
+			svc.TargetGroup, shifted = a.Alb.route(svc, a.publicIndex(s.Name), plan.RolePath())
 		}
+		deploymentOutputs(stack, svc, a.Alb, shifted)
 		if s.Autoscaling != nil {
 			svc.autoscale()
 		}
@@ -274,7 +279,9 @@ func newService(stack awscdk.Stack, plan *appspec.Plan, s appspec.PlanService, d
 	if s.Spot {
 		props.CapacityProviderStrategies = &[]*awsecs.CapacityProviderStrategy{{CapacityProvider: jsii.String("FARGATE_SPOT"), Weight: jsii.Number(1)}}
 	}
+	deploymentProps(props, s.Deployment)
 	service := awsecs.NewFargateService(c, jsii.String("Service"), props)
+	pauseHook(service, s.Deployment)
 	title := contract.Pascal(s.Name)
 	if stack.Node().TryFindChild(jsii.String(contract.OutputCluster)) == nil {
 		output(stack, contract.OutputCluster, d.cluster.ClusterName(), "ECS cluster of every service")
@@ -351,8 +358,10 @@ func (a *Alb) finish() {
 
 // route creates the service's target group (health path, stickiness) in
 // the ALB's stack and routes to it: the default action for a service with
-// neither path nor host, a listener rule otherwise.
-func (a *Alb) route(svc *Service, priority int) awselasticloadbalancingv2.ApplicationTargetGroup {
+// neither path nor host, a listener rule otherwise; a service whose
+// deployment shifts traffic gets its rules, the alternate group and the
+// test route from routeShifted.
+func (a *Alb) route(svc *Service, priority int, rolePath string) (awselasticloadbalancingv2.ApplicationTargetGroup, shiftedRoute) {
 	s := svc.Plan
 	tgProps := &awselasticloadbalancingv2.ApplicationTargetGroupProps{
 		Vpc:        svc.Service.Cluster().Vpc(),
@@ -375,14 +384,6 @@ func (a *Alb) route(svc *Service, priority int) awselasticloadbalancingv2.Applic
 	}
 	id := contract.Pascal(s.Name) + "TargetGroup"
 	tg := awselasticloadbalancingv2.NewApplicationTargetGroup(a.scope, &id, tgProps)
-	svc.Service.AttachToApplicationTargetGroup(tg)
-	if s.Path == "" && s.Host == "" {
-		a.hasDefault = true
-		a.Listener.AddAction(jsii.String("Default"+contract.Pascal(s.Name)), &awselasticloadbalancingv2.AddApplicationActionProps{
-			Action: awselasticloadbalancingv2.ListenerAction_Forward(&[]awselasticloadbalancingv2.IApplicationTargetGroup{tg}, nil),
-		})
-		return tg
-	}
 	var conditions []awselasticloadbalancingv2.ListenerCondition
 	if s.Path != "" {
 		conditions = append(conditions, awselasticloadbalancingv2.ListenerCondition_PathPatterns(jsii.Strings(s.Path)))
@@ -390,12 +391,23 @@ func (a *Alb) route(svc *Service, priority int) awselasticloadbalancingv2.Applic
 	if s.Host != "" {
 		conditions = append(conditions, awselasticloadbalancingv2.ListenerCondition_HostHeaders(jsii.Strings(s.Host)))
 	}
+	if s.Deployment.ShiftsTraffic() {
+		return tg, a.routeShifted(svc, rolePath, tg, tgProps, conditions, 10*priority)
+	}
+	svc.Service.AttachToApplicationTargetGroup(tg)
+	if len(conditions) == 0 {
+		a.hasDefault = true
+		a.Listener.AddAction(jsii.String("Default"+contract.Pascal(s.Name)), &awselasticloadbalancingv2.AddApplicationActionProps{
+			Action: awselasticloadbalancingv2.ListenerAction_Forward(&[]awselasticloadbalancingv2.IApplicationTargetGroup{tg}, nil),
+		})
+		return tg, shiftedRoute{}
+	}
 	a.Listener.AddTargetGroups(jsii.String(contract.Pascal(s.Name)+"Route"), &awselasticloadbalancingv2.AddApplicationTargetGroupsProps{
 		TargetGroups: &[]awselasticloadbalancingv2.IApplicationTargetGroup{tg},
 		Conditions:   &conditions,
 		Priority:     jsii.Number(float64(10 * priority)),
 	})
-	return tg
+	return tg, shiftedRoute{}
 }
 
 // autoscale bounds the task count, tracks CPU and, for public services

@@ -90,6 +90,80 @@ type PlanService struct {
 	Storage       int
 	OneAtATime    bool
 	Stack         string
+	// Deployment is nil for a service without deployment keys (ECS rolling).
+	Deployment *PlanDeployment `json:",omitempty"`
+}
+
+// PlanDeployment is a service's resolved deployment: the ECS strategy and
+// its settings, the alarms that roll back and the gate's PAUSE hook.
+type PlanDeployment struct {
+	// Strategy is one of contract.Strategies.
+	Strategy string
+	// Bake keeps both revisions after the last shift (0: ECS's default);
+	// StepBake and CanaryBake wait between the shifts. Whole minutes.
+	Bake, StepBake, CanaryBake time.Duration
+	// StepPercent (linear) and CanaryPercent (canary) are shares of
+	// production traffic.
+	StepPercent, CanaryPercent float64
+	// Alarms are CloudWatch alarm names that roll the deployment back.
+	Alarms []string
+	// Gate adds the PAUSE hook and the test listener rule.
+	Gate bool
+	// LoadBalanced: the service is behind the ALB, so the strategy shifts
+	// its listener rules (and the gate pauses at contract.GateStage);
+	// otherwise the gate pauses at contract.GateStageNoLoadBalancer.
+	LoadBalanced bool
+}
+
+// ECS's defaults for linear and canary (what the CDK documents), written
+// into the plan so the template says what the deployment does.
+const (
+	DefaultStepPercent   = 10.0
+	DefaultStepBake      = 6 * time.Minute
+	DefaultCanaryPercent = 5.0
+	DefaultCanaryBake    = 10 * time.Minute
+)
+
+// ShiftsTraffic reports whether ECS shifts listener rules for the
+// deployment (a strategy other than rolling on a service behind the ALB).
+func (d *PlanDeployment) ShiftsTraffic() bool {
+	return d != nil && d.Strategy != contract.StrategyRolling && d.LoadBalanced
+}
+
+// planDeployment resolves a service's deployment keys (validated), nil
+// when it has none.
+func planDeployment(s Service) *PlanDeployment {
+	d := s.Deployment
+	if d == nil {
+		return nil
+	}
+	minutes := func(v string) time.Duration {
+		m, _ := time.ParseDuration(v)
+		return m
+	}
+	pd := &PlanDeployment{
+		Strategy: s.StrategyOf(), Bake: minutes(d.Bake), Alarms: slices.Clone(d.Alarms),
+		Gate: d.Gate, LoadBalanced: s.Public,
+	}
+	switch pd.Strategy {
+	case contract.StrategyLinear:
+		pd.StepPercent, pd.StepBake = DefaultStepPercent, DefaultStepBake
+		if d.StepPercent != 0 {
+			pd.StepPercent = d.StepPercent
+		}
+		if d.StepBake != "" {
+			pd.StepBake = minutes(d.StepBake)
+		}
+	case contract.StrategyCanary:
+		pd.CanaryPercent, pd.CanaryBake = DefaultCanaryPercent, DefaultCanaryBake
+		if d.CanaryPercent != 0 {
+			pd.CanaryPercent = d.CanaryPercent
+		}
+		if d.CanaryBake != "" {
+			pd.CanaryBake = minutes(d.CanaryBake)
+		}
+	}
+	return pd
 }
 
 // PlanResource is a resource with every option resolved for the environment.
@@ -221,7 +295,7 @@ func planService(s Service, pr preset, layers []Override) PlanService {
 		Public: b.Public, Path: b.Path, Host: b.Host, Internal: b.Internal,
 		CPU: b.CPU, Memory: b.Memory, HealthCommand: b.HealthCommand, Env: maps.Clone(s.Env),
 		Secrets: b.Secrets, Spot: b.Spot, Uses: b.Uses, Storage: b.Storage, OneAtATime: b.OneAtATime, Stack: b.Stack,
-		HealthGrace: 60 * time.Second,
+		HealthGrace: 60 * time.Second, Deployment: planDeployment(s),
 	}
 	if ps.CPU == 0 {
 		ps.CPU = DefaultCPU

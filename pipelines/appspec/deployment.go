@@ -2,6 +2,7 @@ package appspec
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
@@ -100,11 +101,13 @@ func (a *App) validateDeployment(add func(field, format string, args ...any), f 
 	only("stepBake", d.StepBake != "", contract.StrategyLinear)
 	only("canaryPercent", d.CanaryPercent != 0, contract.StrategyCanary)
 	only("canaryBake", d.CanaryBake != "", contract.StrategyCanary)
-	if d.StepPercent != 0 && (d.StepPercent < 1 || d.StepPercent > 100) {
-		add(f+".stepPercent", "%g must be between 1 and 100", d.StepPercent)
+	// ECS's ranges, in steps of 0.1 (the CDK rejects anything else at synth).
+	tenths := func(v float64) bool { return math.Abs(v*10-math.Round(v*10)) < 1e-9 }
+	if d.StepPercent != 0 && (d.StepPercent < 3 || d.StepPercent > 100 || !tenths(d.StepPercent)) {
+		add(f+".stepPercent", "%g must be between 3 and 100, in steps of 0.1", d.StepPercent)
 	}
-	if d.CanaryPercent != 0 && (d.CanaryPercent < 0.1 || d.CanaryPercent > 100) {
-		add(f+".canaryPercent", "%g must be between 0.1 and 100", d.CanaryPercent)
+	if d.CanaryPercent != 0 && (d.CanaryPercent < 0.1 || d.CanaryPercent > 100 || !tenths(d.CanaryPercent)) {
+		add(f+".canaryPercent", "%g must be between 0.1 and 100, in steps of 0.1", d.CanaryPercent)
 	}
 	for key, v := range map[string]string{"bake": d.Bake, "stepBake": d.StepBake, "canaryBake": d.CanaryBake} {
 		validMinutes(add, f+"."+key, v)
@@ -116,6 +119,14 @@ func (a *App) validateDeployment(add func(field, format string, args ...any), f 
 	}
 	if (strategy == contract.StrategyLinear || strategy == contract.StrategyCanary) && a.Builtin() && !s.Public {
 		add(f+".strategy", "%s shifts load balancer traffic: the service must be public (on the ALB), or use blue-green", strategy)
+	}
+	if !rolling && a.Builtin() {
+		if s.OneAtATime {
+			add(f+".strategy", "%s runs both revisions at once, which oneAtATime forbids: use rolling, or drop oneAtATime", strategy)
+		}
+		if as := s.Autoscaling; as != nil && as.RequestsPerTarget > 0 {
+			add(f+".strategy", "%s moves the tasks between two target groups, and autoscaling.requestsPerTarget tracks only the first: use cpu scaling, or rolling", strategy)
+		}
 	}
 	for i, alarm := range d.Alarms {
 		if !alarmPattern.MatchString(alarm) {

@@ -66,8 +66,10 @@ func TestDeploymentErrors(t *testing.T) {
 		{"unknown strategy", "strategy: red-black", "", false, `services[api].deployment.strategy: "red-black" is not one of rolling, blue-green, linear, canary`},
 		{"step on canary", "strategy: canary\nstepPercent: 20", "", false, "services[api].deployment.stepPercent: applies to strategy linear only (this service's is canary)"},
 		{"canary bake on linear", "strategy: linear\ncanaryBake: 5m", "", false, "services[api].deployment.canaryBake: applies to strategy canary only (this service's is linear)"},
-		{"step percent range", "strategy: linear\nstepPercent: 150", "", false, "services[api].deployment.stepPercent: 150 must be between 1 and 100"},
-		{"canary percent range", "strategy: canary\ncanaryPercent: 0.01", "", false, "services[api].deployment.canaryPercent: 0.01 must be between 0.1 and 100"},
+		{"step percent range", "strategy: linear\nstepPercent: 150", "", false, "services[api].deployment.stepPercent: 150 must be between 3 and 100, in steps of 0.1"},
+		{"step percent below ECS's minimum", "strategy: linear\nstepPercent: 2", "", false, "services[api].deployment.stepPercent: 2 must be between 3 and 100, in steps of 0.1"},
+		{"canary percent range", "strategy: canary\ncanaryPercent: 0.01", "", false, "services[api].deployment.canaryPercent: 0.01 must be between 0.1 and 100, in steps of 0.1"},
+		{"canary percent not in tenths", "strategy: canary\ncanaryPercent: 2.55", "", false, "services[api].deployment.canaryPercent: 2.55 must be between 0.1 and 100, in steps of 0.1"},
 		{"bake in seconds", "strategy: blue-green\nbake: 90s", "", false, "services[api].deployment.bake: 90s must be whole minutes"},
 		{"bake not a duration", "strategy: blue-green\nbake: long", "", false, `services[api].deployment.bake: "long" is not a duration`},
 		{"bake on rolling", "bake: 5m", "", false, "services[api].deployment.bake: applies to blue-green, linear and canary"},
@@ -81,11 +83,19 @@ func TestDeploymentErrors(t *testing.T) {
 		{"gate with nothing to check", "", "strategy: blue-green\ngate: true", false, "services[search].deployment.gate: has nothing to check"},
 		{"canary off the ALB", "", "strategy: canary", false, "services[search].deployment.strategy: canary shifts load balancer traffic: the service must be public"},
 		{"strategy with own CDK app", "strategy: blue-green", "", true, "services[api].deployment: strategy, bake, stepPercent, stepBake, canaryPercent, canaryBake and alarms configure the built-in infrastructure; with infra.dir set them in your CDK app's stacks and export ApiDeploymentStrategy"},
+		{"blue-green one at a time", "", "strategy: blue-green", false, "services[search].deployment.strategy: blue-green runs both revisions at once, which oneAtATime forbids"},
+		{"canary with request scaling", "strategy: canary", "", false, "services[api].deployment.strategy: canary moves the tasks between two target groups, and autoscaling.requestsPerTarget tracks only the first"},
 		{"unknown deployment key", "strategy: blue-green\nbakeTime: 5m", "", false, "services[api].deployment.bakeTime: unknown key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := withDeployment(orText(tt.api, "{}"), tt.search)
+			switch tt.name {
+			case "blue-green one at a time":
+				doc = strings.Replace(doc, "    internal: search\n", "    internal: search\n    oneAtATime: true\n", 1)
+			case "canary with request scaling":
+				doc = strings.Replace(doc, "    public: true\n", "    public: true\n    autoscaling: {min: 1, max: 4, requestsPerTarget: 500}\n", 1)
+			}
 			if tt.dir {
 				doc = ownCDKApp(doc)
 			}

@@ -239,9 +239,7 @@ func (p *Pipeline) Steps() ([]steps.Step, error) {
 		return out, nil
 	}
 	if p.NoInfra != "" && p.Synth != nil {
-		add(StepDeployInfra, []string{StepSynth}, func(context.Context) (steps.Outcome, error) {
-			return steps.Outcome{Skipped: p.NoInfra}, nil
-		})
+		out = append(out, steps.Step{Name: StepDeployInfra, Needs: []string{StepSynth}, Skip: p.NoInfra})
 	}
 	if p.Migrate != "" {
 		add(StepMigrate, union(released, []string{PushStep(p.Migrate)}), func(ctx context.Context) (steps.Outcome, error) {

@@ -89,3 +89,39 @@ func TestPlanRunsNothingAndListsStepsTopologically(t *testing.T) {
 		t.Errorf("plan markdown should list steps with needs and no chart:\n%s", md)
 	}
 }
+
+// A step skipped by design is reported so in a plan and in a run, and the
+// steps that need it are not held back.
+func TestStepSkipKnownBeforehand(t *testing.T) {
+	var ran atomic.Int32
+	run := func(context.Context) (Outcome, error) { ran.Add(1); return Outcome{}, nil }
+	graph := []Step{
+		{Name: "synth", Run: run},
+		{Name: "deploy-infra", Needs: []string{"synth"}, Skip: "the local target does not deploy the CDK app"},
+		{Name: "verify", Needs: []string{"deploy-infra"}, Run: run},
+	}
+	for _, planMode := range []bool{true, false} {
+		ran.Store(0)
+		r, err := Run(context.Background(), graph, Options{Plan: planMode})
+		if err != nil {
+			t.Fatalf("plan=%v: %v", planMode, err)
+		}
+		byName := resultsByName(r)
+		if s := byName["deploy-infra"]; s.Status != StatusSkipped || !s.Deliberate || s.Reason != "the local target does not deploy the CDK app" {
+			t.Errorf("plan=%v: deploy-infra = %+v, want skipped with its reason", planMode, s)
+		}
+		want, wantRan := StatusOK, int32(2)
+		if planMode {
+			want, wantRan = StatusPlanned, 0
+		}
+		if s := byName["verify"]; s.Status != want {
+			t.Errorf("plan=%v: verify status %s, want %s", planMode, s.Status, want)
+		}
+		if planMode && !strings.Contains(r.Text(), "plan: 2 steps and 1 skipped (deploy-infra), nothing was run") {
+			t.Errorf("plan verdict does not count the skipped step:\n%s", r.Text())
+		}
+		if ran.Load() != wantRan {
+			t.Errorf("plan=%v: %d steps ran, want %d", planMode, ran.Load(), wantRan)
+		}
+	}
+}

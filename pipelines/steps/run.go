@@ -87,7 +87,11 @@ func Run(ctx context.Context, steps []Step, o Options) (*Report, error) {
 func plan(g *graph, title string, start, end time.Time) *Report {
 	r := &Report{Title: title, Start: start, End: end}
 	for _, i := range g.order {
-		r.Steps = append(r.Steps, StepResult{Name: g.steps[i].Name, Needs: g.stepNeeds(i), Status: StatusPlanned})
+		res := StepResult{Name: g.steps[i].Name, Needs: g.stepNeeds(i), Status: StatusPlanned}
+		if skip := g.steps[i].Skip; skip != "" {
+			res.Status, res.Reason, res.Deliberate = StatusSkipped, skip, true
+		}
+		r.Steps = append(r.Steps, res)
 	}
 	return r
 }
@@ -199,6 +203,9 @@ func (s *scheduler) launch(ctx context.Context, workers *errgroup.Group, i int) 
 	s.results[i].Start = s.now()
 	s.log("▶ %s", s.results[i].Name)
 	run := s.g.steps[i].Run
+	if skip := s.g.steps[i].Skip; skip != "" {
+		run = func(context.Context) (Outcome, error) { return Outcome{Skipped: skip}, nil }
+	}
 	workers.Go(func() error {
 		out, err := callStep(ctx, run)
 		s.done <- finished{idx: i, out: out, err: err, end: s.now()}

@@ -18,8 +18,13 @@ type Step struct {
 	// Needs lists the names of the steps that must succeed before this one starts.
 	Needs []string
 	// Run does the work. It should return promptly once ctx is done.
-	// It may be nil only when the pipeline runs in Plan mode.
+	// It may be nil only when the pipeline runs in Plan mode, or with Skip.
 	Run func(ctx context.Context) (Outcome, error)
+	// Skip, when set, is known before anything runs: the step will not act,
+	// for this reason. It is reported as skipped (in Plan mode too, where
+	// the other steps are "planned") and the steps that need it still run,
+	// as with Outcome.Skipped; Run is not called.
+	Skip string
 }
 
 // Outcome is what a step reports about its work besides success or failure.

@@ -16,7 +16,11 @@ type verdict struct {
 func (r *Report) verdict() verdict {
 	n := len(r.Steps)
 	if planned := r.Names(StatusPlanned); len(planned) > 0 {
-		return verdict{emoji: "📝", glyph: "○", phrase: fmt.Sprintf("plan: %s, nothing was run", plural(len(planned), "step"))}
+		phrase := "plan: " + plural(len(planned), "step")
+		if skipped := r.Names(StatusSkipped); len(skipped) > 0 {
+			phrase += fmt.Sprintf(" and %d skipped (%s)", len(skipped), strings.Join(skipped, ", "))
+		}
+		return verdict{emoji: "📝", glyph: "○", phrase: phrase + ", nothing was run"}
 	}
 	if n == 0 {
 		return verdict{emoji: "📝", glyph: "○", phrase: "no steps"}
