@@ -18,7 +18,6 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/appspec"
 	"github.com/stevedore-ci/stevedore/pipelines/awstarget"
 	"github.com/stevedore-ci/stevedore/pipelines/cfn"
-	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/ecr"
 	"github.com/stevedore-ci/stevedore/pipelines/ecs"
@@ -95,32 +94,20 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, fn string, app *appspec.Ap
 
 func (a *awsTarget) close() { a.cleanup() }
 
-// engineSmoke runs a gated service's smokeCommand in a container of its
-// image, given the test route: contract.GateEnvURL, contract.GateEnvHeader
-// and the token as the secret contract.GateEnvToken.
+// engineSmoke runs a gated service's smokeCommand (smokeCommand) against
+// the test route; one on the endpoint's host is reached through the
+// endpoint service, under its alias.
 type engineSmoke struct{ acct *AwsAccount }
 
 func (e engineSmoke) RunSmoke(ctx context.Context, service string, cmd appspec.SmokeCommand, testURL, header string, token gate.Token) error {
-	ctr := dag.Container().From(cmd.Image)
+	var svc *dagger.Service
 	if e.acct.TestURL != "" && e.acct.sameHost(e.acct.TestURL) {
-		// Through the endpoint service, under its alias.
 		u, _ := url.Parse(e.acct.TestURL)
 		_, port, _ := net.SplitHostPort(hostPort(u))
 		u.Host = net.JoinHostPort(endpointAlias, port)
-		testURL = strings.TrimSuffix(u.String(), "/")
-		ctr = ctr.WithServiceBinding(endpointAlias, e.acct.EndpointService)
+		testURL, svc = strings.TrimSuffix(u.String(), "/"), e.acct.EndpointService
 	}
-	// A secret per gate run: its name says whose, never its value.
-	secret := dag.SetSecret(fmt.Sprintf("stevedore-gate-%s-%d", service, time.Now().UnixNano()), string(token))
-	_, err := ctr.
-		WithEnvVariable(contract.GateEnvURL, testURL).
-		WithEnvVariable(contract.GateEnvHeader, header).
-		WithSecretVariable(contract.GateEnvToken, secret).
-		// Every gate checks a new revision: never an earlier run's result.
-		WithEnvVariable("STEVEDORE_GATE_RUN", time.Now().UTC().Format(time.RFC3339Nano)).
-		WithExec(cmd.Command, dagger.ContainerWithExecOpts{UseEntrypoint: true}).
-		Sync(ctx)
-	return failed("smoke command of "+service, cmd.Image, err)
+	return smokeCommand(ctx, &cmd, testURL, header, token, svc)
 }
 
 // releasePolicy is what the ECR repositories a release pushes to get

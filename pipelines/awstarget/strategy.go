@@ -22,9 +22,9 @@ import (
 // SmokeRunner runs a service's smokeCommand (stevedore.yaml) against the
 // test route of its new revision.
 type SmokeRunner interface {
-	// RunSmoke runs the command once in its image with the environment
-	// contract.GateEnvURL, contract.GateEnvHeader and the secret
-	// contract.GateEnvToken; an error carries the tail of its output.
+	// RunSmoke runs the command once in its image with
+	// STEVEDORE_TEST_URL, STEVEDORE_TEST_HEADER and the secret
+	// STEVEDORE_TEST_TOKEN; an error carries the tail of its output.
 	RunSmoke(ctx context.Context, service string, cmd appspec.SmokeCommand, url, header string, token gate.Token) error
 }
 

@@ -57,11 +57,3 @@ func StrategyOutput(service string) string { return servicePrefix(service) + str
 func servicePrefix(service string) string {
 	return strings.TrimSuffix(ServiceOutput(service), serviceNameSuffix)
 }
-
-// The environment of a gate's smokeCommand: the test route's base URL, the
-// header's name, and its value (a secret, never in a log).
-const (
-	GateEnvURL    = "STEVEDORE_TEST_URL"
-	GateEnvHeader = "STEVEDORE_TEST_HEADER"
-	GateEnvToken  = "STEVEDORE_TEST_TOKEN"
-)
