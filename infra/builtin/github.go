@@ -187,6 +187,8 @@ func deployStatements(stack awscdk.Stack, plan *appspec.Plan, g *Github) []awsia
 		statement("ReviewChangeSets", []string{
 			"cloudformation:DescribeChangeSet", "cloudformation:ListChangeSets", "cloudformation:DeleteChangeSet",
 			"cloudformation:DescribeStackEvents", "cloudformation:ListStackResources", "cloudformation:GetTemplate",
+			// a gate whose outputs do not exist yet finds its rule and load balancer
+			"cloudformation:DescribeStackResources",
 		}, []string{stacks}, nil),
 		// The release records and the environment's deploy lock.
 		statement("ReleaseRecords", []string{"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:GetParametersByPath"},
@@ -225,8 +227,10 @@ func deployStatements(stack awscdk.Stack, plan *appspec.Plan, g *Github) []awsia
 					},
 					"Null": map[string]interface{}{"aws:ResourceTag/" + testRuleTag: "false"},
 				}),
-			// DescribeRules has no resource-level permission.
-			statement("GateReadRules", []string{"elasticloadbalancing:DescribeRules"}, []string{"*"}, nil),
+			// DescribeRules (the rule's conditions, before ModifyRule) and
+			// DescribeLoadBalancers (the test URL of a gate just added,
+			// before the stack exports it) have no resource-level permission.
+			statement("GateReadRules", []string{"elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeLoadBalancers"}, []string{"*"}, nil),
 		)
 	}
 	if len(secrets) > 0 {

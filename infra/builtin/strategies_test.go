@@ -295,7 +295,7 @@ func TestDeploymentRoleForStrategies(t *testing.T) {
 		gate  bool
 	}{
 		{"gated", strategiesContext("githubRepo", githubRepo), "StevedoreGithubDeployStack-prod", true},
-		{"no gate", githubWithApp(), "StevedoreGithubDeployStack-dev", false},
+		{"no gate", caoContext("dev", "githubRepo", githubRepo), "StevedoreGithubDeployStack-dev", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := synthWith(t, tc.c, true)
@@ -305,7 +305,7 @@ func TestDeploymentRoleForStrategies(t *testing.T) {
 			}
 			cluster := "strat-prod"
 			if !tc.gate {
-				cluster = "commander-dev"
+				cluster = "cao-dev"
 			}
 			control := bySid["EcsServiceDeploymentControl"]
 			if got := strings.Join(list(control["Action"]), ","); got != "ecs:ContinueServiceDeployment,ecs:StopServiceDeployment" {
@@ -331,7 +331,7 @@ func TestDeploymentRoleForStrategies(t *testing.T) {
 			if js(modify["Condition"]) != want {
 				t.Errorf("ModifyRule condition = %s, want %s", js(modify["Condition"]), want)
 			}
-			if list(describe["Action"])[0] != "elasticloadbalancing:DescribeRules" || list(describe["Resource"])[0] != "*" {
+			if strings.Join(list(describe["Action"]), ",") != "elasticloadbalancing:DescribeRules,elasticloadbalancing:DescribeLoadBalancers" || list(describe["Resource"])[0] != "*" {
 				t.Errorf("GateReadRules = %s", js(describe))
 			}
 		})

@@ -16,6 +16,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/ecs"
 	"github.com/stevedore-ci/stevedore/pipelines/gate"
+	"github.com/stevedore-ci/stevedore/pipelines/gate/elbrule"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
@@ -234,7 +235,7 @@ func (t *Target) gate(s *appspec.Service, out deploy.Outputs) func(ctx context.C
 		spec := gate.Spec{
 			Service: s.Name, URL: url, Health: s.Health, Smoke: s.Deployment.Smoke, Token: token,
 			Timeout: s.GateTimeoutOf(), Interval: orDefault(t.Poll, DefaultPoll),
-			Rule: gate.NewListenerRule(t.AWS, rule), RuleSettle: t.ruleSettle, Client: t.HTTP, Log: t.Log,
+			Rule: elbrule.New(t.AWS, rule), RuleSettle: t.ruleSettle, Client: t.HTTP, Log: t.Log,
 		}
 		if sc := s.Deployment.SmokeCommand; sc != nil {
 			spec.Command = func(ctx context.Context) error {

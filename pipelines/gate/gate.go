@@ -331,11 +331,14 @@ func (s Spec) client() *http.Client {
 }
 
 // Redact replaces the token in msg.
-func (s Spec) Redact(msg string) string {
-	if s.Token == "" {
+func (s Spec) Redact(msg string) string { return s.Token.Redact(msg) }
+
+// Redact replaces the token in msg by "[redacted]".
+func (t Token) Redact(msg string) string {
+	if t == "" {
 		return msg
 	}
-	return strings.ReplaceAll(msg, string(s.Token), redacted)
+	return strings.ReplaceAll(msg, string(t), redacted)
 }
 
 // redactErr is err with the token replaced; the cause is dropped when it

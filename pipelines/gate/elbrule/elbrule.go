@@ -1,4 +1,8 @@
-package gate
+// Package elbrule is the Rule of a gate on an application load balancer:
+// the test listener rule whose http-header condition stevedore sets per
+// release (kept apart from package gate, which needs no AWS SDK, so that
+// stevedore.yaml's packages do not pull it into the CDK app).
+package elbrule
 
 import (
 	"context"
@@ -11,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
+	"github.com/stevedore-ci/stevedore/pipelines/gate"
 )
 
 // rulesAPI is the part of the ELBv2 client a ListenerRule uses.
@@ -20,7 +25,7 @@ type rulesAPI interface {
 }
 
 // ListenerRule is an application load balancer's test listener rule, the
-// Rule of a gate: SetHeader replaces the values of its http-header
+// gate.Rule of a gate: SetHeader replaces the values of its http-header
 // condition on the header, keeping every other condition and its actions.
 type ListenerRule struct {
 	// ARN of the listener rule (the TestRuleOutput stack output).
@@ -28,15 +33,15 @@ type ListenerRule struct {
 	api rulesAPI
 }
 
-// NewListenerRule returns the listener rule arn, reached with cfg.
-func NewListenerRule(cfg aws.Config, arn string) *ListenerRule {
+// New returns the listener rule arn, reached with cfg.
+func New(cfg aws.Config, arn string) *ListenerRule {
 	return &ListenerRule{ARN: arn, api: elb.NewFromConfig(cfg)}
 }
 
 // SetHeader reads the rule (DescribeRules) and sets its http-header
 // condition on header to match value only (ModifyRule). The value never
 // appears in an error.
-func (r *ListenerRule) SetHeader(ctx context.Context, header string, value Token) error {
+func (r *ListenerRule) SetHeader(ctx context.Context, header string, value gate.Token) error {
 	if r.ARN == "" {
 		return errors.New("no listener rule ARN")
 	}
@@ -55,7 +60,7 @@ func (r *ListenerRule) SetHeader(ctx context.Context, header string, value Token
 	if err != nil {
 		err = awsconf.Explain("elasticloadbalancing:ModifyRule", fmt.Errorf("setting the %s condition of listener rule %s: %w", header, r.ARN, err))
 		if value != "" && strings.Contains(err.Error(), string(value)) {
-			return errors.New(strings.ReplaceAll(err.Error(), string(value), redacted))
+			return errors.New(value.Redact(err.Error()))
 		}
 		return err
 	}

@@ -1,4 +1,4 @@
-package gate
+package elbrule
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stevedore-ci/stevedore/pipelines/gate"
 	"github.com/stevedore-ci/stevedore/pipelines/internal/awstest"
 )
 
@@ -78,7 +79,7 @@ func (s *elbServer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 func newELB(t *testing.T, s *elbServer) *ListenerRule {
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return NewListenerRule(awstest.Config(srv.URL), testRuleArn)
+	return New(awstest.Config(srv.URL), testRuleArn)
 }
 
 func TestListenerRuleSetHeaderKeepsOtherConditions(t *testing.T) {
@@ -163,11 +164,11 @@ func TestListenerRuleInCheck(t *testing.T) {
 	rule := newELB(t, s)
 	app := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(app.Close)
-	tok, err := NewToken()
+	tok, err := gate.NewToken()
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := Spec{Service: "backend", URL: app.URL, Health: "/health", Token: tok, Rule: rule, RuleSettle: 1}
+	spec := gate.Spec{Service: "backend", URL: app.URL, Health: "/health", Token: tok, Rule: rule, RuleSettle: 1}
 	if err := spec.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
