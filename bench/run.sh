@@ -217,7 +217,7 @@ secs() {
 outside_graph() {
   local wall
   wall=$(secs "$(sed -n 's/.* in \([0-9hmsµn.]*\) wall time.*/\1/p' "$1" | head -1)")
-  printf '  %-46s %8s s (graph %s s)\n' "outside the step graph (module load)" "$(echo "$2 - $wall" | bc)" "$wall"
+  printf '  %-46s %8.1f s (graph %s s)\n' "outside the step graph (module load)" "$(echo "$2 - $wall" | bc)" "$wall"
 }
 
 # cached_steps REPORT: how many steps a deploy report says were cached.
