@@ -283,8 +283,7 @@ func (m *Stevedore) cdkToolchain(infra *appspec.Infra) *dagger.Container {
 	switch p.Kind {
 	case cdkapp.Go:
 		ctr = withToolCaches(ctr, "go").
-			// Mounted, not copied: a copy is a ~275 MB snapshot of its own
-			// in the engine's state (and in every saved state).
+			// Mounted, not copied: the app's build only reads the toolchain.
 			WithMountedDirectory("/usr/local/go", dag.Container().From(m.GoImage).Directory("/usr/local/go")).
 			WithEnvVariable("PATH", "/usr/local/go/bin:${PATH}", dagger.ContainerWithEnvVariableOpts{Expand: true}).
 			WithEnvVariable("CGO_ENABLED", "0")
