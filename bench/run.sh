@@ -36,9 +36,11 @@ mkdir -p "$results"
 work=$(mktemp -d)
 src="$work/src"
 
+# fresh_copy: what the pipeline and the naive script read; infra/ replaces
+# stevedore's module with ../, so its go.mod and pipelines/ come along.
 fresh_copy() {
   rm -rf "$src" && mkdir -p "$src"
-  (cd "$repo" && tar --exclude=node_modules --exclude=dist --exclude=cdk.out --exclude=bench/results -cf - stevedore.yaml examples docker infra) | tar -xf - -C "$src"
+  (cd "$repo" && tar --exclude=node_modules --exclude=dist --exclude=cdk.out --exclude=bench/results -cf - stevedore.yaml examples docker infra go.mod go.sum pipelines) | tar -xf - -C "$src"
 }
 
 # One-line backend change: a different default version string.
