@@ -36,9 +36,11 @@ mkdir -p "$results"
 work=$(mktemp -d)
 src="$work/src"
 
+# fresh_copy: what the pipeline and the naive script read; infra/ replaces
+# stevedore's module with ../, so its go.mod and pipelines/ come along.
 fresh_copy() {
   rm -rf "$src" && mkdir -p "$src"
-  (cd "$repo" && tar --exclude=node_modules --exclude=dist --exclude=cdk.out --exclude=bench/results -cf - stevedore.yaml examples docker infra) | tar -xf - -C "$src"
+  (cd "$repo" && tar --exclude=node_modules --exclude=dist --exclude=cdk.out --exclude=bench/results -cf - stevedore.yaml examples docker infra go.mod go.sum pipelines) | tar -xf - -C "$src"
 }
 
 # One-line backend change: a different default version string.
@@ -76,17 +78,24 @@ preload() {
   (cd "$repo" && dagger functions >/dev/null 2>&1)
 }
 
-# timed LABEL CMD...: runs CMD, prints and records its wall time in seconds.
+# load1m: the machine's 1-minute load average (2 cores here: above ~2 means
+# other work competed with the run).
+load1m() { cut -d' ' -f1 /proc/loadavg; }
+
+# timed LABEL CMD...: runs CMD, prints and records its wall time in seconds
+# and the load average at its start and end.
 timed() {
   local label=$1; shift
-  local start end
+  local start end load0 load1
+  load0=$(load1m)
   start=$(date +%s.%N)
   "$@" > "$work/out.txt" 2> "$work/err.txt" || { echo "FAILED: $label"; tail -40 "$work/err.txt"; exit 1; }
   end=$(date +%s.%N)
+  load1=$(load1m)
   local secs
   secs=$(echo "$end - $start" | bc)
-  printf '%-48s %8.1f s\n' "$label" "$secs"
-  echo "$label,$secs" >> "$results/figures.csv"
+  printf '%-48s %8.1f s   (load %s → %s)\n' "$label" "$secs" "$load0" "$load1"
+  echo "$label,$secs,$load0,$load1" >> "$results/figures.csv"
   LAST=$secs
 }
 
@@ -192,6 +201,27 @@ step_time() {
   printf '  %-46s %8s\n' "$3" "$(awk -F'|' -v s="$2" '{ n = $2; gsub(/ /, "", n) } n == s { gsub(/ /, "", $4); print $4 }' "$1")"
 }
 
+# secs DURATION: a Go duration as the report prints it (2m20.1s, 875ms) in seconds.
+secs() {
+  awk -v d="$1" 'BEGIN {
+    t = 0
+    while (match(d, /^[0-9.]+(h|ms|µs|us|ns|m|s)/)) {
+      tok = substr(d, 1, RLENGTH); d = substr(d, RLENGTH + 1)
+      match(tok, /[0-9.]+/); n = substr(tok, RSTART, RLENGTH) + 0; u = substr(tok, RLENGTH + 1)
+      t += n * (u == "h" ? 3600 : u == "m" ? 60 : u == "s" ? 1 : u == "ms" ? 0.001 : 0.000001)
+    }
+    printf "%.1f", t
+  }'
+}
+
+# outside_graph REPORT CLI_SECS: how much of the CLI call was not the deploy
+# graph itself (loading stevedore's module, pulling what it runs in).
+outside_graph() {
+  local wall
+  wall=$(secs "$(sed -n 's/.* in \([0-9hmsµn.]*\) wall time.*/\1/p' "$1" | head -1)")
+  printf '  %-46s %8.1f s (graph %s s)\n' "outside the step graph (module load)" "$(echo "$2 - $wall" | bc)" "$wall"
+}
+
 # cached_steps REPORT: how many steps a deploy report says were cached.
 cached_steps() { awk -F'|' '/^\| / && $5 ~ /yes/' "$1" | wc -l; }
 
@@ -206,6 +236,7 @@ bench_restore() {
   local cold=$LAST
   cp "$work/out.txt" "$results/restore-cold.md"
   assert_cold "$work/out.txt"
+  outside_graph "$work/out.txt" "$cold"
   timed "stop the engine (prune to the limit)" "$repo/bench/engine.sh" stop
   local stop=$LAST
   rm -f "$archive"
@@ -225,6 +256,7 @@ bench_restore() {
   local restored=$LAST
   cp "$work/out.txt" "$results/restore-restored.md"
   echo "  steps reported cached: $(cached_steps "$work/out.txt")"
+  outside_graph "$work/out.txt" "$restored"
   timed "deploy, warm (same engine, for reference)" call deploy --format markdown
   local warm=$LAST
   # A one-line change on a runner that restored the same saved state.
