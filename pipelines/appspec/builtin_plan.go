@@ -3,6 +3,7 @@ package appspec
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -128,6 +129,19 @@ const (
 // deployment (a strategy other than rolling on a service behind the ALB).
 func (d *PlanDeployment) ShiftsTraffic() bool {
 	return d != nil && d.Strategy != contract.StrategyRolling && d.LoadBalanced
+}
+
+// Wait is how long the deployment waits by design: the linear steps'
+// bakes (one per step), the canary's bake and the final bake.
+func (d *PlanDeployment) Wait() time.Duration {
+	if d == nil {
+		return 0
+	}
+	wait := d.Bake + d.CanaryBake
+	if d.StepPercent > 0 {
+		wait += d.StepBake * time.Duration(math.Ceil(100/d.StepPercent))
+	}
+	return wait
 }
 
 // planDeployment resolves a service's deployment keys (validated), nil

@@ -75,6 +75,11 @@ func (s Service) GateTimeoutOf() time.Duration {
 	return d
 }
 
+// DeploymentWait is how long the service's deployment waits by design as
+// stevedore.yaml gives it (bakes and linear steps, ECS's defaults where
+// unset); a follower's time limit comes on top.
+func (s Service) DeploymentWait() time.Duration { return planDeployment(s).Wait() }
+
 // validateDeployment checks one service's deployment keys: the strategy
 // keys belong to the built-in infrastructure, the gate keys to any.
 func (a *App) validateDeployment(add func(field, format string, args ...any), f string, s Service) {

@@ -142,3 +142,23 @@ func orText(s, def string) string {
 	}
 	return s
 }
+
+// The wait a follower adds to its limit: bakes, linear steps, with ECS's
+// defaults where stevedore.yaml gives none.
+func TestDeploymentWait(t *testing.T) {
+	for _, tc := range []struct {
+		d    *Deployment
+		want time.Duration
+	}{
+		{nil, 0},
+		{&Deployment{Strategy: "blue-green", Bake: "10m"}, 10 * time.Minute},
+		{&Deployment{Strategy: "linear", Bake: "5m", StepPercent: 30, StepBake: "2m"}, 13 * time.Minute},
+		{&Deployment{Strategy: "linear"}, 10 * DefaultStepBake},
+		{&Deployment{Strategy: "canary", CanaryPercent: 10, CanaryBake: "5m"}, 5 * time.Minute},
+		{&Deployment{Strategy: "canary"}, DefaultCanaryBake},
+	} {
+		if got := (Service{Deployment: tc.d}).DeploymentWait(); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.d, got, tc.want)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -160,7 +159,7 @@ func (t *Target) followServiceDeployment(ctx context.Context, s *appspec.Service
 	}
 	spec := ecs.ServiceDeploymentSpec{
 		Cluster: cluster, Service: svc, Since: since, Images: map[string]string{s.Container: image.Ref},
-		Timeout: orDefault(t.FollowTimeout, DefaultFollowTimeout) + bakeTime(s), Poll: orDefault(t.Poll, DefaultPoll),
+		Timeout: orDefault(t.FollowTimeout, DefaultFollowTimeout) + s.DeploymentWait(), Poll: orDefault(t.Poll, DefaultPoll),
 	}
 	gateNote := ""
 	switch {
@@ -190,25 +189,6 @@ func (t *Target) followServiceDeployment(ctx context.Context, s *appspec.Service
 		o.Summary += "; gate passed at " + strings.Join(res.Gated, ", ")
 	}
 	return o, nil
-}
-
-// bakeTime is how long the deployment waits by design, as stevedore.yaml
-// gives it (the built-in infrastructure): the bake, linear's step bakes,
-// canary's bake. It comes on top of the follower's time limit.
-func bakeTime(s *appspec.Service) time.Duration {
-	d := s.Deployment
-	if d == nil {
-		return 0
-	}
-	parse := func(v string) time.Duration {
-		x, _ := time.ParseDuration(v) // validated with stevedore.yaml
-		return x
-	}
-	total := parse(d.Bake) + parse(d.CanaryBake)
-	if d.StepPercent > 0 {
-		total += parse(d.StepBake) * time.Duration(math.Ceil(100/d.StepPercent))
-	}
-	return total
 }
 
 // gateMargin is what the gate needs on top of its checks' timeout: the

@@ -248,18 +248,3 @@ func TestGateRouteFromTheTemplate(t *testing.T) {
 }
 
 // The bake times stevedore.yaml gives come on top of the follower's limit.
-func TestBakeTime(t *testing.T) {
-	for _, tc := range []struct {
-		d    *appspec.Deployment
-		want time.Duration
-	}{
-		{nil, 0},
-		{&appspec.Deployment{Strategy: contract.StrategyBlueGreen, Bake: "10m"}, 10 * time.Minute},
-		{&appspec.Deployment{Strategy: contract.StrategyLinear, Bake: "5m", StepPercent: 30, StepBake: "2m"}, 13 * time.Minute},
-		{&appspec.Deployment{Strategy: contract.StrategyCanary, CanaryPercent: 10, CanaryBake: "5m"}, 5 * time.Minute},
-	} {
-		if got := bakeTime(&appspec.Service{Deployment: tc.d}); got != tc.want {
-			t.Errorf("%+v: %s, want %s", tc.d, got, tc.want)
-		}
-	}
-}
