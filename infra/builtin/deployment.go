@@ -70,21 +70,17 @@ func deploymentProps(props *awsecs.FargateServiceProps, d *appspec.PlanDeploymen
 
 // pauseHook adds the gate's PAUSE lifecycle hook through the escape hatch
 // (the L2's LifecycleHooks takes Lambda targets only): at
-// contract.GateStage behind the ALB, contract.GateStageNoLoadBalancer
-// without, and a timeout that rolls back so an interrupted pipeline never
-// lets an untested revision go live.
+// contract.GateStage (a gated service is behind the ALB), with a timeout
+// that rolls back so an interrupted pipeline never lets an untested
+// revision go live.
 func pauseHook(service awsecs.FargateService, d *appspec.PlanDeployment) {
 	if d == nil || !d.Gate {
 		return
 	}
-	stage := contract.GateStageNoLoadBalancer
-	if d.LoadBalanced {
-		stage = contract.GateStage
-	}
 	cfn := service.Node().DefaultChild().(awsecs.CfnService)
 	cfn.AddPropertyOverride(jsii.String("DeploymentConfiguration.LifecycleHooks"), []map[string]any{{
 		"TargetType":      "PAUSE",
-		"LifecycleStages": []string{stage},
+		"LifecycleStages": []string{contract.GateStage},
 		"TimeoutConfiguration": map[string]any{
 			"Action": contract.GateTimeoutAction, "TimeoutInMinutes": contract.GateHookTimeoutMinutes,
 		},

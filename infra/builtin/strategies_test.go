@@ -87,7 +87,7 @@ func TestDeploymentStrategies(t *testing.T) {
 		{service: "steps", strategy: "LINEAR", bake: 5.0, linear: map[string]any{"StepPercent": 25.0, "StepBakeTimeInMinutes": 2.0}, shifted: true, path: "/steps/*"},
 		{service: "web", strategy: "CANARY", canary: map[string]any{"CanaryPercent": 10.0, "CanaryBakeTimeInMinutes": 5.0}, alarms: []any{"strat-web-5xx"}, stage: contract.GateStage, shifted: true, path: "/*"},
 		{service: "legacy", alarms: []any{"strat-legacy-5xx"}},
-		{service: "worker", strategy: "BLUE_GREEN", stage: contract.GateStageNoLoadBalancer},
+		{service: "worker", strategy: "BLUE_GREEN"},
 	} {
 		t.Run(tc.service, func(t *testing.T) {
 			_, svc := ecsServiceOf(t, s, tc.service)

@@ -111,8 +111,7 @@ type PlanDeployment struct {
 	// Gate adds the PAUSE hook and the test listener rule.
 	Gate bool
 	// LoadBalanced: the service is behind the ALB, so the strategy shifts
-	// its listener rules (and the gate pauses at contract.GateStage);
-	// otherwise the gate pauses at contract.GateStageNoLoadBalancer.
+	// its listener rules (a gated service always is).
 	LoadBalanced bool
 }
 

@@ -35,7 +35,7 @@ func TestBuiltinPlanDeployment(t *testing.T) {
 		{"steps", &PlanDeployment{Strategy: contract.StrategyLinear, Bake: 5 * time.Minute, StepPercent: 25, StepBake: 2 * time.Minute, LoadBalanced: true}, true},
 		{"web", &PlanDeployment{Strategy: contract.StrategyCanary, CanaryPercent: 10, CanaryBake: 5 * time.Minute, Alarms: []string{"strat-web-5xx"}, Gate: true, LoadBalanced: true}, true},
 		{"legacy", &PlanDeployment{Strategy: contract.StrategyRolling, Alarms: []string{"strat-legacy-5xx"}, LoadBalanced: true}, false},
-		{"worker", &PlanDeployment{Strategy: contract.StrategyBlueGreen, Gate: true}, false},
+		{"worker", &PlanDeployment{Strategy: contract.StrategyBlueGreen}, false},
 	} {
 		t.Run(tc.service, func(t *testing.T) {
 			if !reflect.DeepEqual(got[tc.service], tc.want) {

@@ -80,7 +80,7 @@ func TestDeploymentErrors(t *testing.T) {
 		{"bad smoke path", "strategy: blue-green\ngate: true\nsmoke: [{path: api}]", "", false, `services[api].deployment.smoke[0]: path "api" does not start with /`},
 		{"bad smoke status", "strategy: blue-green\ngate: true\nsmoke: [{path: /a, status: 99}]", "", false, "services[api].deployment.smoke[0]: status 99 is not an HTTP status"},
 		{"smoke command without image", "strategy: blue-green\ngate: true\nsmokeCommand: {command: [true]}", "", false, "services[api].deployment.smokeCommand.image: required"},
-		{"gate with nothing to check", "", "strategy: blue-green\ngate: true", false, "services[search].deployment.gate: has nothing to check"},
+		{"gate off the ALB", "", "strategy: blue-green\ngate: true\nsmokeCommand: {image: python:3.11-slim, command: [true]}", false, "services[search].deployment.gate: checks the new revision through the load balancer's test route, which a service off the ALB does not have"},
 		{"canary off the ALB", "", "strategy: canary", false, "services[search].deployment.strategy: canary shifts load balancer traffic: the service must be public"},
 		{"strategy with own CDK app", "strategy: blue-green", "", true, "services[api].deployment: strategy, bake, stepPercent, stepBake, canaryPercent, canaryBake and alarms configure the built-in infrastructure; with infra.dir set them in your CDK app's stacks and export ApiDeploymentStrategy"},
 		{"blue-green one at a time", "", "strategy: blue-green", false, "services[search].deployment.strategy: blue-green runs both revisions at once, which oneAtATime forbids"},

@@ -20,12 +20,10 @@ const (
 	// GateHeader is the request header the test listener rule matches; its
 	// value is random per release, set by stevedore, and never logged.
 	GateHeader = "X-Stevedore-Test"
-	// GateStage is the lifecycle stage of the gate's PAUSE hook for a
-	// service behind a load balancer; GateStageNoLoadBalancer for one
-	// without (PAUSE is not allowed at TEST_TRAFFIC_SHIFT or
-	// PRODUCTION_TRAFFIC_SHIFT).
-	GateStage               = "POST_TEST_TRAFFIC_SHIFT"
-	GateStageNoLoadBalancer = "POST_SCALE_UP" // see GateStage
+	// GateStage is the lifecycle stage of the gate's PAUSE hook: the new
+	// revision runs and gets only test traffic (PAUSE is not allowed at
+	// TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT).
+	GateStage = "POST_TEST_TRAFFIC_SHIFT"
 	// GateTimeoutAction is the PAUSE hook's own timeout action: an
 	// interrupted pipeline never lets an untested revision go live.
 	GateTimeoutAction = "ROLLBACK"

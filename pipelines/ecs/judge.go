@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
 )
 
 // FailureKind classifies why a rollout failed.
@@ -462,7 +464,7 @@ func judgeGated(sd *types.ServiceDeployment, gs gateState) verdict {
 		}
 	}
 	if v.done && gs.enabled && len(gs.decided) == 0 {
-		return verdict{kind: KindGateSkipped, reason: fmt.Sprintf("service deployment %s succeeded without pausing at a PAUSE lifecycle hook, so the gate never ran and the new revision went live untested: give the service a PAUSE hook at POST_TEST_TRAFFIC_SHIFT (POST_SCALE_UP without a load balancer) with timeout action ROLLBACK, or turn its gate off", arn)}
+		return verdict{kind: KindGateSkipped, reason: fmt.Sprintf("service deployment %s succeeded without pausing at a PAUSE lifecycle hook, so the gate never ran and the new revision went live untested: give the service a PAUSE hook at %s with timeout action ROLLBACK, or turn its gate off", arn, contract.GateStage)}
 	}
 	return v
 }
