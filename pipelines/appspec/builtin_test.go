@@ -123,18 +123,24 @@ func TestBuiltinDescriptionErrors(t *testing.T) {
 			if tt.name == "two postgres in one service" {
 				doc += "    db2: {type: postgres}\n"
 			}
-			_, err := Parse("stevedore.yaml", []byte(doc))
-			if err == nil {
-				t.Fatalf("accepted:\n%s", doc)
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, tt.want) {
-				t.Errorf("error does not contain %q:\n%s", tt.want, msg)
-			}
-			if n := strings.Count(msg, "\n  - "); n != 1 {
-				t.Errorf("%d problems, want exactly one:\n%s", n, msg)
-			}
+			wantOneProblem(t, doc, tt.want)
 		})
+	}
+}
+
+// wantOneProblem parses doc and wants exactly one problem, containing want.
+func wantOneProblem(t *testing.T, doc, want string) {
+	t.Helper()
+	_, err := Parse("stevedore.yaml", []byte(doc))
+	if err == nil {
+		t.Fatalf("accepted:\n%s", doc)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, want) {
+		t.Errorf("error does not contain %q:\n%s", want, msg)
+	}
+	if n := strings.Count(msg, "\n  - "); n != 1 {
+		t.Errorf("%d problems, want exactly one:\n%s", n, msg)
 	}
 }
 

@@ -99,17 +99,7 @@ func TestDeploymentErrors(t *testing.T) {
 			if tt.dir {
 				doc = ownCDKApp(doc)
 			}
-			_, err := Parse("stevedore.yaml", []byte(doc))
-			if err == nil {
-				t.Fatalf("accepted:\n%s", doc)
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, tt.want) {
-				t.Errorf("error does not contain %q:\n%s", tt.want, msg)
-			}
-			if n := strings.Count(msg, "\n  - "); n != 1 {
-				t.Errorf("%d problems, want exactly one:\n%s", n, msg)
-			}
+			wantOneProblem(t, doc, tt.want)
 		})
 	}
 }
