@@ -34,7 +34,7 @@ func (d *Deployer) rollback(ctx context.Context, spec Spec, failed verdict, t tr
 		return fmt.Sprintf("not rolled back: the failed deployment ran %s, the task definition that was active before, so there is nothing older to return to", prev), false
 	}
 	d.logf("%s: rolling back to %s", spec.Service, prev)
-	bt, err := d.startDeployment(ctx, spec, updateInput(spec, t.previous, t.taskDef, false), t.previous, t.taskDef)
+	bt, _, err := d.startDeployment(ctx, spec, updateInput(spec, t.previous, t.taskDef, false), t.previous, t.taskDef)
 	if err != nil {
 		return fmt.Sprintf("rollback to %s could not start: %v", prev, err), false
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -53,7 +54,8 @@ func (d *Deployer) Rollout(ctx context.Context, spec Spec) (res Result, err erro
 	}
 
 	f := d.newFollower(spec, before.Events)
-	t, err := d.startDeployment(ctx, spec, updateInput(spec, res.TaskDefinition, res.Previous, res.Mode == ModeForce), res.TaskDefinition, chk.completed)
+	started := d.clock.Now()
+	t, sdARN, err := d.startDeployment(ctx, spec, updateInput(spec, res.TaskDefinition, res.Previous, res.Mode == ModeForce), res.TaskDefinition, chk.completed)
 	if err != nil {
 		if registered {
 			err = fmt.Errorf("%w; %s", err, d.deregister(ctx, res.TaskDefinition))
@@ -61,6 +63,9 @@ func (d *Deployer) Rollout(ctx context.Context, spec Spec) (res Result, err erro
 		return res, fmt.Errorf("ecs rollout of service %s: %w", spec.Service, err)
 	}
 	res.DeploymentID = t.id
+	if strategy := shiftingStrategy(before); strategy != "" {
+		return d.followShifting(ctx, spec, res, strategy, sdARN, started)
+	}
 	v := f.run(ctx, t)
 	res.Events = f.events
 	if v.done {
@@ -204,17 +209,19 @@ func updateInput(spec Spec, taskDef, current string, force bool) *ecs.UpdateServ
 // created: the PRIMARY one in the response, which must deploy want (the
 // revision registered, given or forced). previous is what the service ran
 // before, to recognise a rollback to it.
-func (d *Deployer) startDeployment(ctx context.Context, spec Spec, in *ecs.UpdateServiceInput, want, previous string) (tracking, error) {
+func (d *Deployer) startDeployment(ctx context.Context, spec Spec, in *ecs.UpdateServiceInput, want, previous string) (tracking, string, error) {
 	out, err := d.api.UpdateService(ctx, in)
 	if err != nil {
-		return tracking{}, awsconf.Explain("ecs:UpdateService", err)
+		return tracking{}, "", awsconf.Explain("ecs:UpdateService", err)
 	}
 	var primary *types.Deployment
+	var sdARN string
 	if out.Service != nil {
 		primary = primaryDeployment(out.Service.Deployments)
+		sdARN = aws.ToString(out.Service.CurrentServiceDeployment)
 	}
 	if primary == nil {
-		return tracking{}, errors.New("ecs:UpdateService answered without a PRIMARY deployment: cannot tell which deployment to follow")
+		return tracking{}, "", errors.New("ecs:UpdateService answered without a PRIMARY deployment: cannot tell which deployment to follow")
 	}
 	t := trackDeployment(spec, primary, previous)
 	d.logf("%s: started deployment %s of %s (previous: %s)", spec.Service, t.id, shortName(t.taskDef), shortName(previous))
@@ -223,7 +230,44 @@ func (d *Deployer) startDeployment(ctx context.Context, spec Spec, in *ecs.Updat
 		// which judge reports as KindWrongRevision at the first poll.
 		t.taskDef = want
 	}
-	return t, nil
+	return t, sdARN, nil
+}
+
+// shiftingStrategy is the service's ECS deployment strategy when it is
+// one that ECS carries out as a service deployment with lifecycle stages
+// (BLUE_GREEN, LINEAR, CANARY); "" for ROLLING.
+func shiftingStrategy(svc *types.Service) types.DeploymentStrategy {
+	if c := svc.DeploymentConfiguration; c != nil && c.Strategy != "" && c.Strategy != types.DeploymentStrategyRolling {
+		return c.Strategy
+	}
+	return ""
+}
+
+// followShifting follows a rollout of a blue/green, linear or canary
+// service by the service deployment its UpdateService started (the
+// service's currentServiceDeployment, else the first created since), stage
+// by stage. ECS rolls such a deployment back itself (alarms, circuit
+// breaker); stevedore does not roll it back a second time.
+func (d *Deployer) followShifting(ctx context.Context, spec Spec, res Result, strategy types.DeploymentStrategy, arn string, started time.Time) (Result, error) {
+	d.logf("%s: %s deployment: following its service deployment", spec.Service, strategy)
+	sd, err := d.FollowServiceDeployment(ctx, ServiceDeploymentSpec{
+		Cluster: spec.Cluster, Service: spec.Service, ARN: arn, Since: started,
+		Timeout: spec.timeout(), Poll: spec.poll(), MaxAttempts: spec.MaxAttempts,
+	})
+	if sd.ARN != "" {
+		res.DeploymentID = shortName(sd.ARN)
+	}
+	switch types.ServiceDeploymentStatus(sd.Status) {
+	case types.ServiceDeploymentStatusRollbackSuccessful:
+		res.RolledBack = true
+	}
+	if err != nil {
+		if re := (*RolloutError)(nil); errors.As(err, &re) && spec.Rollback && !res.RolledBack {
+			re.Rollback = orDefault(re.Rollback, "not rolled back by stevedore: ECS rolls back a "+string(strategy)+" deployment itself (alarms, circuit breaker); use abort-rollout --rollback")
+		}
+		return res, err
+	}
+	return res, nil
 }
 
 func trackDeployment(spec Spec, dep *types.Deployment, previous string) tracking {

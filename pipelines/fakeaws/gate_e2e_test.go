@@ -145,3 +145,47 @@ func TestStevedoreGateOnTheWallClock(t *testing.T) {
 		t.Fatalf("gate ran %v: %v %+v", ran, err, res)
 	}
 }
+
+// stevedore's rollout of a blue/green service (its own UpdateService)
+// follows the service deployment that call started, stage by stage: a
+// good image succeeds; a bad one is rolled back by ECS and the rollout
+// fails saying so, without a second rollback of its own.
+func TestStevedoreRolloutOfABlueGreenService(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bad  bool
+	}{{"succeeds", false}, {"rolled back by ECS", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := fakeaws.New(t, fakeaws.WithWallClock())
+			if err := a.ApplyTemplate("app", bgTemplate(v1Image, blueGreen)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.bad {
+				a.BadImage(v2Image, "CannotPullContainerError: manifest unknown")
+			}
+			var lines []string
+			d := stecs.New(a.Config(), stecs.WithLog(func(s string) { lines = append(lines, s) }))
+			res, err := d.Rollout(ctx, stecs.Spec{Cluster: "prod", Service: "api", Images: map[string]string{"api": v2Image},
+				Rollback: true, Poll: time.Millisecond, Timeout: 10 * time.Second})
+			log := strings.Join(lines, "\n")
+			if !strings.Contains(log, "BLUE_GREEN deployment: following its service deployment") || !strings.Contains(log, "stage BAKE_TIME") && !tc.bad {
+				t.Errorf("the rollout did not follow the service deployment stage by stage:\n%s", log)
+			}
+			if !tc.bad {
+				if err != nil || res.RolledBack {
+					t.Fatalf("rollout: %v %+v\n%s", err, res, log)
+				}
+				serviceOn(t, a, v2Image)
+				return
+			}
+			var re *stecs.RolloutError
+			if !errors.As(err, &re) || !res.RolledBack || !strings.Contains(err.Error(), "was rolled back") || !strings.Contains(err.Error(), "tasks failed to start") {
+				t.Fatalf("bad image: %v %+v\n%s", err, res, log)
+			}
+			if n := len(a.CallsTo("UpdateService")); n != 1 {
+				t.Errorf("UpdateService called %d times, want once: ECS rolled back, stevedore must not roll back again", n)
+			}
+			serviceOn(t, a, v1Image)
+		})
+	}
+}
