@@ -67,7 +67,7 @@ func (m *Stevedore) newAWSTarget(ctx context.Context, fn string, app *appspec.Ap
 		Images:       images,
 		ECS:          ecs.New(cfg, ecs.WithLog(func(s string) { log("%s", s) })),
 		RegistryHost: acct.RegistryAddress, HealthURL: acct.HealthURL, AllowReplace: acct.AllowReplace,
-		TestURL: testURL, Smoke: engineSmoke{acct: acct},
+		TestURL: testURL, Smoke: engineSmoke{acct: acct, src: m.Source},
 		DeployTimeout: deployTimeout, LeavePlan: plan.leave, Plan: plan.id,
 		Log: func(s string) { log("%s", s) },
 	}
@@ -97,7 +97,10 @@ func (a *awsTarget) close() { a.cleanup() }
 // engineSmoke runs a gated service's smokeCommand (smokeCommand) against
 // the test route; one on the endpoint's host is reached through the
 // endpoint service, under its alias.
-type engineSmoke struct{ acct *AwsAccount }
+type engineSmoke struct {
+	acct *AwsAccount
+	src  *dagger.Directory // the repository, the command's working directory
+}
 
 func (e engineSmoke) RunSmoke(ctx context.Context, service string, cmd appspec.SmokeCommand, testURL, header string, token gate.Token) error {
 	var svc *dagger.Service
@@ -107,7 +110,7 @@ func (e engineSmoke) RunSmoke(ctx context.Context, service string, cmd appspec.S
 		u.Host = net.JoinHostPort(endpointAlias, port)
 		testURL, svc = strings.TrimSuffix(u.String(), "/"), e.acct.EndpointService
 	}
-	return smokeCommand(ctx, &cmd, testURL, header, token, svc)
+	return smokeCommand(ctx, &cmd, e.src, testURL, header, token, svc)
 }
 
 // releasePolicy is what the ECR repositories a release pushes to get

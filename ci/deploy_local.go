@@ -326,7 +326,7 @@ func (l *localTarget) gate(ctx context.Context, s *appspec.Service, svc *dagger.
 	}
 	if c := s.Deployment.SmokeCommand; c != nil {
 		spec.Command = func(ctx context.Context) error {
-			return smokeCommand(ctx, c, httpURL(s.Name, s.Port, ""), contract.GateHeader, token, svc)
+			return smokeCommand(ctx, c, l.m.Source, httpURL(s.Name, s.Port, ""), contract.GateHeader, token, svc)
 		}
 	}
 	if err := spec.Check(ctx); err != nil {

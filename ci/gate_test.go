@@ -19,9 +19,9 @@ func TestSmokeCommandRunsWithTheTestRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := engineSmoke{acct: &AwsAccount{}}
+	run := engineSmoke{acct: &AwsAccount{}, src: dag.Directory().WithNewFile("smoke/check.sh", "test \"$STEVEDORE_TEST_URL\" = http://lb.example.com && echo route ok\n")}
 	check := `test "$STEVEDORE_TEST_URL" = http://lb.example.com && test "$STEVEDORE_TEST_HEADER" = ` + contract.GateHeader +
-		` && test "$STEVEDORE_TEST_TOKEN" = ` + string(token) + ` && echo route ok`
+		` && test "$STEVEDORE_TEST_TOKEN" = ` + string(token) + ` && test "$(pwd)" = /src && sh smoke/check.sh`
 	if err := run.RunSmoke(ctx, "backend", appspec.SmokeCommand{Image: "debian:bookworm-slim", Command: []string{"sh", "-c", check}}, "http://lb.example.com", contract.GateHeader, token); err != nil {
 		t.Fatalf("the smoke command did not see the test route: %v", err)
 	}
