@@ -28,7 +28,7 @@ import (
 const quietRegistry = `registry serve /etc/docker/registry/config.yml 2>&1 | grep -v -e 'err.code="blob unknown"' -e 'err.code="manifest unknown"'`
 
 // localRegistryHost is the name images carry in the embedded registry.
-const localRegistryHost = "stevedore-registry:5000"
+const localRegistryHost = contract.LocalRegistryHost
 
 // localStandInImage is what the postgres and redis stand-ins are built
 // from: Debian bookworm, whose PostgreSQL 15 contrib modules are the

@@ -414,7 +414,7 @@ func (m *Stevedore) checkContract(ctx context.Context, spec *appspec.App, asm *d
 		}
 		templates[i] = cdkapp.Template{Stack: strings.TrimSuffix(n, ".template.json"), Body: []byte(body)}
 	}
-	return cdkapp.Check(cdkapp.Needs(spec), meta.Images, templates)
+	return errors.Join(cdkapp.Check(cdkapp.Needs(spec), meta.Images, templates), cdkapp.CheckGates(spec, meta.Images, templates))
 }
 
 // Synthesize the CDK app for one environment and return its cloud assembly.

@@ -56,7 +56,9 @@ func ParseImages(plan *appspec.Plan, lookup func(key string) (string, bool)) (Im
 			problems = append(problems, key+": "+err.Error())
 			continue
 		}
-		if plan.Network.Endpoints && !ecrRef.MatchString(img.Repository) {
+		// (The local target synthesizes against its embedded registry,
+		// for templates nobody deploys.)
+		if plan.Network.Endpoints && !ecrRef.MatchString(img.Repository) && !img.Local() {
 			problems = append(problems, fmt.Sprintf("%s %q is not in ECR, but natGateways 0 leaves the tasks no route to other registries: push it to ECR (publish does) or give the network a NAT gateway", key, ref))
 			continue
 		}

@@ -1,6 +1,9 @@
 package builtin
 
 import (
+	"fmt"
+	"github.com/stevedore-ci/stevedore/pipelines/contract"
+
 	"strings"
 	"testing"
 
@@ -258,6 +261,20 @@ func TestMissingImagesFailBeforeSynth(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
+	}
+}
+
+// The local target synthesizes against its embedded registry: a network
+// without NAT gateways accepts those images (the templates are never
+// deployed).
+func TestLocalImagesWithoutNAT(t *testing.T) {
+	c := ctx(shopDescription, "qa")
+	for _, svc := range []string{"api", "worker", "search"} {
+		c["image."+svc] = contract.LocalRegistryHost + "/shop-" + svc + "@sha256:" + strings.Repeat("7", 64)
+	}
+	s := synth(t, c)
+	if api := container(t, s, "ShopServicesStack-qa", "shop-qa-api"); !strings.HasPrefix(fmt.Sprint(api["Image"]), contract.LocalRegistryHost+"/shop-api@") {
+		t.Errorf("api image = %v", api["Image"])
 	}
 }
 

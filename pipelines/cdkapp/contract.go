@@ -74,9 +74,7 @@ func Check(needs []Need, images map[string]string, templates []Template) error {
 	if len(templates) == 0 {
 		return ErrNoTemplates
 	}
-	outputs := map[string][]string{}  // output name -> stacks exporting it
-	users := map[string][]string{}    // service -> stacks holding its image
-	byDigest := map[string][]string{} // service -> stacks holding its digest only
+	outputs := map[string][]string{} // output name -> stacks exporting it
 	for _, t := range templates {
 		var doc struct {
 			Outputs map[string]json.RawMessage `json:"Outputs"`
@@ -87,28 +85,8 @@ func Check(needs []Need, images map[string]string, templates []Template) error {
 		for name := range doc.Outputs {
 			outputs[name] = append(outputs[name], t.Stack)
 		}
-		for svc, ref := range images {
-			img, err := contract.ParseImage(ref)
-			if err != nil || !bytes.Contains(t.Body, []byte(img.Digest)) {
-				continue
-			}
-			// The repository path and digest together (CDK may join the
-			// registry host from tokens); the digest alone only when no
-			// stack names the repository, since two services built from the
-			// same content share a digest.
-			_, path, _ := strings.Cut(img.Repository, "/")
-			if bytes.Contains(t.Body, []byte(path+"@"+img.Digest)) {
-				users[svc] = append(users[svc], t.Stack)
-			} else {
-				byDigest[svc] = append(byDigest[svc], t.Stack)
-			}
-		}
 	}
-	for svc, stacks := range byDigest {
-		if len(users[svc]) == 0 {
-			users[svc] = stacks
-		}
-	}
+	users := imageUsers(images, templates)
 	var problems []string
 	for _, svc := range slices.Sorted(maps.Keys(images)) {
 		if len(users[svc]) == 0 {
@@ -139,6 +117,36 @@ func Check(needs []Need, images map[string]string, templates []Template) error {
 		return nil
 	}
 	return errors.New("the CDK app does not provide what stevedore reads after the deploy (README: \"The contract between stevedore and your CDK app\"):\n  - " + strings.Join(problems, "\n  - "))
+}
+
+// imageUsers maps each service to the stacks deploying its image: by
+// repository path and digest together (CDK may join the registry host
+// from tokens); by the digest alone only when no stack names the
+// repository, since two services built from the same content share a
+// digest.
+func imageUsers(images map[string]string, templates []Template) map[string][]string {
+	users := map[string][]string{}    // service -> stacks holding its image
+	byDigest := map[string][]string{} // service -> stacks holding its digest only
+	for _, t := range templates {
+		for svc, ref := range images {
+			img, err := contract.ParseImage(ref)
+			if err != nil || !bytes.Contains(t.Body, []byte(img.Digest)) {
+				continue
+			}
+			_, path, _ := strings.Cut(img.Repository, "/")
+			if bytes.Contains(t.Body, []byte(path+"@"+img.Digest)) {
+				users[svc] = append(users[svc], t.Stack)
+			} else {
+				byDigest[svc] = append(byDigest[svc], t.Stack)
+			}
+		}
+	}
+	for svc, stacks := range byDigest {
+		if len(users[svc]) == 0 {
+			users[svc] = stacks
+		}
+	}
+	return users
 }
 
 // stacksOf is where a service's output belongs: the stacks deploying its

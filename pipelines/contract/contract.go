@@ -119,6 +119,14 @@ type Image struct {
 // String renders repository@digest.
 func (i Image) String() string { return i.Repository + "@" + i.Digest }
 
+// LocalRegistryHost is the registry of the local target's images (the
+// embedded registry): templates synthesized against them are never
+// deployed.
+const LocalRegistryHost = "stevedore-registry:5000"
+
+// Local reports whether the image is in the local target's registry.
+func (i Image) Local() bool { return strings.HasPrefix(i.Repository, LocalRegistryHost+"/") }
+
 // digestPattern is the only digest algorithm registries and ECS use.
 var digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
