@@ -288,21 +288,12 @@ func friendlyYAMLError(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
 	// "field foo not found in type appspec.Service" -> say which keys exist.
-	for _, t := range []struct {
-		typ  string
-		keys string
-	}{
-		{"appspec.App", "name, services, frontend, infra, migrate, environments"},
-		{"appspec.Environment", "base, protected, account, region, role"},
-		{"appspec.Service", "name, context, dockerfile, target, buildArgs, port, health, env, repository, container, test, " + builtinServiceKeys},
-		{"appspec.Test", "image, command, cache"},
-		{"appspec.Frontend", "dir, image, install, build, test, output, dockerfile, env"},
-		{"appspec.Infra", "dir, app, context, cdkVersion, outputs, " + builtinInfraKeys},
-		{"appspec.Migrate", "service, command"},
-	} {
-		msg = strings.ReplaceAll(msg, "in type "+t.typ, "(known keys: "+t.keys+")")
-	}
-	msg = builtinKnownKeys(msg)
+	msg = inTypeRef.ReplaceAllStringFunc(msg, func(m string) string {
+		if t, ok := descriptionTypes[strings.TrimPrefix(m, "in type ")]; ok {
+			return "(known keys: " + strings.Join(yamlKeys(t), ", ") + ")"
+		}
+		return m
+	})
 	return strings.ReplaceAll(msg, "\n  ", "; ")
 }
 

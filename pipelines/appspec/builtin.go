@@ -406,7 +406,11 @@ func yamlKeys(t reflect.Type) []string {
 	var keys []string
 	for i := range t.NumField() {
 		tag := t.Field(i).Tag.Get("yaml")
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
+		if opts == "inline" {
+			keys = append(keys, yamlKeys(t.Field(i).Type)...)
+			continue
+		}
 		if name == "" || name == "-" {
 			continue
 		}

@@ -2,7 +2,9 @@ package appspec
 
 import (
 	"reflect"
-	"strings"
+	"regexp"
+
+	"github.com/stevedore-ci/stevedore/pipelines/gate"
 )
 
 // builtinTypes are the types of the built-in infrastructure keys, for the
@@ -13,16 +15,20 @@ var builtinTypes = []reflect.Type{
 	reflect.TypeOf(Override{}), reflect.TypeOf(ServiceOverride{}), reflect.TypeOf(ResourceOverride{}),
 }
 
-// builtinKnownKeys replaces "in type appspec.X" with the keys X has.
-func builtinKnownKeys(msg string) string {
-	for _, t := range builtinTypes {
-		msg = strings.ReplaceAll(msg, "in type appspec."+t.Name(), "(known keys: "+strings.Join(yamlKeys(t), ", ")+")")
+// descriptionTypes are the types of stevedore.yaml's mappings by their Go
+// name ("appspec.Service"), whose keys an unknown-key error lists.
+var descriptionTypes = func() map[string]reflect.Type {
+	types := append([]reflect.Type{
+		reflect.TypeOf(App{}), reflect.TypeOf(Environment{}), reflect.TypeOf(Service{}), reflect.TypeOf(Test{}),
+		reflect.TypeOf(Frontend{}), reflect.TypeOf(Infra{}), reflect.TypeOf(Migrate{}),
+		reflect.TypeOf(Deployment{}), reflect.TypeOf(SmokeCommand{}), reflect.TypeOf(gate.Smoke{}),
+	}, builtinTypes...)
+	out := map[string]reflect.Type{}
+	for _, t := range types {
+		out[t.String()] = t
 	}
-	return msg
-}
+	return out
+}()
 
-// The built-in keys of a service and of infra, for the known-keys hints.
-var (
-	builtinServiceKeys = strings.Join(yamlKeys(reflect.TypeOf(BuiltinService{})), ", ")
-	builtinInfraKeys   = "stackPrefix, network, resources, frontend, monitoring, overrides"
-)
+// inTypeRef finds the Go type yaml.v3 names in an unknown-key error.
+var inTypeRef = regexp.MustCompile(`in type [A-Za-z0-9_.]+`)

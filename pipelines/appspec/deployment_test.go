@@ -85,7 +85,8 @@ func TestDeploymentErrors(t *testing.T) {
 		{"strategy with own CDK app", "strategy: blue-green", "", true, "services[api].deployment: strategy, bake, stepPercent, stepBake, canaryPercent, canaryBake and alarms configure the built-in infrastructure; with infra.dir set them in your CDK app's stacks and export ApiDeploymentStrategy"},
 		{"blue-green one at a time", "", "strategy: blue-green", false, "services[search].deployment.strategy: blue-green runs both revisions at once, which oneAtATime forbids"},
 		{"canary with request scaling", "strategy: canary", "", false, "services[api].deployment.strategy: canary moves the tasks between two target groups, and autoscaling.requestsPerTarget tracks only the first"},
-		{"unknown deployment key", "strategy: blue-green\nbakeTime: 5m", "", false, "services[api].deployment.bakeTime: unknown key"},
+		{"unknown deployment key", "strategy: blue-green\nbakeTime: 5m", "", false, "services[api].deployment.bakeTime: unknown key (known keys: strategy, bake, stepPercent, stepBake, canaryPercent, canaryBake, alarms, gate, gateTimeout, smoke, smokeCommand)"},
+		{"unknown smoke key", "strategy: blue-green\ngate: true\nsmoke: [{path: /a, methd: POST}]", "", false, "unknown key (known keys: method, path, status, body)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
