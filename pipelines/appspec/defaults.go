@@ -27,6 +27,9 @@ func (a *App) SiteRepository() string {
 func (a *App) Defaults() {
 	for i := range a.Services {
 		s := &a.Services[i]
+		if d := s.Deployment; d != nil && d.Gate && d.GateTimeout == "" {
+			d.GateTimeout = DefaultGateTimeout.String()
+		}
 		s.Context = cleanRel(s.Context)
 		if s.Dockerfile == "" && s.Context != "" && checkRel(s.Context) == "" {
 			s.Dockerfile = path.Join(s.Context, "Dockerfile")

@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -199,11 +200,14 @@ func (c Smoke) Validate() error {
 		return fmt.Errorf("path %q does not start with /", c.Path)
 	case c.Status != 0 && (c.Status < 100 || c.Status > 599):
 		return fmt.Errorf("status %d is not an HTTP status", c.Status)
-	case c.Method != "" && strings.ToUpper(c.Method) != c.Method:
-		return fmt.Errorf("method %q must be upper case, e.g. GET", c.Method)
+	case c.Method != "" && !slices.Contains(smokeMethods, c.Method):
+		return fmt.Errorf("method %q is not one of %s", c.Method, strings.Join(smokeMethods, ", "))
 	}
 	return nil
 }
+
+// smokeMethods are the HTTP methods a smoke request may use.
+var smokeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
 
 // openRoute sets the test rule's header value to the token and gives the
 // load balancer time to apply it.

@@ -210,7 +210,8 @@ func TestValidate(t *testing.T) {
 		{Spec{Service: "api", URL: "https://alb.example.com", Token: token}, "nothing to check"},
 		{Spec{Service: "api", URL: "https://alb.example.com", Health: "health", Token: token}, `health path "health" does not start with /`},
 		{Spec{Service: "api", URL: "https://alb.example.com", Token: token, Smoke: []Smoke{{Path: "/", Status: 99}}}, "smoke[0]: status 99 is not an HTTP status"},
-		{Spec{Service: "api", URL: "https://alb.example.com", Token: token, Smoke: []Smoke{{Path: "/", Method: "get"}}}, `smoke[0]: method "get" must be upper case`},
+		{Spec{Service: "api", URL: "https://alb.example.com", Token: token, Smoke: []Smoke{{Path: "/", Method: "get"}}}, `smoke[0]: method "get" is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS`},
+		{Spec{Service: "api", URL: "https://alb.example.com", Token: token, Smoke: []Smoke{{Path: "/", Method: "FETCH"}}}, `smoke[0]: method "FETCH" is not one of`},
 	}
 	for _, tc := range cases {
 		if err := tc.spec.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
