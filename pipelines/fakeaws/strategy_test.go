@@ -120,6 +120,16 @@ func follow(t *testing.T, c *ecs.Client, arn string, stop func(ecstypes.ServiceD
 
 func paused(sd ecstypes.ServiceDeployment) bool { return awaiting(sd) != nil }
 
+// rollBackAtHook answers the paused hook of service deployment arn with
+// ROLLBACK.
+func rollBackAtHook(t *testing.T, c *ecs.Client, arn string, sd ecstypes.ServiceDeployment) {
+	t.Helper()
+	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
+		HookId: awaiting(sd).HookId, Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func awaiting(sd ecstypes.ServiceDeployment) *ecstypes.DeploymentLifecycleHookDetail {
 	for i, h := range sd.LifecycleHookDetails {
 		if h.Status == ecstypes.DeploymentLifecycleHookStatusAwaitingAction {
@@ -233,10 +243,7 @@ func TestPauseHookThenRollback(t *testing.T) {
 	a := fakeaws.New(t)
 	c, arn := release(t, a, blueGreen+gateHook)
 	_, sd := follow(t, c, arn, paused)
-	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
-		HookId: awaiting(sd).HookId, Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {
-		t.Fatal(err)
-	}
+	rollBackAtHook(t, c, arn, sd)
 	if mid := describeSD(t, c, arn); mid.Status != ecstypes.ServiceDeploymentStatusRollbackInProgress {
 		t.Errorf("right after ROLLBACK: %s", mid.Status)
 	}
@@ -408,10 +415,7 @@ func TestRollbackFailed(t *testing.T) {
 	a.FailRollback("prod", "api", "")
 	c, arn := release(t, a, blueGreen+gateHook)
 	_, sd := follow(t, c, arn, paused)
-	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
-		HookId: awaiting(sd).HookId, Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {
-		t.Fatal(err)
-	}
+	rollBackAtHook(t, c, arn, sd)
 	if _, last := follow(t, c, arn, nil); last.Status != ecstypes.ServiceDeploymentStatusRollbackFailed || !strings.Contains(aws.ToString(last.StatusReason), "unable to roll back") {
 		t.Fatalf("end %s: %s", last.Status, aws.ToString(last.StatusReason))
 	}
@@ -667,10 +671,7 @@ func TestDeployAfterRollback(t *testing.T) {
 	a := fakeaws.New(t)
 	c, arn := release(t, a, blueGreen+gateHook)
 	_, sd := follow(t, c, arn, paused)
-	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
-		HookId: awaiting(sd).HookId, Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {
-		t.Fatal(err)
-	}
+	rollBackAtHook(t, c, arn, sd)
 	if s := a.StackStatus("app"); s != "UPDATE_IN_PROGRESS" {
 		t.Fatalf("the stack waits for the rollback: %s", s)
 	}
@@ -694,10 +695,7 @@ func TestDeployDuringRollback(t *testing.T) {
 	a := fakeaws.New(t)
 	c, arn := release(t, a, blueGreen+gateHook)
 	_, sd := follow(t, c, arn, paused)
-	if _, err := c.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(arn),
-		HookId: awaiting(sd).HookId, Action: ecstypes.DeploymentLifecycleHookActionRollback}); err != nil {
-		t.Fatal(err)
-	}
+	rollBackAtHook(t, c, arn, sd)
 	if err := a.Redeploy("prod", "api"); err != nil {
 		t.Fatal(err)
 	}
