@@ -154,8 +154,20 @@ func validDuration(add func(field, format string, args ...any), f, v string, lo,
 		return
 	}
 	if d < lo || d > hi {
-		add(f, "%s must be between %s and %s", v, lo, hi)
+		add(f, "%s must be between %s and %s", v, shortDuration(lo), shortDuration(hi))
 	}
+}
+
+// shortDuration writes 1m rather than 1m0s, 2h rather than 2h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func validateSize(add func(field, format string, args ...any), f string, cpu, memory int) {

@@ -144,14 +144,14 @@ func (a *App) validateDeployment(add func(field, format string, args ...any), f 
 			add(f+"."+key, "set, but gate is off: add gate: true, or remove it")
 		}
 	}
-	if d.Gate {
-		if rolling && a.Builtin() {
-			add(f+".gate", "needs strategy blue-green, linear or canary (a rolling deployment has no test traffic to pause on)")
-		}
+	switch {
+	case !d.Gate:
+	case rolling && a.Builtin():
+		add(f+".gate", "needs strategy blue-green, linear or canary (a rolling deployment has no test traffic to pause on)")
+	default:
 		if a.Builtin() && !s.Public {
 			add(f+".gate", "checks the new revision through the load balancer's test route, which a service off the ALB does not have: make the service public, or drop the gate")
-		}
-		if s.Health == "" && len(d.Smoke) == 0 && d.SmokeCommand == nil {
+		} else if s.Health == "" && len(d.Smoke) == 0 && d.SmokeCommand == nil {
 			add(f+".gate", "has nothing to check: give the service a health path, smoke requests or a smokeCommand")
 		}
 	}
