@@ -27,9 +27,6 @@ import (
 // flooded stderr on every normal push. Everything else still shows.
 const quietRegistry = `registry serve /etc/docker/registry/config.yml 2>&1 | grep -v -e 'err.code="blob unknown"' -e 'err.code="manifest unknown"'`
 
-// localRegistryHost is the name images carry in the embedded registry.
-const localRegistryHost = contract.LocalRegistryHost
-
 // localStandInImage is what the postgres and redis stand-ins are built
 // from: Debian bookworm, whose PostgreSQL 15 contrib modules are the
 // extensions appspec.LocalResources knows the stand-in has.
@@ -139,7 +136,7 @@ func (l *localTarget) registry(ctx context.Context) (*pushTarget, error) {
 			return
 		}
 		if l.reg, l.regErr = newPushTarget(l.app); l.regErr == nil {
-			l.reg.host, l.reg.insecure, l.reg.dial = localRegistryHost, true, ep
+			l.reg.host, l.reg.insecure, l.reg.dial = contract.LocalRegistryHost, true, ep
 		}
 	})
 	return l.reg, l.regErr

@@ -25,17 +25,13 @@ type outputExpr struct {
 func (t *Target) recordOutputExprs(templates []cdkapp.Template, needs []cdkapp.Need) {
 	exprs := map[string]outputExpr{}
 	for _, tpl := range templates {
-		var doc struct {
-			Outputs map[string]struct {
-				Value any `json:"Value"`
-			} `json:"Outputs"`
-		}
-		if json.Unmarshal(tpl.Body, &doc) != nil {
-			continue
+		outs, err := tpl.Outputs()
+		if err != nil {
+			continue // templateStrategies has said so
 		}
 		for _, n := range needs {
-			if o, ok := doc.Outputs[n.Name]; ok {
-				exprs[n.Key] = outputExpr{stack: tpl.Stack, value: o.Value}
+			if v, ok := outs[n.Name]; ok {
+				exprs[n.Key] = outputExpr{stack: tpl.Stack, value: v}
 			}
 		}
 	}

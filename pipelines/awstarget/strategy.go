@@ -2,7 +2,6 @@ package awstarget
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -35,21 +34,17 @@ func (t *Target) templateStrategies(templates []cdkapp.Template) (map[string]str
 	out := map[string]string{}
 	var problems []string
 	for _, tpl := range templates {
-		var doc struct {
-			Outputs map[string]struct {
-				Value any `json:"Value"`
-			} `json:"Outputs"`
-		}
-		if err := json.Unmarshal(tpl.Body, &doc); err != nil {
-			return nil, fmt.Errorf("template of stack %s is not valid JSON: %v", tpl.Stack, err)
+		outs, err := tpl.Outputs()
+		if err != nil {
+			return nil, err
 		}
 		for _, s := range t.App.Services {
 			name := t.App.Infra.OutputName(contract.StrategyOutput(s.Name))
-			o, ok := doc.Outputs[name]
+			value, ok := outs[name]
 			if !ok {
 				continue
 			}
-			v, literal := o.Value.(string)
+			v, literal := value.(string)
 			if !literal {
 				continue // a token: the deployed stack's output says
 			}

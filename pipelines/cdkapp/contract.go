@@ -59,6 +59,24 @@ type Template struct {
 	Body []byte
 }
 
+// Outputs returns the template's outputs by name, each its Value: a
+// literal string, or a CloudFormation expression such as {"Ref": "X"}.
+func (t Template) Outputs() (map[string]any, error) {
+	var doc struct {
+		Outputs map[string]struct {
+			Value any `json:"Value"`
+		} `json:"Outputs"`
+	}
+	if err := json.Unmarshal(t.Body, &doc); err != nil {
+		return nil, fmt.Errorf("template of stack %s is not valid JSON: %v", t.Stack, err)
+	}
+	out := make(map[string]any, len(doc.Outputs))
+	for name, o := range doc.Outputs {
+		out[name] = o.Value
+	}
+	return out, nil
+}
+
 func (t Template) selector() string {
 	if t.ID != "" {
 		return t.ID
@@ -76,13 +94,11 @@ func Check(needs []Need, images map[string]string, templates []Template) error {
 	}
 	outputs := map[string][]string{} // output name -> stacks exporting it
 	for _, t := range templates {
-		var doc struct {
-			Outputs map[string]json.RawMessage `json:"Outputs"`
+		outs, err := t.Outputs()
+		if err != nil {
+			return err
 		}
-		if err := json.Unmarshal(t.Body, &doc); err != nil {
-			return fmt.Errorf("template of stack %s is not valid JSON: %v", t.Stack, err)
-		}
-		for name := range doc.Outputs {
+		for name := range outs {
 			outputs[name] = append(outputs[name], t.Stack)
 		}
 	}

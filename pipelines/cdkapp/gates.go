@@ -1,6 +1,7 @@
 package cdkapp
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,12 +30,17 @@ func CheckGates(app *appspec.App, images map[string]string, templates []Template
 		return nil
 	}
 	docs := map[string]gateTemplate{}
+	outputs := map[string]map[string]any{} // stack -> its outputs
 	for _, t := range templates {
 		var doc gateTemplate
 		if err := json.Unmarshal(t.Body, &doc); err != nil {
 			return fmt.Errorf("template of stack %s is not valid JSON: %v", t.Stack, err)
 		}
-		docs[t.Stack] = doc
+		outs, err := t.Outputs()
+		if err != nil {
+			return err
+		}
+		docs[t.Stack], outputs[t.Stack] = doc, outs
 	}
 	users := imageUsers(images, templates)
 	var problems []string
@@ -46,17 +52,16 @@ func CheckGates(app *appspec.App, images map[string]string, templates []Template
 		strategyName := app.Infra.OutputName(contract.StrategyOutput(svc))
 		paused, actions := false, []string{}
 		for _, stack := range stacks {
-			doc := docs[stack]
-			if v, ok := doc.Outputs[strategyName].Value.(string); ok && v == contract.StrategyRolling {
+			if v, ok := outputs[stack][strategyName].(string); ok && v == contract.StrategyRolling {
 				problems = append(problems, fmt.Sprintf("service %s has gate: true, but %s exports %s = %q: a rolling deployment has no test traffic to pause on; deploy it blue-green, linear or canary, or remove the gate", svc, stack, strategyName, v))
 			}
-			for _, hook := range doc.pauseHooks() {
+			for _, hook := range docs[stack].pauseHooks() {
 				switch action := hook.TimeoutConfiguration.Action; {
 				case !slices.Contains(hook.LifecycleStages, contract.GateStage):
 				case action == contract.GateTimeoutAction:
 					paused = true
 				default:
-					actions = append(actions, orText(action, "none"))
+					actions = append(actions, cmp.Or(action, "none"))
 				}
 			}
 		}
@@ -86,9 +91,6 @@ type gateTemplate struct {
 			} `json:"DeploymentConfiguration"`
 		} `json:"Properties"`
 	} `json:"Resources"`
-	Outputs map[string]struct {
-		Value any `json:"Value"`
-	} `json:"Outputs"`
 }
 
 type lifecycleHook struct {
@@ -113,11 +115,4 @@ func (d gateTemplate) pauseHooks() []lifecycleHook {
 		}
 	}
 	return out
-}
-
-func orText(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
