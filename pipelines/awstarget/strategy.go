@@ -87,7 +87,7 @@ func (t *Target) checkStrategies(templates []cdkapp.Template, current deploy.Out
 	var needs []cdkapp.Need
 	gated := map[string]string{}
 	for _, n := range cdkapp.Needs(t.App) {
-		if isGateOutput(n.Key) {
+		if n.Gate {
 			needs = append(needs, n)
 			if ref := images[contract.ImageContextKey(n.Service)]; ref != "" {
 				gated[n.Service] = ref
@@ -104,10 +104,6 @@ func (t *Target) checkStrategies(templates []cdkapp.Template, current deploy.Out
 		return fmt.Errorf("the gate cannot run, nothing was changed: %s", strings.Join(problems, "; "))
 	}
 	return nil
-}
-
-func isGateOutput(key string) bool {
-	return strings.HasSuffix(key, contract.TestURLOutput("")) || strings.HasSuffix(key, contract.TestRuleOutput(""))
 }
 
 // strategyOf is the service's deployment strategy in this release: the

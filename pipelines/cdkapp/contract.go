@@ -24,6 +24,9 @@ type Need struct {
 	// Service is the service whose stack should export it ("" for one
 	// shared by every service, such as the cluster).
 	Service string
+	// Gate: the output is read by the service's gate (its test URL or
+	// test rule), not by the rollout.
+	Gate bool
 }
 
 // Needs lists the outputs the AWS deploy of app reads: the cluster and
@@ -40,8 +43,9 @@ func Needs(app *appspec.App) []Need {
 	for _, s := range app.Services {
 		add(contract.ServiceOutput(s.Name), "rollout:"+s.Name, s.Name)
 		if s.Gated() {
-			add(contract.TestURLOutput(s.Name), "the gate of rollout:"+s.Name, s.Name)
-			add(contract.TestRuleOutput(s.Name), "the gate of rollout:"+s.Name, s.Name)
+			for _, key := range []string{contract.TestURLOutput(s.Name), contract.TestRuleOutput(s.Name)} {
+				out = append(out, Need{Key: key, Name: app.Infra.OutputName(key), Step: "the gate of rollout:" + s.Name, Service: s.Name, Gate: true})
+			}
 		}
 	}
 	if app.Frontend != nil {
