@@ -183,6 +183,18 @@ func pushedImage(p *PublishedImage) (deploy.Image, steps.Outcome, error) {
 		steps.Outcome{Summary: summary, Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: p.Service, Value: p.Ref}}}, nil
 }
 
+// plans says what a plan shows the rollouts would do beyond starting the
+// new container: a gated service's checks.
+func (l *localTarget) plans() map[string]string {
+	out := map[string]string{}
+	for _, s := range l.app.Services {
+		if s.Gated() {
+			out[deploy.RolloutStep(s.Name)] = "the gate would check " + s.GateChecks() + " on the new container before it replaces the old one"
+		}
+	}
+	return out
+}
+
 // noInfra is why the local target lists deploy-infra as skipped: no AWS
 // account, so the CDK app is synthesized against the pushed digests and
 // stops there. With the built-in infrastructure it also names the local

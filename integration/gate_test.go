@@ -256,6 +256,9 @@ func TestCDKAppTypeScriptBlueGreenGate(t *testing.T) {
 	// shows the backend gated with its smoke requests.
 	r := mustDagger(t, nil, "call", "--source", commanderTS, "config")
 	assertContains(t, "config", r.stdout, "gate: true", "path: /no-such-page")
+	// A local plan says the rollout would run the gate, and what it checks.
+	r = mustDagger(t, nil, "call", "--source", commanderTS, "plan", "--env", "pr-7")
+	assertContains(t, "plan", r.stdout, "rollout:backend", "the gate would check health /health, 2 smoke requests on the new container before it replaces the old one")
 	// Locally the same smoke requests pass against the sample backend
 	// before it serves.
 	r = mustDagger(t, nil, "call", "--source", commanderTS, "deploy", "--env", "pr-7", "--format", "json")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/gate"
+	"github.com/stevedore-ci/stevedore/pipelines/internal/words"
 )
 
 // Deployment is how a service's new revision goes live: the ECS strategy
@@ -65,6 +66,25 @@ func (s Service) StrategyOf() string {
 
 // Gated reports whether the service's deployments pass the pipeline gate.
 func (s Service) Gated() bool { return s.Deployment != nil && s.Deployment.Gate }
+
+// GateChecks lists what the service's gate checks, for messages: "health
+// /health, 3 smoke requests, the smoke command"; empty when not gated.
+func (s Service) GateChecks() string {
+	if !s.Gated() {
+		return ""
+	}
+	var parts []string
+	if s.Health != "" {
+		parts = append(parts, "health "+s.Health)
+	}
+	if n := len(s.Deployment.Smoke); n > 0 {
+		parts = append(parts, words.Count(n, "smoke request"))
+	}
+	if s.Deployment.SmokeCommand != nil {
+		parts = append(parts, "the smoke command")
+	}
+	return strings.Join(parts, ", ")
+}
 
 // GateTimeoutOf is how long the service's gate may check (validated).
 func (s Service) GateTimeoutOf() time.Duration {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stevedore-ci/stevedore/pipelines/gate"
 )
 
 // withDeployment is base with a deployment block under the api service
@@ -152,6 +154,25 @@ func TestDeploymentWait(t *testing.T) {
 	} {
 		if got := (Service{Deployment: tc.d}).DeploymentWait(); got != tc.want {
 			t.Errorf("%+v: %s, want %s", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestGateChecks(t *testing.T) {
+	smoke := []gate.Smoke{{Path: "/api/orders"}, {Method: "POST", Path: "/api/orders", Status: 201}}
+	for _, tc := range []struct {
+		s    Service
+		want string
+	}{
+		{Service{Health: "/health"}, ""},
+		{Service{Health: "/health", Deployment: &Deployment{Strategy: "blue-green"}}, ""},
+		{Service{Health: "/health", Deployment: &Deployment{Gate: true}}, "health /health"},
+		{Service{Health: "/health", Deployment: &Deployment{Gate: true, Smoke: smoke[:1]}}, "health /health, 1 smoke request"},
+		{Service{Deployment: &Deployment{Gate: true, Smoke: smoke, SmokeCommand: &SmokeCommand{Image: "python:3.11-slim", Command: []string{"true"}}}},
+			"2 smoke requests, the smoke command"},
+	} {
+		if got := tc.s.GateChecks(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.s.Deployment, got, tc.want)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/internal/wait"
+	"github.com/stevedore-ci/stevedore/pipelines/internal/words"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
@@ -72,12 +73,12 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 		return nil, steps.Outcome{}, err
 	}
 	t.recordImages(ctx, out)
-	summary := fmt.Sprintf("%d of %s exist", len(existing), count(len(asm.Stacks), "stack"))
+	summary := fmt.Sprintf("%d of %s exist", len(existing), words.Count(len(asm.Stacks), "stack"))
 	if len(existing) == 0 {
-		summary = fmt.Sprintf("first deploy: none of the %s exists yet", count(len(asm.Stacks), "stack"))
+		summary = fmt.Sprintf("first deploy: none of the %s exists yet", words.Count(len(asm.Stacks), "stack"))
 	}
 	if len(secrets) > 0 {
-		summary += fmt.Sprintf("; %s referenced, all exist", count(len(secrets), "secret"))
+		summary += fmt.Sprintf("; %s referenced, all exist", words.Count(len(secrets), "secret"))
 	}
 	// The change sets are prepared and reviewed here, before the
 	// migration: a refused one leaves the schema where it was too.
@@ -91,7 +92,7 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 			summary += fmt.Sprintf("; plan %s verified (%d change sets)", t.Plan, len(r.stacks))
 		case ok:
 			r, err = t.prepareRelease(ctx, p, asm)
-			summary += fmt.Sprintf("; %s prepared and reviewed", count(len(r.stacks)-len(r.deferred), "change set"))
+			summary += fmt.Sprintf("; %s prepared and reviewed", words.Count(len(r.stacks)-len(r.deferred), "change set"))
 			if len(r.deferred) > 0 {
 				summary += fmt.Sprintf(", %d prepared in deploy-infra (new stacks or needing an earlier one)", len(r.deferred))
 			}
@@ -216,12 +217,12 @@ func (t *Target) DeployInfra(ctx context.Context, asm deploy.Assembly) (deploy.O
 		return nil, steps.Outcome{}, err
 	}
 	outputs = t.contractNames(outputs)
-	o := steps.Outcome{Summary: fmt.Sprintf("%d of %s changed in %s", changed, count(len(asm.Stacks), "stack"), time.Since(start).Round(time.Second))}
+	o := steps.Outcome{Summary: fmt.Sprintf("%d of %s changed in %s", changed, words.Count(len(asm.Stacks), "stack"), time.Since(start).Round(time.Second))}
 	switch changed {
 	case 0:
-		o.Summary = fmt.Sprintf("no changes in the %s", count(len(asm.Stacks), "stack"))
+		o.Summary = fmt.Sprintf("no changes in the %s", words.Count(len(asm.Stacks), "stack"))
 	case -1:
-		o.Summary = fmt.Sprintf("%s deployed in %s", count(len(asm.Stacks), "stack"), time.Since(start).Round(time.Second))
+		o.Summary = fmt.Sprintf("%s deployed in %s", words.Count(len(asm.Stacks), "stack"), time.Since(start).Round(time.Second))
 	}
 	for _, k := range []string{contract.OutputHealthURL, contract.OutputFrontendURL} {
 		if v := outputs[k]; v != "" {

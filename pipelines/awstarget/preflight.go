@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
+	"github.com/stevedore-ci/stevedore/pipelines/internal/words"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
 )
 
@@ -70,7 +71,7 @@ func (t *Target) Preflight(ctx context.Context) (steps.Outcome, error) {
 		slices.Sort(problems)
 		return steps.Outcome{}, problems
 	}
-	return steps.Outcome{Summary: fmt.Sprintf("CDK bootstrap version %s, %s, %s readable", version, count(len(t.Secrets), "declared secret"), count(len(t.App.Services), "repository"))}, nil
+	return steps.Outcome{Summary: fmt.Sprintf("CDK bootstrap version %s, %s, %s readable", version, words.Count(len(t.Secrets), "declared secret"), words.Count(len(t.App.Services), "repository"))}, nil
 }
 
 // bootstrapVersion reads the CDK bootstrap version parameter.
@@ -157,15 +158,4 @@ func referencedSecrets(templates []string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// count says "1 secret", "2 secrets", "3 repositories".
-func count(n int, noun string) string {
-	switch {
-	case n == 1:
-		return "1 " + noun
-	case strings.HasSuffix(noun, "y"):
-		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

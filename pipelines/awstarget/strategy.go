@@ -126,21 +126,6 @@ func (t *Target) strategyOf(service string, out deploy.Outputs) (string, error) 
 	return v, nil
 }
 
-// gateWhat lists what the gate of a service checks, for messages.
-func gateWhat(s *appspec.Service) string {
-	var parts []string
-	if s.Health != "" {
-		parts = append(parts, "health "+s.Health)
-	}
-	if n := len(s.Deployment.Smoke); n > 0 {
-		parts = append(parts, count(n, "smoke request"))
-	}
-	if s.Deployment.SmokeCommand != nil {
-		parts = append(parts, "the smoke command")
-	}
-	return strings.Join(parts, ", ")
-}
-
 // followServiceDeployment judges a blue-green, linear or canary release of
 // the service by its ECS service deployment, running the gate when it
 // pauses (gated services that existed before this deploy).
@@ -254,7 +239,7 @@ func dryRunFollow(s *appspec.Service, strategy, what string) string {
 	line := fmt.Sprintf("%s: would follow %s", strategy, what)
 	switch {
 	case s.Gated() && strategy != contract.StrategyRolling:
-		line += fmt.Sprintf("; the gate would run at its PAUSE hook (%s)", gateWhat(s))
+		line += fmt.Sprintf("; the gate would run at its PAUSE hook (%s)", s.GateChecks())
 	case s.Gated():
 		line += "; the gate cannot run with the rolling strategy"
 	}

@@ -148,6 +148,9 @@ type Pipeline struct {
 	// has no account to deploy it to).
 	NoInfra string
 	Release Releaser
+	// Plans says, by step name, what a plan shows a step would do (a
+	// gated rollout's checks); it changes no step.
+	Plans map[string]string
 
 	mu       sync.Mutex
 	images   map[string]Image
@@ -188,7 +191,7 @@ func (p *Pipeline) Steps() ([]steps.Step, error) {
 	p.infra.current = p.currentOutputs
 	var out []steps.Step
 	add := func(name string, needs []string, run func(context.Context) (steps.Outcome, error)) {
-		out = append(out, steps.Step{Name: name, Needs: needs, Run: run})
+		out = append(out, steps.Step{Name: name, Needs: needs, Run: run, Plan: p.Plans[name]})
 	}
 	var gate []string // what must pass before anything leaves the machine
 	if p.given() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -355,16 +356,23 @@ func TestFailedPreflightPushesNothing(t *testing.T) {
 // The local target: no cloud deploy, releases start right after synth.
 func TestLocalShape(t *testing.T) {
 	f := &fake{}
-	p := &Pipeline{Services: []string{"backend"}, Frontend: true, Tests: f, Build: f, Push: f, Synth: f, Release: f}
+	p := &Pipeline{Services: []string{"backend"}, Frontend: true, Tests: f, Build: f, Push: f, Synth: f, Release: f,
+		Plans: map[string]string{RolloutStep("backend"): "the gate would check health /health"}}
 	st, err := p.Steps()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	needs := map[string][]string{}
+	needs, plans := map[string][]string{}, map[string]string{}
 	for _, s := range st {
 		names = append(names, s.Name)
 		needs[s.Name] = s.Needs
+		if s.Plan != "" {
+			plans[s.Name] = s.Plan
+		}
+	}
+	if want := map[string]string{"rollout:backend": "the gate would check health /health"}; !maps.Equal(plans, want) {
+		t.Errorf("plan lines = %v, want %v", plans, want)
 	}
 	want := []string{"test", "build:backend", "build:frontend", "push:backend", "prepare-infra", "synth", "rollout:backend", "publish:frontend", "verify"}
 	if !slices.Equal(names, want) {

@@ -179,7 +179,10 @@ func (s Spec) Check(ctx context.Context) error {
 		if i == 0 && s.Health != "" {
 			name = "health " + c.Path
 		}
-		if err := s.try(ctx, name, c); err != nil {
+		// Once a check has passed, the route reaches the new revision, so a
+		// 404 is the service's own answer (a wrong path), not a revision
+		// still warming up behind the load balancer.
+		if err := s.try(ctx, name, c, i > 0); err != nil {
 			return s.redactErr(err)
 		}
 	}
@@ -245,12 +248,13 @@ func (c Smoke) method() string { return orDefault(c.Method, http.MethodGet) }
 func (c Smoke) status() int    { return orInt(c.Status, http.StatusOK) }
 
 // try sends one check until it passes, fails permanently or the deadline
-// passes.
-func (s Spec) try(ctx context.Context, name string, c Smoke) error {
+// passes. reached: an earlier check of this gate passed, so the route
+// reaches the new revision.
+func (s Spec) try(ctx context.Context, name string, c Smoke, reached bool) error {
 	start, service := time.Now(), orDefault(s.Service, "the service")
 	var last attempt // the last answer worth showing
 	for n := 1; ; n++ {
-		a := s.send(ctx, c)
+		a := s.send(ctx, c, reached)
 		if a.status != 0 || last.what == "" || ctx.Err() == nil {
 			last = a // a request cut short by the deadline says less than the answer before it
 		}
@@ -279,7 +283,7 @@ type attempt struct {
 	what          string // what went wrong
 }
 
-func (s Spec) send(ctx context.Context, c Smoke) attempt {
+func (s Spec) send(ctx context.Context, c Smoke, reached bool) attempt {
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, c.method(), strings.TrimSuffix(s.URL, "/")+c.Path, nil)
@@ -293,14 +297,16 @@ func (s Spec) send(ctx context.Context, c Smoke) attempt {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return judge(c, resp.StatusCode, string(body), s.Redact(string(body)))
+	return judge(c, resp.StatusCode, string(body), s.Redact(string(body)), reached)
 }
 
 // judge decides from one answer whether a check passed, should be tried
-// again (5xx, 404 and 429 while the revision warms up) or failed for good
-// (any other unexpected status, or the wanted status without the wanted
-// body). shown is the body as it may be shown (redacted).
-func judge(c Smoke, status int, body, shown string) attempt {
+// again (5xx and 429; 404 too until a check has reached the new revision,
+// as the load balancer answers 404 while it has no healthy target or
+// has not applied the test rule yet) or failed for good (any other
+// unexpected status, a 404 once reached, or the wanted status without the
+// wanted body). shown is the body as it may be shown (redacted).
+func judge(c Smoke, status int, body, shown string, reached bool) attempt {
 	a := attempt{status: status}
 	switch {
 	case status == c.status() && strings.Contains(body, c.Body):
@@ -312,7 +318,8 @@ func judge(c Smoke, status int, body, shown string) attempt {
 		return a
 	}
 	a.what = fmt.Sprintf("want %d, got %d: %s", c.status(), status, excerpt(shown))
-	a.permanent = status >= 400 && status < 500 && status != http.StatusNotFound && status != http.StatusTooManyRequests
+	a.permanent = status >= 400 && status < 500 && status != http.StatusTooManyRequests &&
+		(status != http.StatusNotFound || reached)
 	return a
 }
 

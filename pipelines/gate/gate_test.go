@@ -85,6 +85,9 @@ func TestCheck(t *testing.T) {
 		{name: "a 403 is permanent: one attempt",
 			smoke: []Smoke{{Path: "/forbidden"}}, wantHits: 4,
 			wantErr: []string{"smoke GET /forbidden failed after 1 attempt(s)", "want 200, got 403: forbidden by WAF"}},
+		{name: "a 404 after the health check passed is the service's own: one attempt",
+			smoke: []Smoke{{Path: "/api/orders"}, {Path: "/api/order"}}, wantHits: 5,
+			wantErr: []string{"smoke GET /api/order failed after 1 attempt(s)", "want 200, got 404"}},
 		{name: "429 is retried until the deadline",
 			smoke:   []Smoke{{Path: "/throttled"}},
 			wantErr: []string{"smoke GET /throttled did not pass within 500ms", "want 200, got 429: slow down"}},
@@ -178,23 +181,26 @@ func TestJudge(t *testing.T) {
 		smoke         Smoke
 		status        int
 		body          string
+		reached       bool // an earlier check passed
 		ok, permanent bool
 	}{
-		{Smoke{Path: "/"}, 200, "", true, false},
-		{Smoke{Path: "/", Body: "ok"}, 200, "not ok", true, false},
-		{Smoke{Path: "/", Body: "ready"}, 200, "ok", false, true},
-		{Smoke{Path: "/", Status: 401}, 401, "", true, false},
-		{Smoke{Path: "/"}, 404, "", false, false},
-		{Smoke{Path: "/"}, 429, "", false, false},
-		{Smoke{Path: "/"}, 502, "", false, false},
-		{Smoke{Path: "/"}, 400, "", false, true},
-		{Smoke{Path: "/"}, 401, "", false, true},
-		{Smoke{Path: "/"}, 301, "", false, false},
+		{Smoke{Path: "/"}, 200, "", false, true, false},
+		{Smoke{Path: "/", Body: "ok"}, 200, "not ok", false, true, false},
+		{Smoke{Path: "/", Body: "ready"}, 200, "ok", false, false, true},
+		{Smoke{Path: "/", Status: 401}, 401, "", false, true, false},
+		{Smoke{Path: "/"}, 404, "", false, false, false},
+		{Smoke{Path: "/"}, 404, "", true, false, true},
+		{Smoke{Path: "/", Status: 404}, 404, "", true, true, false},
+		{Smoke{Path: "/"}, 429, "", true, false, false},
+		{Smoke{Path: "/"}, 502, "", true, false, false},
+		{Smoke{Path: "/"}, 400, "", false, false, true},
+		{Smoke{Path: "/"}, 401, "", false, false, true},
+		{Smoke{Path: "/"}, 301, "", false, false, false},
 	}
 	for _, tc := range cases {
-		a := judge(tc.smoke, tc.status, tc.body, tc.body)
+		a := judge(tc.smoke, tc.status, tc.body, tc.body, tc.reached)
 		if a.ok != tc.ok || a.permanent != tc.permanent {
-			t.Errorf("%+v answered %d %q: ok=%v permanent=%v, want %v %v", tc.smoke, tc.status, tc.body, a.ok, a.permanent, tc.ok, tc.permanent)
+			t.Errorf("%+v answered %d %q (reached %v): ok=%v permanent=%v, want %v %v", tc.smoke, tc.status, tc.body, tc.reached, a.ok, a.permanent, tc.ok, tc.permanent)
 		}
 	}
 }

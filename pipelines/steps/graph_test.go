@@ -55,7 +55,7 @@ func TestPlanRunsNothingAndListsStepsTopologically(t *testing.T) {
 	run := func(context.Context) (Outcome, error) { ran.Add(1); return Outcome{}, nil }
 	steps := []Step{
 		{Name: "verify", Needs: []string{"deploy", "publish"}, Run: run},
-		{Name: "deploy", Needs: []string{"push", "push"}, Run: run},
+		{Name: "deploy", Needs: []string{"push", "push"}, Run: run, Plan: "the gate would check health /health"},
 		{Name: "publish", Needs: []string{"frontend"}}, // no Run: allowed when planning
 		{Name: "push", Needs: []string{"build"}, Run: run},
 		{Name: "frontend", Run: run},
@@ -85,8 +85,16 @@ func TestPlanRunsNothingAndListsStepsTopologically(t *testing.T) {
 	if r.Succeeded() {
 		t.Error("a plan reported success, but nothing ran")
 	}
-	if md := r.Markdown(); strings.Contains(md, "```mermaid") || !strings.Contains(md, "| deploy | 📝 planned | – |  | needs push |") {
-		t.Errorf("plan markdown should list steps with needs and no chart:\n%s", md)
+	if md := r.Markdown(); strings.Contains(md, "```mermaid") || !strings.Contains(md, "| deploy | 📝 planned | – |  | the gate would check health /health<br>needs push |") {
+		t.Errorf("plan markdown should list steps with what they would do, their needs and no chart:\n%s", md)
+	}
+	if txt := r.Text(); !strings.Contains(txt, "the gate would check health /health") {
+		t.Errorf("plan text lacks what deploy would do:\n%s", txt)
+	}
+	// A run shows what the step did, not what it would have done.
+	r, err = Run(context.Background(), []Step{{Name: "deploy", Run: run, Plan: "the gate would check health /health"}}, Options{})
+	if err != nil || strings.Contains(r.Text(), "would check") {
+		t.Errorf("a run shows the step's plan line (err %v):\n%s", err, r.Text())
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/stevedore-ci/stevedore/pipelines/internal/words"
 )
 
 // Options tune Run.
@@ -87,7 +89,7 @@ func Run(ctx context.Context, steps []Step, o Options) (*Report, error) {
 func plan(g *graph, title string, start, end time.Time) *Report {
 	r := &Report{Title: title, Start: start, End: end}
 	for _, i := range g.order {
-		res := StepResult{Name: g.steps[i].Name, Needs: g.stepNeeds(i), Status: StatusPlanned}
+		res := StepResult{Name: g.steps[i].Name, Needs: g.stepNeeds(i), Status: StatusPlanned, Summary: g.steps[i].Plan}
 		if skip := g.steps[i].Skip; skip != "" {
 			res.Status, res.Reason, res.Deliberate = StatusSkipped, skip, true
 		}
@@ -349,7 +351,7 @@ func runError(ctx context.Context, r *Report, failures []error) error {
 		}
 	}
 	if len(stopped) > 0 {
-		errs = append(errs, fmt.Errorf("pipeline cancelled (%w): %s did not finish: %s", cancelCause(ctx), plural(len(stopped), "step"), strings.Join(stopped, ", ")))
+		errs = append(errs, fmt.Errorf("pipeline cancelled (%w): %s did not finish: %s", cancelCause(ctx), words.Count(len(stopped), "step"), strings.Join(stopped, ", ")))
 	}
 	return errors.Join(errs...)
 }

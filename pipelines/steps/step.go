@@ -25,6 +25,10 @@ type Step struct {
 	// the other steps are "planned") and the steps that need it still run,
 	// as with Outcome.Skipped; Run is not called.
 	Skip string
+	// Plan, when set, says what the step would do (e.g. "the gate would
+	// check health /health"); Plan mode shows it as the planned step's
+	// summary. It changes nothing the step does.
+	Plan string
 }
 
 // Outcome is what a step reports about its work besides success or failure.

@@ -3,6 +3,8 @@ package steps
 import (
 	"fmt"
 	"strings"
+
+	"github.com/stevedore-ci/stevedore/pipelines/internal/words"
 )
 
 // verdict is the one-line outcome both renderers print under the title.
@@ -16,7 +18,7 @@ type verdict struct {
 func (r *Report) verdict() verdict {
 	n := len(r.Steps)
 	if planned := r.Names(StatusPlanned); len(planned) > 0 {
-		phrase := "plan: " + plural(len(planned), "step")
+		phrase := "plan: " + words.Count(len(planned), "step")
 		if skipped := r.Names(StatusSkipped); len(skipped) > 0 {
 			phrase += fmt.Sprintf(" and %d skipped (%s)", len(skipped), strings.Join(skipped, ", "))
 		}
@@ -31,14 +33,14 @@ func (r *Report) verdict() verdict {
 	switch {
 	case len(failed) > 0:
 		v.emoji, v.glyph = "❌", "✘"
-		parts = append(parts, fmt.Sprintf("%d of %s failed (%s)", len(failed), plural(n, "step"), strings.Join(failed, ", ")))
+		parts = append(parts, fmt.Sprintf("%d of %s failed (%s)", len(failed), words.Count(n, "step"), strings.Join(failed, ", ")))
 	case len(cancelled) > 0:
 		v.emoji, v.glyph = "⛔", "■"
-		parts = append(parts, fmt.Sprintf("cancelled: %d of %s did not finish", len(cancelled), plural(n, "step")))
+		parts = append(parts, fmt.Sprintf("cancelled: %d of %s did not finish", len(cancelled), words.Count(n, "step")))
 		cancelled = nil // already said
 	default:
 		v.emoji, v.glyph = "✅", "✔"
-		parts = append(parts, fmt.Sprintf("%s succeeded", plural(len(r.Names(StatusOK)), "step")))
+		parts = append(parts, fmt.Sprintf("%s succeeded", words.Count(len(r.Names(StatusOK)), "step")))
 	}
 	if len(skipped) > 0 {
 		parts = append(parts, fmt.Sprintf("%d skipped", len(skipped)))
@@ -67,12 +69,4 @@ func (r *Report) title() string {
 		return t
 	}
 	return "Pipeline"
-}
-
-// plural says "1 step" or "3 steps".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
