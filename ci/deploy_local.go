@@ -318,7 +318,6 @@ func (l *localTarget) gate(ctx context.Context, s *appspec.Service, svc *dagger.
 	if err != nil {
 		return "", err
 	}
-	var passed []string
 	spec := gate.Spec{
 		Service: s.Name,
 		URL:     base,
@@ -326,19 +325,15 @@ func (l *localTarget) gate(ctx context.Context, s *appspec.Service, svc *dagger.
 		Smoke:   s.Deployment.Smoke,
 		Token:   token,
 		Timeout: s.GateTimeoutOf(),
-		Log: func(line string) {
-			log("%s", line)
-			if !strings.HasSuffix(line, "trying again") {
-				passed = append(passed, strings.TrimPrefix(line, s.Name+": "))
-			}
-		},
+		Log:     func(line string) { log("%s", line) },
 	}
 	if c := s.Deployment.SmokeCommand; c != nil {
 		spec.Command = func(ctx context.Context) error {
 			return smokeCommand(ctx, c, l.m.Source, httpURL(s.Name, s.Port, ""), contract.GateHeader, token, svc)
 		}
 	}
-	if err := spec.Check(ctx); err != nil {
+	passed, err := spec.Check(ctx)
+	if err != nil {
 		return "", err
 	}
 	return "gate passed: " + strings.Join(passed, "; "), nil

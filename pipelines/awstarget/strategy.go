@@ -198,7 +198,8 @@ func (t *Target) gate(s *appspec.Service, out deploy.Outputs) func(ctx context.C
 				return t.Smoke.RunSmoke(ctx, s.Name, *sc, url, contract.GateHeader, token)
 			}
 		}
-		return spec.Check(ctx)
+		_, err = spec.Check(ctx)
+		return err
 	}
 }
 

@@ -155,18 +155,19 @@ func (s Spec) Validate() error {
 	return nil
 }
 
-// Check runs every check within the timeout and returns the first
+// Check runs every check within the timeout. It returns one line per
+// check passed ("health /health: 200 after 2 attempt(s)"), or the first
 // failure: which check, the status and a short excerpt of the body. The
-// token never appears in it.
-func (s Spec) Check(ctx context.Context) error {
+// token never appears in either.
+func (s Spec) Check(ctx context.Context) (passed []string, err error) {
 	if err := s.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, orDuration(s.Timeout, DefaultTimeout))
 	defer cancel()
 	if s.Rule != nil {
 		if err := s.openRoute(ctx); err != nil {
-			return err
+			return nil, err
 		}
 		defer s.closeRoute(ctx)
 	}
@@ -182,17 +183,20 @@ func (s Spec) Check(ctx context.Context) error {
 		// Once a check has passed, the route reaches the new revision, so a
 		// 404 is the service's own answer (a wrong path), not a revision
 		// still warming up behind the load balancer.
-		if err := s.try(ctx, name, c, i > 0); err != nil {
-			return s.redactErr(err)
+		line, err := s.try(ctx, name, c, i > 0)
+		if err != nil {
+			return passed, s.redactErr(err)
 		}
+		passed = append(passed, line)
 	}
 	if s.Command != nil {
 		if err := s.Command(ctx); err != nil {
-			return s.redactErr(fmt.Errorf("gate of %s: smoke command failed: %w", orDefault(s.Service, "the service"), err))
+			return passed, s.redactErr(fmt.Errorf("gate of %s: smoke command failed: %w", orDefault(s.Service, "the service"), err))
 		}
+		passed = append(passed, "smoke command passed")
 		s.logf("smoke command passed")
 	}
-	return nil
+	return passed, nil
 }
 
 // Validate says what is wrong with one smoke request (stevedore.yaml's
@@ -247,10 +251,10 @@ func (s Spec) closeRoute(ctx context.Context) {
 func (c Smoke) method() string { return orDefault(c.Method, http.MethodGet) }
 func (c Smoke) status() int    { return orInt(c.Status, http.StatusOK) }
 
-// try sends one check until it passes, fails permanently or the deadline
-// passes. reached: an earlier check of this gate passed, so the route
-// reaches the new revision.
-func (s Spec) try(ctx context.Context, name string, c Smoke, reached bool) error {
+// try sends one check until it passes (it returns the line saying so),
+// fails permanently or the deadline passes. reached: an earlier check of
+// this gate passed, so the route reaches the new revision.
+func (s Spec) try(ctx context.Context, name string, c Smoke, reached bool) (string, error) {
 	start, service := time.Now(), orDefault(s.Service, "the service")
 	var last attempt // the last answer worth showing
 	for n := 1; ; n++ {
@@ -260,17 +264,18 @@ func (s Spec) try(ctx context.Context, name string, c Smoke, reached bool) error
 		}
 		switch {
 		case a.ok:
-			s.logf("%s: %d after %d attempt(s)", name, a.status, n)
-			return nil
+			line := fmt.Sprintf("%s: %d after %d attempt(s)", name, a.status, n)
+			s.logf("%s", line)
+			return line, nil
 		case ctx.Err() != nil:
-			return fmt.Errorf("gate of %s: %s did not pass within %s (%d attempts); last: %s", service, name, orDuration(s.Timeout, DefaultTimeout), n, last.what)
+			return "", fmt.Errorf("gate of %s: %s did not pass within %s (%d attempts); last: %s", service, name, orDuration(s.Timeout, DefaultTimeout), n, last.what)
 		case a.permanent:
-			return fmt.Errorf("gate of %s: %s failed after %d attempt(s) in %s: %s", service, name, n, time.Since(start).Round(time.Millisecond), a.what)
+			return "", fmt.Errorf("gate of %s: %s failed after %d attempt(s) in %s: %s", service, name, n, time.Since(start).Round(time.Millisecond), a.what)
 		}
 		s.logf("%s: %s; trying again", name, a.what)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("gate of %s: %s did not pass within %s (%d attempts); last: %s", service, name, orDuration(s.Timeout, DefaultTimeout), n, last.what)
+			return "", fmt.Errorf("gate of %s: %s did not pass within %s (%d attempts); last: %s", service, name, orDuration(s.Timeout, DefaultTimeout), n, last.what)
 		case <-time.After(orDuration(s.Interval, DefaultInterval)):
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,9 +74,12 @@ func TestCheck(t *testing.T) {
 		header   string
 		wantErr  []string
 		wantHits int32 // requests that reached the new revision; 0: not checked
+		// wantPassed: the lines of the checks passed; nil: not checked
+		wantPassed []string
 	}{
 		{name: "health (after warming 404s) and smoke requests pass",
-			smoke: []Smoke{{Path: "/api/orders", Body: `"orders"`}, {Method: "POST", Path: "/api/orders", Status: 201}, {Path: "/admin", Status: 401}}, wantHits: 6},
+			smoke: []Smoke{{Path: "/api/orders", Body: `"orders"`}, {Method: "POST", Path: "/api/orders", Status: 201}, {Path: "/admin", Status: 401}}, wantHits: 6,
+			wantPassed: []string{"health /health: 200 after 3 attempt(s)", "smoke GET /api/orders: 200 after 1 attempt(s)", "smoke POST /api/orders: 201 after 1 attempt(s)", "smoke GET /admin: 401 after 1 attempt(s)"}},
 		{name: "a failing smoke check says which, the status and the body, token redacted",
 			smoke:   []Smoke{{Path: "/api/orders"}, {Path: "/broken"}},
 			wantErr: []string{"gate of api: smoke GET /broken did not pass within 500ms", "want 200, got 500", `relation \"orders\" does not exist`, "[redacted]"}},
@@ -97,7 +101,8 @@ func TestCheck(t *testing.T) {
 			command: func(context.Context) error {
 				return fmt.Errorf("pytest smoke/: 1 failed: test_login (curl -H 'X-Stevedore-Test: %s' ...)", token)
 			},
-			wantErr: []string{"smoke command failed: pytest smoke/: 1 failed: test_login (curl -H 'X-Stevedore-Test: [redacted]'"}},
+			wantErr:    []string{"smoke command failed: pytest smoke/: 1 failed: test_login (curl -H 'X-Stevedore-Test: [redacted]'"},
+			wantPassed: []string{"health /health: 200 after 3 attempt(s)"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,7 +116,10 @@ func TestCheck(t *testing.T) {
 			var mu sync.Mutex
 			var lines []string
 			s.Log = func(l string) { mu.Lock(); lines = append(lines, l); mu.Unlock() }
-			err := s.Check(context.Background())
+			passed, err := s.Check(context.Background())
+			if tc.wantPassed != nil && !slices.Equal(passed, tc.wantPassed) {
+				t.Errorf("passed %q, want %q", passed, tc.wantPassed)
+			}
 			if len(tc.wantErr) == 0 && err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
@@ -149,7 +157,7 @@ func TestCheckTimeout(t *testing.T) {
 	defer close(release)
 	s := spec(srv.URL)
 	s.Timeout = 300 * time.Millisecond
-	err := s.Check(context.Background())
+	_, err := s.Check(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "health /health did not pass within 300ms") || !strings.Contains(err.Error(), "no answer") {
 		t.Fatalf("got %v, want a timeout of the health check", err)
 	}
@@ -166,7 +174,7 @@ func TestCheckUnreachable(t *testing.T) {
 	l.Close()
 	s := spec("http://" + addr)
 	s.Timeout = 200 * time.Millisecond
-	if err := s.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "did not pass within 200ms") || !strings.Contains(err.Error(), "connection refused") {
+	if _, err := s.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "did not pass within 200ms") || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("refused: got %v", err)
 	}
 	unknown := &url.Error{Op: "Get", URL: "http://api.invalid/health", Err: &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "api.invalid", IsNotFound: true}}}
@@ -306,7 +314,7 @@ func TestCheckOpensAndClosesTheTestRoute(t *testing.T) {
 			s.Rule, s.RuleSettle = rule, time.Millisecond
 			var lines []string
 			s.Log = func(l string) { lines = append(lines, l) }
-			err := s.Check(context.Background())
+			_, err := s.Check(context.Background())
 			log := strings.Join(lines, "\n")
 			if tc.wantErr == "" && err != nil {
 				t.Fatalf("unexpected error %v\n%s", err, log)
