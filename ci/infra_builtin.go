@@ -16,11 +16,11 @@ import (
 )
 
 // The built-in CDK app is stevedore's own infra/ directory. It imports
-// pipelines/appspec, pipelines/contract and pipelines/gate through `replace => ../` in its
-// go.mod; the directory builtinSource returns carries a copy of those
-// packages under .stevedore/module and a go.work whose replace points
-// there, so it builds on its own wherever it is mounted (go.work replaces
-// override go.mod ones).
+// stevedore's builtinPackages through `replace => ../` in its go.mod; the
+// directory builtinSource returns carries a copy of those packages under
+// .stevedore/module and a go.work whose replace points there, so it
+// builds on its own wherever it is mounted (go.work replaces override
+// go.mod ones).
 const (
 	builtinDescription = ".stevedore/description.yaml"
 	builtinModule      = ".stevedore/module"
@@ -28,6 +28,13 @@ const (
 	// builtinLabel names the built-in app in messages and summaries.
 	builtinLabel = "the built-in CDK app (stevedore's infra/)"
 )
+
+// builtinPackages are the directories of stevedore's packages the built-in
+// app imports, itself or through them (TestBuiltinPackagesCoverInfraDeps
+// checks it against go list): only these are copied, so an edit elsewhere
+// in pipelines/ does not recompile the app. pipelines/gate goes without
+// its ELBv2 adapter, which needs the AWS SDK.
+var builtinPackages = []string{"pipelines/appspec", "pipelines/contract", "pipelines/gate", "pipelines/internal/words"}
 
 // builtinInfra is what the built-in app synthesizes from: the description
 // stevedore loaded (defaults filled), so the app renders exactly what
@@ -47,11 +54,10 @@ func builtinSource() *dagger.Directory {
 	src := dag.CurrentModule().Source().Directory("..")
 	module := dag.Directory().
 		WithFile("go.mod", src.File("go.mod")).
-		WithFile("go.sum", src.File("go.sum")).
-		WithDirectory("pipelines/appspec", src.Directory("pipelines/appspec")).
-		WithDirectory("pipelines/contract", src.Directory("pipelines/contract")).
-		// appspec's smoke requests; not the ELBv2 adapter, which needs the AWS SDK
-		WithDirectory("pipelines/gate", src.Directory("pipelines/gate"), dagger.DirectoryWithDirectoryOpts{Exclude: []string{"elbrule"}})
+		WithFile("go.sum", src.File("go.sum"))
+	for _, p := range builtinPackages {
+		module = module.WithDirectory(p, src.Directory(p), dagger.DirectoryWithDirectoryOpts{Exclude: []string{"elbrule"}})
+	}
 	return src.Directory("infra").
 		WithDirectory(builtinModule, module).
 		WithNewFile("go.work", builtinWorkspace)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,4 +69,28 @@ func hostDir(t *testing.T, root string) *dagger.Directory {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// Every stevedore package the built-in app compiles with is copied into
+// its source (builtinPackages): go list says which it imports.
+func TestBuiltinPackagesCoverInfraDeps(t *testing.T) {
+	const module = "github.com/stevedore-ci/stevedore/"
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".")
+	cmd.Dir = "../infra"
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps in infra/: %v", err)
+	}
+	var deps []string
+	for _, p := range strings.Fields(string(out)) {
+		if rel, ok := strings.CutPrefix(p, module); ok && !strings.HasPrefix(rel, "infra") {
+			deps = append(deps, rel)
+			if !slices.Contains(builtinPackages, rel) {
+				t.Errorf("infra/ imports %s, which builtinPackages does not copy", p)
+			}
+		}
+	}
+	if len(deps) == 0 {
+		t.Fatalf("go list found no stevedore package under infra/: %s", out)
+	}
 }
