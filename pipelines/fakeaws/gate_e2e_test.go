@@ -83,9 +83,10 @@ func TestStevedoreGateOnTheFake(t *testing.T) {
 			spec := gate.Spec{Service: "api", URL: a.LoadBalancerURL(), Health: "/health", Token: token, Rule: rule,
 				Smoke:   []gate.Smoke{{Path: "/api/orders", Status: 200, Body: "orders"}},
 				Timeout: time.Second, Interval: 10 * time.Millisecond, RuleSettle: time.Millisecond}
+			check := func(ctx context.Context) error { _, err := spec.Check(ctx); return err }
 			d := stecs.New(a.Config(), stecs.WithClock(&fakeClock{now: since}))
 			res, err := d.FollowServiceDeployment(ctx, stecs.ServiceDeploymentSpec{Cluster: "prod", Service: "api", Since: since,
-				Images: map[string]string{"api": v2Image}, Gate: spec.Check})
+				Images: map[string]string{"api": v2Image}, Gate: check})
 			if res.Status != tc.want {
 				t.Fatalf("status %s (err %v)", res.Status, err)
 			}
@@ -116,7 +117,7 @@ func TestStevedoreGateOnTheFake(t *testing.T) {
 			if tc.want != "SUCCESSFUL" {
 				img["api"] = v1Image
 			}
-			again, err := d.FollowServiceDeployment(ctx, stecs.ServiceDeploymentSpec{Cluster: "prod", Service: "api", Since: a.Now(), Images: img, Gate: spec.Check})
+			again, err := d.FollowServiceDeployment(ctx, stecs.ServiceDeploymentSpec{Cluster: "prod", Service: "api", Since: a.Now(), Images: img, Gate: check})
 			if err != nil || !again.Unchanged {
 				t.Errorf("re-run: %v %+v", err, again)
 			}

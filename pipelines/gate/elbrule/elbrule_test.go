@@ -169,7 +169,7 @@ func TestListenerRuleInCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := gate.Spec{Service: "backend", URL: app.URL, Health: "/health", Token: tok, Rule: rule, RuleSettle: 1}
-	if err := spec.Check(context.Background()); err != nil {
+	if _, err := spec.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.modified) != 2 {
