@@ -281,6 +281,10 @@ type AwsAccount struct {
 	Account string
 	// +private
 	AllowReplace []string
+
+	// caller is the credentials' ARN once STS has said it in this call
+	// (forEnvironment), so a deploy asks STS once.
+	caller string
 }
 
 // requireAws fails clearly when an AWS step runs without with-aws.

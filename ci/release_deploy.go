@@ -60,14 +60,14 @@ func (m *Stevedore) forEnvironment(ctx context.Context, fn string, e appspec.Env
 			return nil, err
 		}
 		defer cleanup()
-		got, _, err := awsconf.CallerIdentity(ctx, cfg)
+		got, arn, err := awsconf.CallerIdentity(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
 		if err := release.CheckAccount(e.Name, e.Account, got); err != nil {
 			return nil, err
 		}
-		a.Account = got
+		a.Account, a.caller = got, arn
 	}
 	return &c, nil
 }
@@ -90,9 +90,11 @@ func (m *Stevedore) beginRelease(ctx context.Context, fn string, app *appspec.Ap
 		return nil, err
 	}
 	defer cleanup()
-	_, caller, err := awsconf.CallerIdentity(ctx, cfg)
-	if err != nil {
-		return nil, err
+	caller := m.Aws.caller // known when forEnvironment checked the account
+	if caller == "" {
+		if _, caller, err = awsconf.CallerIdentity(ctx, cfg); err != nil {
+			return nil, err
+		}
 	}
 	return &releaseRun{store: release.NewStore(ssm.NewFromConfig(cfg), app.Name, env), caller: caller, fn: fn}, nil
 }
