@@ -172,7 +172,7 @@ func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
 		defer local.close()
 		p.Push, p.Release = local, local
 		p.NoInfra = local.noInfra()
-		p.Plans = local.plans()
+		p.Plans, p.After = local.plans(), local.after()
 		plan = r.dryRun
 	case "aws":
 		aws, err := m.newAWSTarget(ctx, r.fn, app, r.env, tags, r.dryRun, synth, m.Aws.deployTimeout(), r.plan)

@@ -87,16 +87,35 @@ func (l *localTarget) used(resource string) bool {
 }
 
 // withResources binds the started stand-ins of the resources a service
-// uses, under the variables the built-in infrastructure sets on AWS, then
-// the service's own environment. It returns the report's notes: each
-// stand-in bound (and the extensions it lacks), and the resources the
-// service uses that are not emulated locally.
-func (l *localTarget) withResources(ctx context.Context, img *dagger.Container, s *appspec.Service) (*dagger.Container, []string, error) {
+// uses, under the variables the built-in infrastructure sets on AWS, and
+// for a rollout the local services of the internal services it uses (for
+// a migration they have not started yet), then the service's own
+// environment. It returns the report's notes: each stand-in and service
+// bound (and the extensions a stand-in lacks), and what the service uses
+// that is not there locally.
+func (l *localTarget) withResources(ctx context.Context, img *dagger.Container, s *appspec.Service, rollout bool) (*dagger.Container, []string, error) {
 	if err := l.startStandIns(ctx); err != nil {
 		return nil, nil, err
 	}
 	ctr, missing := withLocalResources(img, l.app, s.Name, localStandInImage)
-	var notes []string
+	var notes, notStarted []string
+	for _, ln := range l.app.LocalLinks(s.Name) {
+		l.mu.Lock()
+		dep := l.services[ln.Service]
+		l.mu.Unlock()
+		switch {
+		case !rollout:
+			notStarted = append(notStarted, ln.Host)
+			continue
+		case dep == nil:
+			return nil, nil, fmt.Errorf("%s uses the internal service %s, whose local service %s is not running", s.Name, ln.Host, ln.Service)
+		}
+		ctr = ctr.WithServiceBinding(ln.Host, dep).WithEnvVariable(ln.Var, ln.URL)
+		notes = append(notes, fmt.Sprintf("%s → local service %s (%s=%s)", ln.Host, ln.Service, ln.Var, ln.URL))
+	}
+	if len(notStarted) > 0 {
+		notes = append(notes, "internal services start after the migration, so it cannot reach "+strings.Join(notStarted, ", "))
+	}
 	local, _ := l.app.LocalResources()
 	for _, r := range local {
 		if !slices.Contains(s.Uses, r.Name) {
@@ -183,6 +202,18 @@ func pushedImage(p *PublishedImage) (deploy.Image, steps.Outcome, error) {
 		steps.Outcome{Summary: summary, Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: p.Service, Value: p.Ref}}}, nil
 }
 
+// after lists, by service, the internal services it uses: their local
+// services start first, so it can be bound to them.
+func (l *localTarget) after() map[string][]string {
+	out := map[string][]string{}
+	for _, s := range l.app.Services {
+		for _, ln := range l.app.LocalLinks(s.Name) {
+			out[s.Name] = append(out[s.Name], ln.Service)
+		}
+	}
+	return out
+}
+
 // plans says what a plan shows the rollouts would do beyond starting the
 // new container: a gated service's checks.
 func (l *localTarget) plans() map[string]string {
@@ -229,7 +260,7 @@ func (l *localTarget) Migrate(ctx context.Context, image deploy.Image, _ deploy.
 	if err != nil {
 		return steps.Outcome{}, err
 	}
-	ctr, notes, err := l.withResources(ctx, img, s)
+	ctr, notes, err := l.withResources(ctx, img, s, false)
 	if err != nil {
 		return steps.Outcome{}, err
 	}
@@ -271,7 +302,7 @@ func (l *localTarget) Rollout(ctx context.Context, image deploy.Image, _ deploy.
 	if err != nil {
 		return steps.Outcome{}, err
 	}
-	ctr, notes, err := l.withResources(ctx, img, s)
+	ctr, notes, err := l.withResources(ctx, img, s, true)
 	if err != nil {
 		return steps.Outcome{}, err
 	}
@@ -325,6 +356,7 @@ func (l *localTarget) gate(ctx context.Context, s *appspec.Service, svc *dagger.
 		Smoke:   s.Deployment.Smoke,
 		Token:   token,
 		Timeout: s.GateTimeoutOf(),
+		Direct:  true, // no load balancer: a 404 is the service's own
 		Log:     func(line string) { log("%s", line) },
 	}
 	if c := s.Deployment.SmokeCommand; c != nil {

@@ -21,6 +21,7 @@ const commanderSmoke = `      smoke:
         - {path: /conversations, status: 200}          # the table the migration made is readable
         - {path: /openapi.json, body: '"commander.ai"'}  # the app's own API, not another service
         - {method: POST, path: /conversations, status: 422}  # request validation is on
+        - {path: /vectors, body: '"collections"'}  # qdrant answers through QDRANT_URL
 `
 
 // localSteps is each step's "status: summary reason error" in a JSON
@@ -44,10 +45,11 @@ func localSteps(t *testing.T, report string) (string, map[string]string) {
 }
 
 // The commander example's backend is blue-green with the gate: on the
-// local target its new container passes /health and the three smoke
+// local target its new container passes /health and the four smoke
 // requests (a read of the migrated table, the app's own OpenAPI title, a
-// POST the app rejects with 422) before it serves, and the report's
-// rollout row says so, check by check.
+// POST the app rejects with 422, the internal qdrant service reached
+// through QDRANT_URL) before it serves, and the report's rollout row says
+// so, check by check; qdrant started first.
 func TestLocalGateCommanderPasses(t *testing.T) {
 	r := mustDagger(t, nil, "call", "--config", commanderConfig, "deploy", "--format", "json")
 	status, got := localSteps(t, r.stdout)
@@ -56,7 +58,9 @@ func TestLocalGateCommanderPasses(t *testing.T) {
 	}
 	assertContains(t, "rollout:backend", got["rollout:backend"],
 		"ok: running from the pushed digest on port 8000; gate passed: health /health: 200 after ",
-		"smoke GET /conversations: 200 after ", "smoke GET /openapi.json: 200 after ", "smoke POST /conversations: 422 after ")
+		"smoke GET /conversations: 200 after ", "smoke GET /openapi.json: 200 after ", "smoke POST /conversations: 422 after ",
+		"smoke GET /vectors: 200 after ", "qdrant → local service qdrant (QDRANT_URL=http://qdrant:6333)")
+	assertContains(t, "migrate", got["migrate"], "internal services start after the migration, so it cannot reach qdrant")
 	// qdrant has no gate: it only starts.
 	assertNotContains(t, "rollout:qdrant", got["rollout:qdrant"], "gate")
 	assertContains(t, "verify", got["verify"], `ok: http://backend:8000/health → {"status":"healthy"`)

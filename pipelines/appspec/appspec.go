@@ -199,6 +199,9 @@ func Parse(name string, data []byte) (*App, error) {
 		if i := strings.LastIndexByte(field, '.'); i >= 0 {
 			parent = field[:i]
 		}
+		if k, ok := followsFrom[field[strings.LastIndexByte(field, '.')+1:]]; ok && skip[parent+"."+k] {
+			continue // e.g. "gateTimeout: set, but gate is off" when gate's value was mistyped
+		}
 		if !underAny(field, skip) && !(noRequired[parent] && strings.HasPrefix(msg, "required")) && !(noRequired[""] && !strings.Contains(field, ".") && strings.Contains(msg, "required")) {
 			problems = append(problems, p)
 		}
@@ -208,6 +211,10 @@ func Parse(name string, data []byte) (*App, error) {
 	}
 	return &app, nil
 }
+
+// followsFrom names, by key, the sibling key whose value its problems
+// follow from: they are not reported when that value had the wrong type.
+var followsFrom = map[string]string{"gateTimeout": "gate", "smoke": "gate", "smokeCommand": "gate"}
 
 // unknownRef picks line and key out of a yaml.v3 unknown-field error.
 var unknownRef = regexp.MustCompile(`^line (\d+): field (\S+) not found`)

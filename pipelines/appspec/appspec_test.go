@@ -127,7 +127,7 @@ func TestInvalidDescriptions(t *testing.T) {
 }
 
 func TestCheckFilesListsEveryMissingPath(t *testing.T) {
-	app, err := Parse("x", []byte("name: x\nservices:\n  - {name: a, context: a, port: 1}\n  - {name: b, context: b, port: 2, dockerfile: docker/b.Dockerfile}\nfrontend: {dir: web}\n"))
+	app, err := Parse("x", []byte("name: x\nservices:\n  - {name: a, context: a, port: 1}\n  - {name: b, context: b, port: 2, dockerfile: docker/b.Dockerfile}\n  - {name: c, context: qdrant, port: 3}\nfrontend: {dir: web}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,13 +136,16 @@ func TestCheckFilesListsEveryMissingPath(t *testing.T) {
 	if err == nil {
 		t.Fatal("want missing paths")
 	}
-	for _, w := range []string{`services[b].dockerfile: file "docker/b.Dockerfile" not found`, `frontend.dir: file "web/package.json" not found`} {
+	for _, w := range []string{`services[b].dockerfile: file "docker/b.Dockerfile" not found`, `frontend.dir: file "web/package.json" not found`, `services[c].context: directory "qdrant" not found`} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("%q missing from %q", w, err)
 		}
 	}
 	if strings.Contains(err.Error(), "frontend.dockerfile") {
 		t.Errorf("builtin Dockerfile must not be reported: %q", err)
+	}
+	if strings.Contains(err.Error(), "services[c].dockerfile") {
+		t.Errorf("the default Dockerfile of a missing context is reported too: %q", err)
 	}
 }
 

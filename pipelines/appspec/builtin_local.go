@@ -75,3 +75,32 @@ func (a *App) LocalResources() (local []LocalResource, notEmulated []string) {
 	}
 	return local, notEmulated
 }
+
+// LocalLink is an internal service another service uses, as the local
+// target binds it: by its internal name, under the variable the built-in
+// infrastructure sets on AWS (InternalURLVariable).
+type LocalLink struct {
+	// Service is the used service's name, Host its internal name.
+	Service, Host string
+	// Var and URL are what the using service gets, e.g.
+	// QDRANT_URL=http://qdrant:6333.
+	Var, URL string
+}
+
+// LocalLinks lists the internal services the service uses, in its uses
+// order.
+func (a *App) LocalLinks(service string) []LocalLink {
+	s, err := a.Service(service)
+	if err != nil || !a.Builtin() {
+		return nil
+	}
+	var out []LocalLink
+	for _, u := range s.Uses {
+		for _, t := range a.Services {
+			if t.Internal == u {
+				out = append(out, LocalLink{Service: t.Name, Host: u, Var: InternalURLVariable(u), URL: "http://" + u + ":" + strconv.Itoa(t.Port)})
+			}
+		}
+	}
+	return out
+}

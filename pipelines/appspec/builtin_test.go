@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -287,6 +288,13 @@ func TestLocalResources(t *testing.T) {
 	}
 	if strings.Join(missing, ",") != "websocket (websocket)" {
 		t.Errorf("not emulated = %v", missing)
+	}
+	want := []LocalLink{{Service: "qdrant", Host: "qdrant", Var: "QDRANT_URL", URL: "http://qdrant:6333"}}
+	if got := app.LocalLinks("backend"); !slices.Equal(got, want) {
+		t.Errorf("backend's local links = %+v, want %+v", got, want)
+	}
+	if got := app.LocalLinks("qdrant"); len(got) != 0 {
+		t.Errorf("qdrant uses no internal service, links = %+v", got)
 	}
 	shop, _ := Parse("shop", mustRead(t, "testdata/shop.yaml"))
 	sl, sm := shop.LocalResources()

@@ -78,6 +78,7 @@ func TestDeploymentErrors(t *testing.T) {
 		{"gate on rolling", "gate: true", "", false, "services[api].deployment.gate: needs strategy blue-green, linear or canary"},
 		{"smoke without gate", "strategy: blue-green\nsmoke: [{path: /x}]", "", false, "services[api].deployment.smoke: set, but gate is off"},
 		{"gate timeout without gate", "strategy: blue-green\ngateTimeout: 5m", "", false, "services[api].deployment.gateTimeout: set, but gate is off"},
+		{"mistyped gate, not also gate off", "strategy: blue-green\ngate: ture\ngateTimeout: 5m\nsmoke: [{path: /x}]", "", false, "services[api].deployment.gate: `ture` must be true or false"},
 		{"gate timeout above the hook's", "strategy: blue-green\ngate: true\ngateTimeout: 45m", "", false, "services[api].deployment.gateTimeout: 45m must be between 1m and 29m"},
 		{"bad smoke path", "strategy: blue-green\ngate: true\nsmoke: [{path: api}]", "", false, `services[api].deployment.smoke[0]: path "api" does not start with /`},
 		{"bad smoke status", "strategy: blue-green\ngate: true\nsmoke: [{path: /a, status: 99}]", "", false, "services[api].deployment.smoke[0]: status 99 is not an HTTP status"},

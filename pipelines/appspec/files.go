@@ -15,15 +15,22 @@ type Exists func(path string, dir bool) (bool, error)
 // present in the source, so a typo fails in a second with the path in the
 // message instead of deep inside a docker build. builtin lists files
 // stevedore supplies itself (e.g. its own Dockerfiles) that need not exist.
+// A path inside a directory already reported missing (the default
+// Dockerfile of a bad context) is not reported again.
 func (a *App) CheckFiles(exists Exists, builtin ...string) error {
 	isBuiltin := map[string]bool{}
 	for _, b := range builtin {
 		isBuiltin[b] = true
 	}
-	var missing []string
+	var missing, missingDirs []string
 	check := func(field, p string, dir bool) error {
 		if p == "" || isBuiltin[p] {
 			return nil
+		}
+		for _, d := range missingDirs {
+			if strings.HasPrefix(path.Clean(p), path.Clean(d)+"/") {
+				return nil
+			}
 		}
 		ok, err := exists(p, dir)
 		if err != nil {
@@ -33,6 +40,7 @@ func (a *App) CheckFiles(exists Exists, builtin ...string) error {
 			kind := "file"
 			if dir {
 				kind = "directory"
+				missingDirs = append(missingDirs, p)
 			}
 			missing = append(missing, fmt.Sprintf("%s: %s %q not found in the source directory", field, kind, p))
 		}

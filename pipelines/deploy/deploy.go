@@ -151,6 +151,11 @@ type Pipeline struct {
 	// Plans says, by step name, what a plan shows a step would do (a
 	// gated rollout's checks); it changes no step.
 	Plans map[string]string
+	// After, without an Infra, lists by service the services whose
+	// rollout its rollout waits for: the local target starts an internal
+	// service before the services that use it. (With an Infra the stacks
+	// order the services.)
+	After map[string][]string
 
 	mu       sync.Mutex
 	images   map[string]Image
@@ -253,7 +258,11 @@ func (p *Pipeline) Steps() ([]steps.Step, error) {
 	var live []string
 	for _, s := range p.Services {
 		live = append(live, RolloutStep(s))
-		add(RolloutStep(s), union(released, []string{PushStep(s)}), func(ctx context.Context) (steps.Outcome, error) {
+		needs := union(released, []string{PushStep(s)})
+		for _, dep := range p.After[s] {
+			needs = union(needs, []string{RolloutStep(dep)})
+		}
+		add(RolloutStep(s), needs, func(ctx context.Context) (steps.Outcome, error) {
 			return p.Release.Rollout(ctx, p.image(s), p.Outputs())
 		})
 	}

@@ -389,6 +389,27 @@ func TestLocalShape(t *testing.T) {
 	}
 }
 
+// On a target without infrastructure, a service's rollout waits for the
+// services it uses (After), and is skipped when one of them fails.
+func TestLocalRolloutWaitsForTheServicesItUses(t *testing.T) {
+	f := &fake{}
+	p := &Pipeline{Services: []string{"backend", "qdrant"}, Build: f, Push: f, Release: f, After: map[string][]string{"backend": {"qdrant"}}}
+	if _, err := run(t, p); err != nil {
+		t.Fatal(err)
+	}
+	before(t, f, "rollout:qdrant", "rollout:backend")
+
+	f = &fake{fail: map[string]error{"rollout:qdrant": errors.New("qdrant did not start")}}
+	p = &Pipeline{Services: []string{"backend", "qdrant"}, Build: f, Push: f, Release: f, After: map[string][]string{"backend": {"qdrant"}}}
+	rep, err := run(t, p)
+	if err == nil || f.called("rollout:backend") {
+		t.Fatalf("backend rolled out although qdrant failed (err %v): %v", err, f.calls)
+	}
+	if st, _ := rep.Step(RolloutStep("backend")); st.Status != steps.StatusSkipped || !slices.Contains(st.Needs, "rollout:qdrant") {
+		t.Errorf("rollout:backend = %+v, want skipped, needing rollout:qdrant", st)
+	}
+}
+
 // Without a CDK app or tests, releases follow the pushes directly.
 func TestMinimalShape(t *testing.T) {
 	f := &fake{}

@@ -88,6 +88,10 @@ type Spec struct {
 	// RuleSettle is the wait after setting the rule; 0 means
 	// DefaultRuleSettle.
 	RuleSettle time.Duration
+	// Direct says the requests reach the service itself, with no load
+	// balancer in front (the local target): a 404 is then the service's
+	// own answer from the first check on.
+	Direct bool
 	// Client sends the requests; nil means a client without redirects.
 	Client *http.Client
 	// Log, if set, receives progress lines (redacted).
@@ -183,7 +187,7 @@ func (s Spec) Check(ctx context.Context) (passed []string, err error) {
 		// Once a check has passed, the route reaches the new revision, so a
 		// 404 is the service's own answer (a wrong path), not a revision
 		// still warming up behind the load balancer.
-		line, err := s.try(ctx, name, c, i > 0)
+		line, err := s.try(ctx, name, c, s.Direct || i > 0)
 		if err != nil {
 			return passed, s.redactErr(err)
 		}
@@ -325,6 +329,9 @@ func judge(c Smoke, status int, body, shown string, reached bool) attempt {
 	a.what = fmt.Sprintf("want %d, got %d: %s", c.status(), status, excerpt(shown))
 	a.permanent = status >= 400 && status < 500 && status != http.StatusTooManyRequests &&
 		(status != http.StatusNotFound || reached)
+	if status == http.StatusNotFound && reached {
+		a.what += " (the service itself answered 404: is the path right?)"
+	}
 	return a
 }
 

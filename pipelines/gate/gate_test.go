@@ -91,7 +91,7 @@ func TestCheck(t *testing.T) {
 			wantErr: []string{"smoke GET /forbidden failed after 1 attempt(s)", "want 200, got 403: forbidden by WAF"}},
 		{name: "a 404 after the health check passed is the service's own: one attempt",
 			smoke: []Smoke{{Path: "/api/orders"}, {Path: "/api/order"}}, wantHits: 5,
-			wantErr: []string{"smoke GET /api/order failed after 1 attempt(s)", "want 200, got 404"}},
+			wantErr: []string{"smoke GET /api/order failed after 1 attempt(s)", "want 200, got 404", "(the service itself answered 404: is the path right?)"}},
 		{name: "429 is retried until the deadline",
 			smoke:   []Smoke{{Path: "/throttled"}},
 			wantErr: []string{"smoke GET /throttled did not pass within 500ms", "want 200, got 429: slow down"}},
@@ -141,6 +141,26 @@ func TestCheck(t *testing.T) {
 				t.Errorf("%d requests reached the new revision, want %d", hits.Load(), tc.wantHits)
 			}
 		})
+	}
+}
+
+// Direct (no load balancer in front, the local target): a 404 on the
+// health path is the service's own from the first attempt; through a load
+// balancer it is retried while the revision warms up.
+func TestCheckDirect404(t *testing.T) {
+	srv, hits := testRoute(t, http.NotFound)
+	s := spec(srv.URL)
+	s.Direct = true
+	_, err := s.Check(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "health /health failed after 1 attempt(s)") || !strings.Contains(err.Error(), "is the path right?") {
+		t.Fatalf("direct: error %v, want a failure at the first 404", err)
+	}
+	if hits.Load() != 1 {
+		t.Errorf("direct: %d requests, want 1", hits.Load())
+	}
+	s.Direct = false
+	if _, err := s.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "did not pass within 500ms") {
+		t.Fatalf("through a load balancer: error %v, want retries until the deadline", err)
 	}
 }
 

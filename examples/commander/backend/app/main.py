@@ -1,5 +1,7 @@
 """commander.ai API: conversations stored in PostgreSQL."""
+import json
 import os
+import urllib.request
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
@@ -29,6 +31,19 @@ def health():
     if not migrated:
         raise HTTPException(status_code=503, detail="database not migrated: run alembic upgrade head")
     return {"status": "healthy", "database": engine.dialect.name, "environment": os.environ.get("ENVIRONMENT", "local")}
+
+
+@app.get("/vectors")
+def vectors():
+    """The vector store's collections, asked through QDRANT_URL (the internal qdrant service)."""
+    url = os.environ.get("QDRANT_URL")
+    if not url:
+        raise HTTPException(status_code=503, detail="QDRANT_URL is not set")
+    try:
+        with urllib.request.urlopen(url + "/collections", timeout=5) as answer:
+            return {"qdrant": url, "answer": json.load(answer)}
+    except (OSError, ValueError) as err:
+        raise HTTPException(status_code=503, detail="qdrant unreachable at %s: %s" % (url, err))
 
 
 @app.post("/conversations", status_code=201)
