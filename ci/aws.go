@@ -291,7 +291,7 @@ type AwsAccount struct {
 func (m *Stevedore) requireAws(step string) (*AwsAccount, error) {
 	if m.Aws == nil {
 		extra := ""
-		if step == "deploy" || step == "plan" {
+		if step == "deploy" || step == "plan" || step == "deploy --dry-run" {
 			extra = "--target aws"
 		}
 		return nil, awsconf.NeedsAccount(step, extra)

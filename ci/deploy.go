@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -66,11 +67,11 @@ func (m *Stevedore) Deploy(
 	// +optional
 	plan string,
 ) (string, error) {
-	fn := "deploy"
+	fn, called := "deploy", ""
 	if dryRun {
-		fn = "plan"
+		fn, called = "plan", "deploy --dry-run"
 	}
-	return m.deploy(ctx, deployRun{fn: fn, target: target, env: env, gitSha: gitSha, tags: tag, dryRun: dryRun, context: context, format: format, plan: awsPlan{id: plan}})
+	return m.deploy(ctx, deployRun{fn: fn, called: called, target: target, env: env, gitSha: gitSha, tags: tag, dryRun: dryRun, context: context, format: format, plan: awsPlan{id: plan}})
 }
 
 // Show what deploy would do, without deploying anything (deploy --dry-run).
@@ -104,6 +105,9 @@ type deployRun struct {
 	tags, context                   []string
 	dryRun                          bool
 	plan                            awsPlan
+	// called is what the user typed when it is not fn ("deploy
+	// --dry-run" runs as plan), for the messages that repeat the call.
+	called string
 }
 
 // deploy runs the graph for deploy and plan; fn names the function the
@@ -134,7 +138,7 @@ func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
 		return "", err
 	}
 	if r.target == "aws" {
-		if _, err := m.requireAws(r.fn); err != nil {
+		if _, err := m.requireAws(cmp.Or(r.called, r.fn)); err != nil {
 			return "", err
 		}
 		// The environment's own account, region and role, checked before

@@ -53,7 +53,11 @@ func (m *Stevedore) loadLedger(ctx context.Context) *ledger {
 		name = app.Name
 	}
 	l := &ledger{scope: ledgerScope(name, m.Spec), prev: map[string]string{}, next: map[string]string{}}
-	out, err := m.ledgerContainer().WithExec([]string{"sh", "-c", "cat " + ledgerPath + " 2>/dev/null || echo '{}'"}).Stdout(ctx)
+	// Read through a file, not stdout: the progress output would print the
+	// whole ledger (every app's step keys on this engine).
+	out, err := m.ledgerContainer().
+		WithExec([]string{"sh", "-c", "cp " + ledgerPath + " /tmp/steps.json 2>/dev/null || echo '{}' > /tmp/steps.json"}).
+		File("/tmp/steps.json").Contents(ctx)
 	if err == nil {
 		_ = json.Unmarshal([]byte(out), &l.prev) // a corrupt ledger only costs the cached column
 	}

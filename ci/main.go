@@ -21,7 +21,7 @@ import (
 
 // Stevedore is the pipeline for one repository and its app description.
 type Stevedore struct {
-	// The repository being shipped.
+	// Return the repository being shipped.
 	Source *dagger.Directory
 	// Bundled is true when no --source was given: Source is this module's
 	// own repository and its example app, which never goes to AWS.
@@ -101,6 +101,10 @@ func New(
 		// No stevedore.yaml: the caller describes the app with With* calls.
 	default:
 		return nil, fmt.Errorf("cannot read the app description %q from the source directory: check --config and --source (%v)", config, err)
+	}
+	if m.Bundled {
+		// Called as a remote module, a missing --source is easy to miss.
+		log("stevedore: no --source given, so this runs stevedore's own example app (%s, from its %s); pass --source=. to use your repository", app.Name, config)
 	}
 	if err := m.save(app); err != nil {
 		return nil, err

@@ -63,5 +63,5 @@ func missingPermission(action, message string) string {
 // "--target aws" for deploy and plan).
 func NeedsAccount(function, extra string) error {
 	call := strings.TrimSpace(function + " " + extra)
-	return fmt.Errorf("%s needs an AWS account: call with-aws first, e.g. dagger call with-aws --region eu-west-1 --access-key-id env:AWS_ACCESS_KEY_ID --secret-access-key env:AWS_SECRET_ACCESS_KEY %s", function, call)
+	return fmt.Errorf("%s needs an AWS account: call with-aws first, e.g. dagger call --source=. with-aws --region eu-west-1 --access-key-id env:AWS_ACCESS_KEY_ID --secret-access-key env:AWS_SECRET_ACCESS_KEY %s", function, call)
 }

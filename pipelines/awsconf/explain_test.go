@@ -39,8 +39,9 @@ func TestExplainNamesThePermissionAWSNames(t *testing.T) {
 // The hint names the function called, with the arguments that apply.
 func TestNeedsAccount(t *testing.T) {
 	for _, tc := range []struct{ function, extra, want string }{
-		{"plan", "--target aws", "plan needs an AWS account: call with-aws first, e.g. dagger call with-aws --region eu-west-1 --access-key-id env:AWS_ACCESS_KEY_ID --secret-access-key env:AWS_SECRET_ACCESS_KEY plan --target aws"},
-		{"publish", "", "publish needs an AWS account: call with-aws first, e.g. dagger call with-aws --region eu-west-1 --access-key-id env:AWS_ACCESS_KEY_ID --secret-access-key env:AWS_SECRET_ACCESS_KEY publish"},
+		{"deploy --dry-run", "--target aws", "deploy --dry-run needs an AWS account: call with-aws first, e.g. dagger call --source=. with-aws --region eu-west-1 --access-key-id env:AWS_ACCESS_KEY_ID --secret-access-key env:AWS_SECRET_ACCESS_KEY deploy --dry-run --target aws"},
+		{"plan", "--target aws", "plan needs an AWS account: call with-aws first, e.g. dagger call --source=. with-aws --region eu-west-1 --access-key-id env:AWS_ACCESS_KEY_ID --secret-access-key env:AWS_SECRET_ACCESS_KEY plan --target aws"},
+		{"publish", "", "publish needs an AWS account: call with-aws first, e.g. dagger call --source=. with-aws --region eu-west-1 --access-key-id env:AWS_ACCESS_KEY_ID --secret-access-key env:AWS_SECRET_ACCESS_KEY publish"},
 	} {
 		if got := NeedsAccount(tc.function, tc.extra).Error(); got != tc.want {
 			t.Errorf("NeedsAccount(%s, %s) = %q, want %q", tc.function, tc.extra, got, tc.want)

@@ -45,15 +45,15 @@ func (t *Target) Current(ctx context.Context, asm deploy.Assembly) (deploy.Outpu
 		templates = append(templates, tpl)
 		parsed = append(parsed, cdkapp.Template{Stack: st, Body: []byte(tpl)})
 	}
-	var problems Problems
+	var errs []error
 	secrets := referencedSecrets(templates)
 	for _, name := range secrets {
-		if p := t.secretProblem(ctx, name); p != "" {
-			problems = append(problems, p)
+		if err := t.secretProblem(ctx, name); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if len(problems) > 0 {
-		return nil, steps.Outcome{}, problems
+	if err := problemsOf(errs, t.AWS.Region); err != nil {
+		return nil, steps.Outcome{}, err
 	}
 	out := deploy.Outputs{}
 	var existing []string

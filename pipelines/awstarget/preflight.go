@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"slices"
 	"strings"
@@ -30,52 +31,78 @@ func (p Problems) Error() string {
 	return fmt.Sprintf("the account is not ready for this deploy (%d problems, nothing was changed):\n  - %s", len(p), strings.Join(p, "\n  - "))
 }
 
+// problemsOf turns the checks' errors into Problems, sorted; the checks
+// that could not resolve an AWS endpoint become one problem naming every
+// host, and when every check failed so, one error says AWS is not
+// reachable (no account problem is known yet).
+func problemsOf(errs []error, region string) error {
+	var problems Problems
+	var hosts []string
+	for _, err := range errs {
+		var dns *net.DNSError
+		if errors.As(err, &dns) {
+			if !slices.Contains(hosts, dns.Name) {
+				hosts = append(hosts, dns.Name)
+			}
+			continue
+		}
+		problems = append(problems, err.Error())
+	}
+	slices.Sort(hosts)
+	unreachable := fmt.Sprintf("cannot resolve %s: check the region (%s) and the network (is AWS reachable from here?)", strings.Join(hosts, ", "), region)
+	switch {
+	case len(hosts) > 0 && len(problems) == 0:
+		return fmt.Errorf("AWS is not reachable, nothing was checked or changed: %s", unreachable)
+	case len(hosts) > 0:
+		problems = append(problems, unreachable)
+	case len(problems) == 0:
+		return nil
+	}
+	slices.Sort(problems)
+	return problems
+}
+
 // Preflight checks, read-only and before the first push, that the account
 // is bootstrapped for CDK, that every declared secret exists and that the
 // ECR repositories can be read. Every problem is listed, not only the
 // first.
 func (t *Target) Preflight(ctx context.Context) (steps.Outcome, error) {
 	var (
-		mu       sync.Mutex
-		problems Problems
-		wg       sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
 	)
-	report := func(p string) {
-		mu.Lock()
-		defer mu.Unlock()
-		problems = append(problems, p)
-	}
-	check := func(fn func() string) {
+	check := func(fn func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if p := fn(); p != "" {
-				report(p)
+			if err := fn(); err != nil {
+				mu.Lock()
+				defer mu.Unlock()
+				errs = append(errs, err)
 			}
 		}()
 	}
 	var version string
-	check(func() string {
-		v, p := t.bootstrapVersion(ctx)
-		version = v
-		return p
+	check(func() (err error) {
+		version, err = t.bootstrapVersion(ctx)
+		return err
 	})
 	for _, name := range t.Secrets {
-		check(func() string { return t.secretProblem(ctx, name) })
+		check(func() error { return t.secretProblem(ctx, name) })
 	}
 	for _, s := range t.App.Services {
-		check(func() string { return t.repositoryProblem(ctx, s.Repository) })
+		check(func() error { return t.repositoryProblem(ctx, s.Repository) })
 	}
 	wg.Wait()
-	if len(problems) > 0 {
-		slices.Sort(problems)
-		return steps.Outcome{}, problems
+	if err := problemsOf(errs, t.AWS.Region); err != nil {
+		return steps.Outcome{}, err
 	}
 	return steps.Outcome{Summary: fmt.Sprintf("CDK bootstrap version %s, %s, %s readable", version, words.Count(len(t.Secrets), "declared secret"), words.Count(len(t.App.Services), "repository"))}, nil
 }
 
 // bootstrapVersion reads the CDK bootstrap version parameter.
-func (t *Target) bootstrapVersion(ctx context.Context) (string, string) {
+func (t *Target) bootstrapVersion(ctx context.Context) (string, error) {
 	q := t.Qualifier
 	if q == "" {
 		q = defaultQualifier
@@ -84,33 +111,33 @@ func (t *Target) bootstrapVersion(ctx context.Context) (string, string) {
 	out, err := ssm.NewFromConfig(t.AWS).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
 	switch {
 	case hasCode(err, "ParameterNotFound"):
-		return "", fmt.Sprintf("account not bootstrapped for CDK in %s (no SSM parameter %s): run `dagger call with-aws --region %s … bootstrap`", t.AWS.Region, name, t.AWS.Region)
+		return "", fmt.Errorf("account not bootstrapped for CDK in %s (no SSM parameter %s): run `dagger call with-aws --region %s … bootstrap`", t.AWS.Region, name, t.AWS.Region)
 	case err != nil:
-		return "", awsconf.Explain("ssm:GetParameter", fmt.Errorf("reading the CDK bootstrap version %s: %w", name, err)).Error()
+		return "", awsconf.Explain("ssm:GetParameter", fmt.Errorf("reading the CDK bootstrap version %s: %w", name, err))
 	}
-	return aws.ToString(out.Parameter.Value), ""
+	return aws.ToString(out.Parameter.Value), nil
 }
 
 // secretProblem says what is wrong with a secret the stacks need.
-func (t *Target) secretProblem(ctx context.Context, name string) string {
+func (t *Target) secretProblem(ctx context.Context, name string) error {
 	_, err := secretsmanager.NewFromConfig(t.AWS).DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
 	switch {
 	case hasCode(err, "ResourceNotFoundException"):
-		return fmt.Sprintf("secret %s does not exist in %s: create it with `aws secretsmanager create-secret --region %s --name %s --secret-string <value>`", name, t.AWS.Region, t.AWS.Region, name)
+		return fmt.Errorf("secret %s does not exist in %s: create it with `aws secretsmanager create-secret --region %s --name %s --secret-string <value>`", name, t.AWS.Region, t.AWS.Region, name)
 	case err != nil:
-		return awsconf.Explain("secretsmanager:DescribeSecret", fmt.Errorf("secret %s: %w", name, err)).Error()
+		return awsconf.Explain("secretsmanager:DescribeSecret", fmt.Errorf("secret %s: %w", name, err))
 	}
-	return ""
+	return nil
 }
 
 // repositoryProblem says whether the repository cannot be read; a missing
 // one is fine (the push creates it).
-func (t *Target) repositoryProblem(ctx context.Context, repo string) string {
+func (t *Target) repositoryProblem(ctx context.Context, repo string) error {
 	_, err := awsecr.NewFromConfig(t.AWS).DescribeRepositories(ctx, &awsecr.DescribeRepositoriesInput{RepositoryNames: []string{repo}})
 	if err == nil || hasCode(err, "RepositoryNotFoundException") {
-		return ""
+		return nil
 	}
-	return awsconf.Explain("ecr:DescribeRepositories", fmt.Errorf("ECR repository %s: %w", repo, err)).Error()
+	return awsconf.Explain("ecr:DescribeRepositories", fmt.Errorf("ECR repository %s: %w", repo, err))
 }
 
 func hasCode(err error, codes ...string) bool {

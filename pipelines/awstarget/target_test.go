@@ -3,6 +3,7 @@ package awstarget
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
+	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
 	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/steps"
@@ -120,5 +122,27 @@ func TestReviewChanges(t *testing.T) {
 	}
 	if err := (&Target{AllowReplace: []string{"shop-assets", "Orders"}}).reviewChanges("App", cs); err != nil {
 		t.Errorf("acknowledged by physical and logical name: %v", err)
+	}
+}
+
+// Checks that could not resolve AWS make one problem naming every host; when
+// all failed so, the error says AWS is not reachable, not that the account
+// is not ready.
+func TestProblemsOfUnreachableAWS(t *testing.T) {
+	dns := func(host string) error {
+		return awsconf.Explain("ssm:GetParameter", fmt.Errorf("reading: %w", &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}))
+	}
+	missing := errors.New("secret shop/jwt does not exist in eu-west-1")
+	if err := problemsOf(nil, "eu-west-1"); err != nil {
+		t.Errorf("no errors: %v", err)
+	}
+	err := problemsOf([]error{dns("ssm.eu-west-1.amazonaws.com"), dns("api.ecr.eu-west-1.amazonaws.com"), dns("ssm.eu-west-1.amazonaws.com")}, "eu-west-1")
+	var p Problems
+	if err == nil || errors.As(err, &p) || err.Error() != "AWS is not reachable, nothing was checked or changed: cannot resolve api.ecr.eu-west-1.amazonaws.com, ssm.eu-west-1.amazonaws.com: check the region (eu-west-1) and the network (is AWS reachable from here?)" {
+		t.Errorf("only unreachable: %v", err)
+	}
+	err = problemsOf([]error{dns("secretsmanager.eu-west-1.amazonaws.com"), missing}, "eu-west-1")
+	if !errors.As(err, &p) || len(p) != 2 || p[0] != "cannot resolve secretsmanager.eu-west-1.amazonaws.com: check the region (eu-west-1) and the network (is AWS reachable from here?)" || p[1] != missing.Error() {
+		t.Errorf("mixed: %q", p)
 	}
 }

@@ -3,12 +3,13 @@ package steps
 // CriticalPath returns the chain of steps that determined when the run
 // ended, first step first: the step that ended last, then the need of it
 // that ended last (the one it was waiting for), and so on back to a step
-// without started needs. It is empty when no step ran (e.g. a plan).
+// without started needs. It is empty when no step ran (e.g. a plan, even
+// with steps skipped by design).
 func CriticalPath(r *Report) []string {
 	byName := make(map[string]int, len(r.Steps))
 	last := -1
 	for i, s := range r.Steps {
-		if !s.ran() {
+		if !s.ran() || s.End.IsZero() {
 			continue
 		}
 		byName[s.Name] = i

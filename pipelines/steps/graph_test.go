@@ -128,6 +128,9 @@ func TestStepSkipKnownBeforehand(t *testing.T) {
 		if planMode && !strings.Contains(r.Text(), "plan: 2 steps and 1 skipped (deploy-infra), nothing was run") {
 			t.Errorf("plan verdict does not count the skipped step:\n%s", r.Text())
 		}
+		if path := CriticalPath(r); planMode && len(path) != 0 {
+			t.Errorf("a plan has a critical path: %v", path)
+		}
 		if ran.Load() != wantRan {
 			t.Errorf("plan=%v: %d steps ran, want %d", planMode, ran.Load(), wantRan)
 		}
