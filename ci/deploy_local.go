@@ -214,10 +214,13 @@ func (l *localTarget) after() map[string][]string {
 	return out
 }
 
-// plans says what a plan shows the rollouts would do beyond starting the
-// new container: a gated service's checks.
+// plans says what a plan shows the migration would run and the rollouts
+// would do beyond starting the new container: a gated service's checks.
 func (l *localTarget) plans() map[string]string {
 	out := map[string]string{}
+	if mg := l.app.Migrate; mg != nil {
+		out[deploy.StepMigrate] = fmt.Sprintf("would run `%s` in the new %s image", strings.Join(mg.Command, " "), mg.Service)
+	}
 	for _, s := range l.app.Services {
 		if s.Gated() {
 			out[deploy.RolloutStep(s.Name)] = "the gate would check " + s.GateChecks() + " on the new container before it replaces the old one"
@@ -428,7 +431,21 @@ func (l *localTarget) Verify(ctx context.Context, _ []deploy.Image, _ deploy.Out
 			seen = append(seen, line)
 		}
 	}
-	return steps.Outcome{Summary: strings.Join(seen, "; "), Artifacts: artifacts}, nil
+	return steps.Outcome{Summary: strings.Join(seen, "; ") + l.openHint(), Artifacts: artifacts}, nil
+}
+
+// openHint says how to open the local addresses, which resolve only
+// inside Dagger, from the user's machine.
+func (l *localTarget) openHint() string {
+	var how []string
+	if len(l.app.Services) > 0 {
+		s := l.app.Services[0]
+		how = append(how, fmt.Sprintf("dagger call serve --service %s up --ports %d:%d", s.Name, s.Port, s.Port))
+	}
+	if l.app.Frontend != nil {
+		how = append(how, "dagger call serve-frontend up --ports 8080:80")
+	}
+	return " (these addresses resolve inside Dagger; from your machine: " + strings.Join(how, ", or ") + ", with your --source and --config)"
 }
 
 // healthCheck is one address Verify calls; title shows the page title

@@ -154,7 +154,7 @@ func TestDeployLocalFailedMigrationStopsTheRollout(t *testing.T) {
 	dropInfra(t, src, "migrate:\n  service: backend\n  command: [sh, -c, 'echo \"migrating for $MIGRATION_MARKER\" >&2; exit 3']\n")
 	edit(t, src, "stevedore.yaml", "    port: 9889\n", "    port: 9889\n    env:\n      MIGRATION_MARKER: marker-42\n")
 	plan := mustDagger(t, nil, "call", "--source", src, "plan")
-	assertContains(t, "plan", plan.stdout, "○ migrate", "needs push:backend")
+	assertContains(t, "plan", plan.stdout, "○ migrate", "needs push:backend", "would run `sh -c echo \"migrating for $MIGRATION_MARKER\" >&2; exit 3` in the new backend image")
 	r := dagger(t, nil, "call", "--source", src, "deploy")
 	if r.err == nil {
 		t.Fatalf("deploy succeeded although the migration exited 3:\n%s", r.stdout)

@@ -65,7 +65,8 @@ func TestLocalGateCommanderPasses(t *testing.T) {
 	assertContains(t, "stderr", r.stderr, "no --source given, so this runs stevedore's own example app (commander, from its examples/commander/stevedore.yaml); pass --source=. to use your repository")
 	// qdrant has no gate: it only starts.
 	assertNotContains(t, "rollout:qdrant", got["rollout:qdrant"], "gate")
-	assertContains(t, "verify", got["verify"], `ok: http://backend:8000/health → {"status":"healthy"`)
+	assertContains(t, "verify", got["verify"], `ok: http://backend:8000/health → {"status":"healthy"`,
+		"these addresses resolve inside Dagger; from your machine: dagger call serve --service backend up --ports 8000:8000, or dagger call serve-frontend up --ports 8080:80")
 }
 
 // A smoke request the new local backend does not answer as described (a
@@ -265,7 +266,7 @@ func TestCDKAppTypeScriptBlueGreenGate(t *testing.T) {
 	assertContains(t, "config", r.stdout, "gate: true", "path: /no-such-page")
 	// A local plan says the rollout would run the gate, and what it checks.
 	r = mustDagger(t, nil, "call", "--source", commanderTS, "plan", "--env", "pr-7")
-	assertContains(t, "plan", r.stdout, "rollout:backend", "the gate would check health /health, 2 smoke requests on the new container before it replaces the old one")
+	assertContains(t, "plan", r.stdout, "rollout:backend", "the gate would check health /health; smoke GET /health, GET /no-such-page on the new container before it replaces the old one")
 	// Locally the same smoke requests pass against the sample backend
 	// before it serves.
 	r = mustDagger(t, nil, "call", "--source", commanderTS, "deploy", "--env", "pr-7", "--format", "json")

@@ -3,6 +3,7 @@ package appspec
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/stevedore-ci/stevedore/pipelines/contract"
 	"github.com/stevedore-ci/stevedore/pipelines/gate"
-	"github.com/stevedore-ci/stevedore/pipelines/internal/words"
 )
 
 // Deployment is how a service's new revision goes live: the ECS strategy
@@ -68,22 +68,26 @@ func (s Service) StrategyOf() string {
 func (s Service) Gated() bool { return s.Deployment != nil && s.Deployment.Gate }
 
 // GateChecks lists what the service's gate checks, for messages: "health
-// /health, 3 smoke requests, the smoke command"; empty when not gated.
+// /health; smoke GET /orders, POST /orders; the smoke command"; empty when
+// not gated.
 func (s Service) GateChecks() string {
 	if !s.Gated() {
 		return ""
 	}
-	var parts []string
+	var parts, smoke []string
 	if s.Health != "" {
 		parts = append(parts, "health "+s.Health)
 	}
-	if n := len(s.Deployment.Smoke); n > 0 {
-		parts = append(parts, words.Count(n, "smoke request"))
+	for _, c := range s.Deployment.Smoke {
+		smoke = append(smoke, orString(c.Method, http.MethodGet)+" "+c.Path)
+	}
+	if len(smoke) > 0 {
+		parts = append(parts, "smoke "+strings.Join(smoke, ", "))
 	}
 	if s.Deployment.SmokeCommand != nil {
 		parts = append(parts, "the smoke command")
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
 }
 
 // GateTimeoutOf is how long the service's gate may check (validated).

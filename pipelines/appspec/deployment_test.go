@@ -168,9 +168,9 @@ func TestGateChecks(t *testing.T) {
 		{Service{Health: "/health"}, ""},
 		{Service{Health: "/health", Deployment: &Deployment{Strategy: "blue-green"}}, ""},
 		{Service{Health: "/health", Deployment: &Deployment{Gate: true}}, "health /health"},
-		{Service{Health: "/health", Deployment: &Deployment{Gate: true, Smoke: smoke[:1]}}, "health /health, 1 smoke request"},
+		{Service{Health: "/health", Deployment: &Deployment{Gate: true, Smoke: smoke[:1]}}, "health /health; smoke GET /api/orders"},
 		{Service{Deployment: &Deployment{Gate: true, Smoke: smoke, SmokeCommand: &SmokeCommand{Image: "python:3.11-slim", Command: []string{"true"}}}},
-			"2 smoke requests, the smoke command"},
+			"smoke GET /api/orders, POST /api/orders; the smoke command"},
 	} {
 		if got := tc.s.GateChecks(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.s.Deployment, got, tc.want)

@@ -404,7 +404,7 @@ func TestE2EDryRunSaysStrategyAndGate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, rep.Text())
 	}
-	if got := summary(t, rep, deploy.RolloutStep("backend")); !strings.HasPrefix(got, "blue-green: would follow") || !strings.Contains(got, "the gate would run at its PAUSE hook (health /health, 1 smoke request)") {
+	if got := summary(t, rep, deploy.RolloutStep("backend")); !strings.HasPrefix(got, "blue-green: would follow") || !strings.Contains(got, "the gate would run at its PAUSE hook (health /health; smoke GET /api/orders)") {
 		t.Errorf("dry run rollout:backend says %q", got)
 	}
 	if got := summary(t, rep, deploy.RolloutStep("worker")); !strings.HasPrefix(got, "would follow") {

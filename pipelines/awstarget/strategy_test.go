@@ -201,7 +201,7 @@ func TestFollowChoosesByStrategy(t *testing.T) {
 	// A dry run says the strategy and whether the gate would run.
 	tg.DryRun = true
 	o, _ = tg.follow(context.Background(), &tg.App.Services[0], img, out, start, false)
-	for _, w := range []string{"blue-green: would follow", "the gate would run at its PAUSE hook (health /health, 2 smoke requests)"} {
+	for _, w := range []string{"blue-green: would follow", "the gate would run at its PAUSE hook (health /health; smoke GET /api/orders, POST /api/echo)"} {
 		if !strings.Contains(o.Summary, w) {
 			t.Errorf("dry run %q does not say %q", o.Summary, w)
 		}
