@@ -68,7 +68,9 @@ EOF
   # its own bridge.
   printf '#!/bin/sh\nexec /usr/sbin/dnsmasq --bind-dynamic "$@"\n' > "$run/bin/dnsmasq"
   chmod 755 "$run/bin/dnsmasq"
-  rm -f "$sock"
+  # No engine of ours runs (checked above), so a pid file left by a killed
+  # one is stale: the wait below would take it for the new engine, dead.
+  rm -f "$sock" "$run/engine.pid"
   # shellcheck disable=SC2016 # the inner script expands its own arguments
   # A private mount namespace gives this engine its own engine.json, default
   # sockets and (read-only) the shared Go SDK image, as the shared setup does.
@@ -96,7 +98,7 @@ EOF
 
 stop() {
   local pid
-  running || { echo "bench/engine.sh: no bench engine running" >&2; return 0; }
+  running || { echo "bench/engine.sh: no bench engine running" >&2; rm -f "$run/engine.pid"; return 0; }
   (cd / && _EXPERIMENTAL_DAGGER_RUNNER_HOST=unix://$sock "$bin/dagger" core engine local-cache prune --use-default-policy > /dev/null 2>&1) ||
     echo "bench/engine.sh: WARNING: prune failed" >&2
   pid=$(cat "$run/engine.pid")

@@ -111,7 +111,7 @@ timed() {
   LAST=$secs
 }
 
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { printf '%.2f' "$(echo "scale=4; $1 / $2" | bc)"; }
 
 call() { (cd "$repo" && dagger call --source "$src" "$@"); }
 
