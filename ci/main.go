@@ -102,10 +102,6 @@ func New(
 	default:
 		return nil, fmt.Errorf("cannot read the app description %q from the source directory: check --config and --source (%v)", config, err)
 	}
-	if m.Bundled {
-		// Called as a remote module, a missing --source is easy to miss.
-		log("stevedore: no --source given, so this runs stevedore's own example app (%s, from its %s); pass --source=. to use your repository", app.Name, config)
-	}
 	if err := m.save(app); err != nil {
 		return nil, err
 	}
@@ -138,6 +134,11 @@ func (m *Stevedore) load(ctx context.Context) (*appspec.App, error) {
 	app, err := m.app()
 	if err != nil {
 		return nil, err
+	}
+	if m.Bundled {
+		// Called as a remote module, a missing --source is easy to miss.
+		// Said here, not in the constructor, whose result the engine caches.
+		log("stevedore: no --source given, so this runs stevedore's own example app (%s); pass --source=. to use your repository", app.Name)
 	}
 	if err := app.Validate(); err != nil {
 		if len(app.Services) == 0 {

@@ -62,7 +62,7 @@ func TestLocalGateCommanderPasses(t *testing.T) {
 		"smoke GET /vectors: 200 after ", "qdrant → local service qdrant (QDRANT_URL=http://qdrant:6333)")
 	assertContains(t, "migrate", got["migrate"], "internal services start after the migration, so it cannot reach qdrant")
 	// Without --source, stevedore says that it runs its own example.
-	assertContains(t, "stderr", r.stderr, "no --source given, so this runs stevedore's own example app (commander, from its examples/commander/stevedore.yaml); pass --source=. to use your repository")
+	assertContains(t, "stderr", r.stderr, "no --source given, so this runs stevedore's own example app (commander); pass --source=. to use your repository")
 	// qdrant has no gate: it only starts.
 	assertNotContains(t, "rollout:qdrant", got["rollout:qdrant"], "gate")
 	assertContains(t, "verify", got["verify"], `ok: http://backend:8000/health → {"status":"healthy"`,
