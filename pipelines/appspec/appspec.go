@@ -195,11 +195,11 @@ func Parse(name string, data []byte) (*App, error) {
 	}
 	for _, p := range app.problems() {
 		field, msg, _ := strings.Cut(p, ": ")
-		parent := ""
+		parent, key := "", field
 		if i := strings.LastIndexByte(field, '.'); i >= 0 {
-			parent = field[:i]
+			parent, key = field[:i], field[i+1:]
 		}
-		if k, ok := followsFrom[field[strings.LastIndexByte(field, '.')+1:]]; ok && skip[parent+"."+k] {
+		if k, ok := followsFrom[key]; ok && skip[parent+"."+k] {
 			continue // e.g. "gateTimeout: set, but gate is off" when gate's value was mistyped
 		}
 		if !underAny(field, skip) && !(noRequired[parent] && strings.HasPrefix(msg, "required")) && !(noRequired[""] && !strings.Contains(field, ".") && strings.Contains(msg, "required")) {

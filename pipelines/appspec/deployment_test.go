@@ -95,7 +95,7 @@ func TestDeploymentErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc := withDeployment(orText(tt.api, "{}"), tt.search)
+			doc := withDeployment(orString(tt.api, "{}"), tt.search)
 			switch tt.name {
 			case "blue-green one at a time":
 				doc = strings.Replace(doc, "    internal: search\n", "    internal: search\n    oneAtATime: true\n", 1)
@@ -130,13 +130,6 @@ func ownCDKApp(doc string) string {
 		doc = strings.Replace(doc, key, "", 1)
 	}
 	return strings.Replace(doc, "infra:\n  resources:\n    db: {type: postgres}\n", "infra:\n  dir: cdk\n", 1)
-}
-
-func orText(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // The wait a follower adds to its limit: bakes, linear steps, with ECS's

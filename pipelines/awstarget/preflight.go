@@ -48,14 +48,15 @@ func problemsOf(errs []error, region string) error {
 		}
 		problems = append(problems, err.Error())
 	}
-	slices.Sort(hosts)
-	unreachable := fmt.Sprintf("cannot resolve %s: check the region (%s) and the network (is AWS reachable from here?)", strings.Join(hosts, ", "), region)
-	switch {
-	case len(hosts) > 0 && len(problems) == 0:
-		return fmt.Errorf("AWS is not reachable, nothing was checked or changed: %s", unreachable)
-	case len(hosts) > 0:
+	if len(hosts) > 0 {
+		slices.Sort(hosts)
+		unreachable := fmt.Sprintf("cannot resolve %s: check the region (%s) and the network (is AWS reachable from here?)", strings.Join(hosts, ", "), region)
+		if len(problems) == 0 {
+			return fmt.Errorf("AWS is not reachable, nothing was checked or changed: %s", unreachable)
+		}
 		problems = append(problems, unreachable)
-	case len(problems) == 0:
+	}
+	if len(problems) == 0 {
 		return nil
 	}
 	slices.Sort(problems)
