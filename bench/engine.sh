@@ -9,13 +9,13 @@
 #   bench/engine.sh start STATE_DIR   start an engine on STATE_DIR (created
 #                                     if absent); prints the runner host to
 #                                     export as _EXPERIMENTAL_DAGGER_RUNNER_HOST
-#   bench/engine.sh stop              prune to the GC limit, then stop it
+#   bench/engine.sh stop              prune by the GC policy, then stop it
 #                                     (SIGTERM, so its databases are closed)
 #
 # Settings: BENCH_ENGINE_RUN (socket and pid, default /run/stevedore-bench),
 # BENCH_NET_NAME / BENCH_NET_CIDR (default dgbench / 10.91.0.0/16, must differ
-# from the shared engine's), ENGINE_STATE_LIMIT (GC limit, default 6G),
-# DAGGER_OFFLINE_CACHE / DAGGER_OFFLINE_STATE / DAGGER_OFFLINE_REGISTRY (where
+# from the shared engine's), ENGINE_STATE_LIMIT and ENGINE_STATE_SELF_CACHES
+# (the GC settings, as scripts/engine-state gives them), DAGGER_OFFLINE_CACHE / DAGGER_OFFLINE_STATE / DAGGER_OFFLINE_REGISTRY (where
 # the shared engine's binaries, Go SDK image and mirror are). Needs root.
 set -euo pipefail
 
@@ -28,6 +28,7 @@ net=${BENCH_NET_NAME:-dgbench}
 cidr=${BENCH_NET_CIDR:-10.91.0.0/16}
 limit=${ENGINE_STATE_LIMIT:-6G}
 sock=$run/engine.sock
+here=$(cd "$(dirname "$0")" && pwd)
 
 die() { echo "bench/engine.sh: $*" >&2; exit 1; }
 
@@ -43,7 +44,7 @@ answers() {
 }
 
 start() {
-  local state=$1 digest max
+  local state=$1 digest gc
   [[ $(id -u) == 0 ]] || die "must run as root (the engine runs on the host, like the shared one)"
   [[ -x $bin/dagger-engine ]] || die "no engine binaries in $bin: run ../shared/dagger-offline/setup once"
   running && die "a bench engine is already running (pid $(cat "$run/engine.pid")): bench/engine.sh stop"
@@ -52,12 +53,15 @@ start() {
     die "a DNS server holds the wildcard :53, so this engine's dnsmasq cannot bind its bridge: stop it first"
   fi
   digest=$(cat "$shared/go-sdk-digest" 2>/dev/null) || die "no Go SDK image in $shared: run ../shared/dagger-offline/setup once"
-  max=$(numfmt --from=iec "${limit%B}") || die "ENGINE_STATE_LIMIT=$limit is not a size (e.g. 6G)"
+  # The GC settings a CI runner's engine gets (scripts/engine-state config):
+  # the size limit, and which caches a saved state leaves out.
+  gc=$(ENGINE_STATE_LIMIT=$limit "$here/../scripts/engine-state" config) || die "no GC settings from scripts/engine-state config"
+  gc=${gc#\{}
   mkdir -p "$run" "$state" "$run/bin"
   cat > "$run/engine.json" <<EOF
 {
   "logLevel": "info",
-  "gc": { "maxUsedSpace": "$max", "reservedSpace": "$((max / 4))" },
+  ${gc%\}},
   "registries": {
     "docker.io": { "mirrors": ["$reg"] },
     "$reg": { "http": true, "insecure": true }

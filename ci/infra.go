@@ -282,7 +282,12 @@ func (m *Stevedore) cdkToolchain(infra *appspec.Infra) *dagger.Container {
 	}
 	switch p.Kind {
 	case cdkapp.Go:
-		ctr = withToolCaches(ctr, "go").
+		if run.builtin {
+			ctr = withSelfGoCaches(ctr)
+		} else {
+			ctr = withToolCaches(ctr, "go")
+		}
+		ctr = ctr.
 			// Mounted, not copied: the app's build only reads the toolchain.
 			WithMountedDirectory("/usr/local/go", dag.Container().From(m.GoImage).Directory("/usr/local/go")).
 			WithEnvVariable("PATH", "/usr/local/go/bin:${PATH}", dagger.ContainerWithEnvVariableOpts{Expand: true}).
