@@ -125,10 +125,17 @@ func (m *Stevedore) buildAll(ctx context.Context, app *appspec.App, platform dag
 	return out, eg.Wait()
 }
 
-// serviceImage is the Dockerfile build of one service. A Dockerfile outside
-// the context (such as stevedore's docker/backend.Dockerfile) is copied into
-// it under a hidden name, since BuildKit reads it from the context.
+// serviceImage is the Dockerfile build of one service.
 func (m *Stevedore) serviceImage(ctx context.Context, s *appspec.Service, platform dagger.Platform) (*dagger.Container, error) {
+	return m.dockerBuild(ctx, s, s.Target, platform)
+}
+
+// dockerBuild builds the Dockerfile of a service up to one stage (the last
+// one when target is empty) with the service's build args. A Dockerfile
+// outside the context (such as stevedore's docker/backend.Dockerfile) is
+// copied into it under a hidden name, since BuildKit reads it from the
+// context.
+func (m *Stevedore) dockerBuild(ctx context.Context, s *appspec.Service, target string, platform dagger.Platform) (*dagger.Container, error) {
 	buildCtx := m.Source.Directory(s.Context)
 	dockerfile, inside := relativeTo(s.Context, s.Dockerfile)
 	if !inside {
@@ -141,10 +148,20 @@ func (m *Stevedore) serviceImage(ctx context.Context, s *appspec.Service, platfo
 	}
 	return buildCtx.DockerBuild(dagger.DirectoryDockerBuildOpts{
 		Dockerfile: dockerfile,
-		Target:     s.Target,
+		Target:     target,
 		Platform:   platform,
 		BuildArgs:  buildArgs(s.BuildArgs),
 	}), nil
+}
+
+// buildInputs identify a dockerBuild for the report's cached column: the
+// context and the Dockerfile by content, the stage and the build args.
+func (m *Stevedore) buildInputs(ctx context.Context, s *appspec.Service, target string) []any {
+	inputs := []any{m.Source.Directory(s.Context), s.Dockerfile, target, fmt.Sprint(buildArgs(s.BuildArgs))}
+	if df, err := m.file(ctx, s.Dockerfile); err == nil {
+		inputs = append(inputs, df)
+	}
+	return inputs
 }
 
 // relativeTo returns p relative to dir when p lies inside dir.

@@ -156,7 +156,7 @@ func (m *Stevedore) deploy(ctx context.Context, r deployRun) (string, error) {
 
 	eng := &engineSteps{m: m, app: app, ledger: led}
 	p := &deploy.Pipeline{Services: app.ServiceNames(), Frontend: app.Frontend != nil, Build: eng}
-	if len(m.testSuites(app)) > 0 {
+	if hasTests(app) {
 		p.Tests = eng
 	}
 	var synth *synthStep
@@ -233,12 +233,16 @@ type engineSteps struct {
 }
 
 func (e *engineSteps) Test(ctx context.Context) (steps.Outcome, error) {
-	suites := e.m.testSuites(e.app)
+	suites, err := e.m.testSuites(ctx, e.app)
+	if err != nil {
+		return steps.Outcome{}, err
+	}
 	var inputs []any
 	var names []string
 	for _, s := range suites {
 		names = append(names, s.name)
-		inputs = append(inputs, s.name, s.command, s.image, s.dir)
+		inputs = append(inputs, s.name, s.command)
+		inputs = append(inputs, s.inputs...)
 	}
 	return e.ledger.track(ctx, deploy.StepTest, inputs, func() (steps.Outcome, error) {
 		if _, err := runSuites(ctx, suites); err != nil {
@@ -257,11 +261,7 @@ func (e *engineSteps) BuildImage(ctx context.Context, service string) (steps.Out
 	if err != nil {
 		return steps.Outcome{}, err
 	}
-	inputs := []any{e.m.Source.Directory(s.Context), s.Dockerfile, s.Target, fmt.Sprint(buildArgs(s.BuildArgs))}
-	if df, err := e.m.file(ctx, s.Dockerfile); err == nil {
-		inputs = append(inputs, df)
-	}
-	return e.ledger.track(ctx, deploy.BuildStep(service), inputs, func() (steps.Outcome, error) {
+	return e.ledger.track(ctx, deploy.BuildStep(service), e.m.buildInputs(ctx, s, s.Target), func() (steps.Outcome, error) {
 		if _, err := img.Sync(ctx); err != nil {
 			return steps.Outcome{}, imageBuildFailed(s, err)
 		}

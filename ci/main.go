@@ -156,6 +156,16 @@ func (m *Stevedore) load(ctx context.Context) (*appspec.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	err = app.CheckStages(func(p string) (string, error) {
+		df, err := m.file(ctx, p)
+		if err != nil {
+			return "", err
+		}
+		return df.Contents(ctx)
+	})
+	if err != nil {
+		return nil, err
+	}
 	if err := m.indexSources(ctx, app); err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func (m *Stevedore) indexSources(ctx context.Context, app *appspec.App) error {
 	everything, none := []string{"**"}, func(string) bool { return false }
 	var jobs []job
 	for _, s := range app.Services {
-		if s.Test != nil {
+		if s.Test != nil && (s.Test.Image != "" || s.Test.Mount) { // a built image has its own files
 			jobs = append(jobs, job{s.Context, everything, none})
 		}
 	}

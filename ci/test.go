@@ -24,37 +24,92 @@ func (m *Stevedore) Test(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	suites := m.testSuites(app)
-	if len(suites) == 0 {
-		return "", errors.New("nothing to test: give a service a test section (image, command) or the frontend a test command")
+	if !hasTests(app) {
+		return "", errors.New("nothing to test: give a service a test section (a command, and an image, stage or serviceImage to run it in) or the frontend a test command")
+	}
+	suites, err := m.testSuites(ctx, app)
+	if err != nil {
+		return "", err
 	}
 	return runSuites(ctx, suites)
 }
 
-// suite is one test command in one container. dir and image are its
-// inputs, for the report's cached column.
+// hasTests reports whether the app has a test command to run.
+func hasTests(app *appspec.App) bool {
+	for _, s := range app.Services {
+		if s.Test != nil {
+			return true
+		}
+	}
+	return app.Frontend != nil && app.Frontend.Test != ""
+}
+
+// suite is one test command in one container. inputs identify it for the
+// report's cached column, besides its name and command.
 type suite struct {
-	name, command, image string
-	dir                  *dagger.Directory
-	ctr                  *dagger.Container
+	name, command string
+	inputs        []any
+	ctr           *dagger.Container
+	// build, for tests in an image built from the service's Dockerfile,
+	// builds that image first, so a failed Dockerfile step is reported as
+	// a build failure, not as the tests'.
+	build func(context.Context) error
 }
 
 // testSuites lists the test commands of the app, services first.
-func (m *Stevedore) testSuites(app *appspec.App) []suite {
+func (m *Stevedore) testSuites(ctx context.Context, app *appspec.App) ([]suite, error) {
 	var out []suite
-	for _, s := range app.Services {
+	for i := range app.Services {
+		s := &app.Services[i]
 		if s.Test == nil {
 			continue
 		}
-		ctr := withToolCaches(dag.Container().From(s.Test.Image), s.Test.Cache).
-			WithDirectory("/src", m.dir(s.Context)).
-			WithWorkdir("/src")
-		out = append(out, suite{name: s.Name, command: s.Test.Command, image: s.Test.Image, dir: m.dir(s.Context), ctr: ctr})
+		if s.Test.Image != "" {
+			ctr := withToolCaches(dag.Container().From(s.Test.Image), s.Test.Cache).
+				WithDirectory("/src", m.dir(s.Context)).
+				WithWorkdir("/src")
+			out = append(out, suite{name: s.Name, command: s.Test.Command, inputs: []any{s.Test.Image, m.dir(s.Context)}, ctr: ctr})
+			continue
+		}
+		st, err := m.builtSuite(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
 	}
 	if fe := app.Frontend; fe != nil && fe.Test != "" {
-		out = append(out, suite{name: "frontend", command: fe.Test, image: fe.Image, dir: m.dir(fe.Dir), ctr: m.frontendDeps(fe)})
+		out = append(out, suite{name: "frontend", command: fe.Test, inputs: []any{fe.Image, m.dir(fe.Dir)}, ctr: m.frontendDeps(fe)})
 	}
-	return out
+	return out, nil
+}
+
+// builtSuite runs a service's tests in a stage of its Dockerfile
+// (test.stage) or in its own image (test.serviceImage): the very build the
+// build step makes, so the image is built once. The command runs in the
+// image's WORKDIR as its USER; test.mount copies the context over the
+// WORKDIR, the image's other files staying.
+func (m *Stevedore) builtSuite(ctx context.Context, s *appspec.Service) (suite, error) {
+	t, target := s.Test, s.TestTarget()
+	img, err := m.dockerBuild(ctx, s, target, "")
+	if err != nil {
+		return suite{}, err
+	}
+	ctr := withToolCaches(img, t.Cache)
+	inputs := append(m.buildInputs(ctx, s, target), "mount", t.Mount)
+	if t.Mount {
+		ctr = ctr.WithDirectory(".", m.dir(s.Context))
+		inputs = append(inputs, m.dir(s.Context))
+	}
+	build := func(ctx context.Context) error {
+		if _, err := img.Sync(ctx); err != nil {
+			if t.Stage != "" {
+				return failed("test image build", fmt.Sprintf("%s, %s, stage %s", s.Name, s.Dockerfile, t.Stage), err)
+			}
+			return imageBuildFailed(s, err) // the build step's own image
+		}
+		return nil
+	}
+	return suite{name: s.Name, command: t.Command, inputs: inputs, ctr: ctr, build: build}, nil
 }
 
 // runSuites runs every suite to completion (one failure does not hide
@@ -68,6 +123,14 @@ func runSuites(ctx context.Context, suites []suite) (string, error) {
 	)
 	for i, s := range suites {
 		eg.Go(func() error {
+			if s.build != nil {
+				if err := s.build(ctx); err != nil {
+					mu.Lock()
+					failures = append(failures, fmt.Sprintf("✘ %s: %s", s.name, describeErr(err)))
+					mu.Unlock()
+					return nil
+				}
+			}
 			out, err := s.ctr.WithExec([]string{"sh", "-c", s.command}).CombinedOutput(ctx)
 			if err != nil {
 				mu.Lock()

@@ -71,12 +71,33 @@ type Service struct {
 	BuiltinService `yaml:",inline"`
 }
 
-// Test runs a command in a toolchain image with the context mounted.
+// Test runs a command in one of three containers, exactly one chosen: a
+// toolchain image with the context copied to /src (Image), a stage of the
+// service's Dockerfile (Stage) or the service's own image as the build step
+// builds it (ServiceImage). In the last two the command runs in the
+// image's WORKDIR, as its USER, with the image's files only, unless Mount
+// copies the context over the WORKDIR.
 type Test struct {
-	Image   string `yaml:"image" json:"image"`
+	Image string `yaml:"image,omitempty" json:"image,omitempty"`
+	// Stage of the service's Dockerfile, built with the service's build args.
+	Stage string `yaml:"stage,omitempty" json:"stage,omitempty"`
+	// ServiceImage runs the command in the service's image itself.
+	ServiceImage bool `yaml:"serviceImage,omitempty" json:"serviceImage,omitempty"`
+	// Mount copies the context over the WORKDIR of the stage or service
+	// image (e.g. for a tests/ directory the Dockerfile does not copy).
+	Mount   bool   `yaml:"mount,omitempty" json:"mount,omitempty"`
 	Command string `yaml:"command" json:"command"`
 	// Cache selects the cache volumes to mount: go, npm, pip or none.
 	Cache string `yaml:"cache,omitempty" json:"cache,omitempty"`
+}
+
+// TestTarget is the Dockerfile stage the tests of s run in when they run in
+// a built image: test.stage, or the service's own target for its image.
+func (s *Service) TestTarget() string {
+	if s.Test != nil && s.Test.Stage != "" {
+		return s.Test.Stage
+	}
+	return s.Target
 }
 
 // Frontend is a static site built with npm (or any command).

@@ -162,3 +162,81 @@ func TestMarshalRoundTrip(t *testing.T) {
 		t.Fatal("round trip changed the description")
 	}
 }
+
+// A service's tests run in exactly one of a toolchain image, a stage of its
+// Dockerfile or its own image; each problem names its field.
+func TestTestWhereItRuns(t *testing.T) {
+	const head = "name: x\nservices:\n  - name: api\n    context: api\n    port: 8000\n    target: runtime\n    test: "
+	for _, tc := range []struct {
+		name, test string
+		want       []string // empty: valid
+		never      []string
+	}{
+		{"toolchain image", "{image: python:3.11-slim, command: pytest}", nil, nil},
+		{"stage", "{stage: test, command: pytest}", nil, nil},
+		{"stage in capitals", "{stage: Test, command: pytest}", nil, nil},
+		{"service image", "{serviceImage: true, command: pytest}", nil, nil},
+		{"service image with the context", "{serviceImage: true, mount: true, command: pytest}", nil, nil},
+		{"stage with the context", "{stage: test, mount: true, command: pytest}", nil, nil},
+		{"none", "{command: pytest}",
+			[]string{"services[api].test.image: required: where the tests run, one of image (a toolchain image, the context at /src), stage (a stage of the service's Dockerfile) or serviceImage: true (the service's own image)"}, nil},
+		{"image and stage", "{image: python:3.11-slim, stage: test, command: pytest}",
+			[]string{"services[api].test.stage: cannot be set together with test.image: keep one of image"}, []string{"test.image: required"}},
+		{"image and service image", "{image: python:3.11-slim, serviceImage: true, command: pytest}",
+			[]string{"services[api].test.serviceImage: cannot be set together with test.image: keep one of"}, nil},
+		{"stage and service image", "{stage: test, serviceImage: true, command: pytest}",
+			[]string{"services[api].test.serviceImage: cannot be set together with test.stage: keep one of"}, nil},
+		{"all three", "{image: python:3.11-slim, stage: test, serviceImage: true, command: pytest}",
+			[]string{"test.stage: cannot be set together with test.image", "test.serviceImage: cannot be set together with test.image"}, nil},
+		{"mount with image", "{image: python:3.11-slim, mount: true, command: pytest}",
+			[]string{"services[api].test.mount: only for stage or serviceImage: with image the context is always at /src"}, nil},
+		{"bad stage name", "{stage: 'my stage', command: pytest}",
+			[]string{`services[api].test.stage: "my stage" is not a Dockerfile stage name`}, nil},
+		{"misspelled stage key", "{stgae: test, command: pytest}",
+			[]string{"services[api].test.stgae: unknown key", "stage, serviceImage, mount"}, []string{"test.image: required"}},
+		{"service image not a boolean", "\n      command: pytest\n      serviceImage: yes please",
+			[]string{"services[api].test.serviceImage: `yes please` must be true or false"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app, err := Parse("stevedore.yaml", []byte(head+tc.test+"\n"))
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if app.Services[0].Test.Image == "" && app.Services[0].Test.Cache != "none" {
+					t.Errorf("cache of a built image = %q, want none unless set", app.Services[0].Test.Cache)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\n does not contain %q", err, w)
+				}
+			}
+			for _, n := range tc.never {
+				if strings.Contains(err.Error(), n) {
+					t.Errorf("error %q\n contains %q", err, n)
+				}
+			}
+		})
+	}
+}
+
+// The tests run in the stage test.stage names, or in the service's target.
+func TestTestTarget(t *testing.T) {
+	for _, tc := range []struct {
+		s    Service
+		want string
+	}{
+		{Service{Target: "runtime", Test: &Test{Stage: "test"}}, "test"},
+		{Service{Target: "runtime", Test: &Test{ServiceImage: true}}, "runtime"},
+		{Service{Test: &Test{ServiceImage: true}}, ""},
+	} {
+		if got := tc.s.TestTarget(); got != tc.want {
+			t.Errorf("TestTarget(%+v) = %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}

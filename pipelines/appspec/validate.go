@@ -87,18 +87,8 @@ func (a *App) problems() []string {
 			}
 		}
 		a.validateDeployment(add, f, s)
-		if t := s.Test; t != nil {
-			if t.Image == "" {
-				add(f+".test.image", "required: the toolchain image the tests run in (e.g. golang:1.26)")
-			}
-			if strings.TrimSpace(t.Command) == "" {
-				add(f+".test.command", "required (e.g. go test ./...)")
-			}
-			switch t.Cache {
-			case "go", "npm", "pip", "none":
-			default:
-				add(f+".test.cache", "%q is not one of go, npm, pip, none", t.Cache)
-			}
+		if s.Test != nil {
+			validateTest(add, f+".test", s.Test)
 		}
 	}
 	if fe := a.Frontend; fe != nil {
@@ -139,6 +129,46 @@ func (a *App) problems() []string {
 	a.validateBuiltin(add)
 	a.validateCDKApp(add)
 	return errs
+}
+
+// stagePattern is a Dockerfile stage name as BuildKit accepts it (it
+// compares names in lower case).
+var stagePattern = regexp.MustCompile(`^[a-z][a-z0-9_.-]*$`)
+
+// validateTest checks a service's test section (field is its path): one
+// of image, stage and serviceImage says where the command runs.
+func validateTest(add func(field, format string, args ...any), field string, t *Test) {
+	const where = "image (a toolchain image, the context at /src), stage (a stage of the service's Dockerfile) or serviceImage: true (the service's own image)"
+	var set []string
+	if t.Image != "" {
+		set = append(set, "image")
+	}
+	if t.Stage != "" {
+		set = append(set, "stage")
+	}
+	if t.ServiceImage {
+		set = append(set, "serviceImage")
+	}
+	if len(set) == 0 {
+		add(field+".image", "required: where the tests run, one of %s", where)
+	}
+	for i := 1; i < len(set); i++ {
+		add(field+"."+set[i], "cannot be set together with test.%s: keep one of %s", set[0], where)
+	}
+	if t.Stage != "" && !stagePattern.MatchString(strings.ToLower(t.Stage)) {
+		add(field+".stage", "%q is not a Dockerfile stage name (letters, digits, - _ ., starting with a letter)", t.Stage)
+	}
+	if t.Mount && t.Image != "" {
+		add(field+".mount", "only for stage or serviceImage: with image the context is always at /src")
+	}
+	if strings.TrimSpace(t.Command) == "" {
+		add(field+".command", "required (e.g. go test ./...)")
+	}
+	switch t.Cache {
+	case "go", "npm", "pip", "none":
+	default:
+		add(field+".cache", "%q is not one of go, npm, pip, none", t.Cache)
+	}
 }
 
 // checkRel returns why p is not an acceptable relative path inside the source.
