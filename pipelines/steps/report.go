@@ -37,8 +37,12 @@ type StepResult struct {
 	Deliberate bool
 }
 
-// ran reports whether the step started, i.e. has real times.
+// ran reports whether the step started, i.e. has real times. A step a
+// plan lists as skipped (Step.Skip) is deliberate but never started.
 func (s StepResult) ran() bool {
+	if s.Deliberate && s.Start.IsZero() {
+		return false
+	}
 	return s.Status == StatusOK || s.Status == StatusFailed || s.Deliberate || (s.Status == StatusCancelled && s.Err != "")
 }
 
