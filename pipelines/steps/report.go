@@ -46,6 +46,18 @@ func (s StepResult) ran() bool {
 	return s.Status == StatusOK || s.Status == StatusFailed || s.Deliberate || (s.Status == StatusCancelled && s.Err != "")
 }
 
+// shownArtifacts are the artifacts the text and markdown reports list:
+// all but the stacks (KindStack), which the summary names.
+func shownArtifacts(s StepResult) []Artifact {
+	var out []Artifact
+	for _, a := range s.Artifacts {
+		if a.Kind != KindStack {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Succeeded reports whether every step finished ok or deliberately skipped
 // (true for an empty run, false for a plan).
 func (r *Report) Succeeded() bool {
