@@ -46,8 +46,8 @@ func TestBuiltinSynthCommanderProd(t *testing.T) {
 	} {
 		assertContains(t, stack+" template", tpl["Commander"+stack+"Stack-prod"], wants...)
 	}
-	assertContains(t, "synth log", r.stderr, "synthesized the built-in CDK app (stevedore's infra/) (Go, aws-cdk 2.1148.1) for commander/prod:",
-		"CommanderDatabaseStack-prod: ", "AWS::RDS::DBInstance 1", "total over 8 stacks: ")
+	assertContains(t, "synth log", r.stderr, "synthesized the built-in CDK app (stevedore's infra/) (Go, aws-cdk 2.1148.1) for commander/prod, ",
+		" resources in 8 stacks:", "CommanderDatabaseStack-prod: ")
 }
 
 // The repository's own description is the CAO guide's four stacks.
