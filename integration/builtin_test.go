@@ -91,7 +91,10 @@ func TestBuiltinAnyEnvironmentFromACallersSource(t *testing.T) {
 	// destroy plans from the same built-in assembly: the environment's four
 	// stacks, the network last.
 	r := mustDagger(t, nil, "call", "--source", src, "destroy", "--env", "pr-7", "--dry-run")
-	assertContains(t, "destroy plan", r.stdout, "destroy pr-7: 4 stacks deleted, in this order:\n", "  - CAONetworkStack-pr-7\n", "dry run: nothing deleted")
+	assertContains(t, "destroy plan", r.stdout, "destroy pr-7: 4 stacks deleted, in this order:\n", "  - CAONetworkStack-pr-7\n", "dry run: nothing deleted",
+		// pr-7 is sized by dev: its data goes with its stacks, each named.
+		"data deleted with the stacks, for good (removal policy destroy):\n", "  - SessionTable", " (AWS::DynamoDB::Table) in CAOInfrastructureStack-pr-7\n",
+		" (AWS::ElastiCache::ReplicationGroup) in CAOInfrastructureStack-pr-7\n", " (AWS::Cognito::UserPool) in CAOAuthStack-pr-7\n")
 	if strings.Index(r.stdout, "CAONetworkStack-pr-7") < strings.Index(r.stdout, "CAOInfrastructureStack-pr-7") {
 		t.Errorf("the network stack must be deleted after the stacks using it:\n%s", r.stdout)
 	}
