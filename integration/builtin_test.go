@@ -133,7 +133,7 @@ func TestBuiltinDeployLocalCommander(t *testing.T) {
 		"migrate":         {"ok: `alembic upgrade head` exited 0", standIns},
 		"rollout:backend": {"ok: running from the pushed digest on port 8000", standIns},
 		"verify":          {`http://backend:8000/health → {"status":"healthy","database":"postgresql"`},
-		"synth":           {"ok: 8 stacks for commander/dev:", "CommanderDatabaseStack-dev: "},
+		"synth":           {"ok: ", " resources in 8 stacks for commander/dev:\n", "CommanderDatabaseStack-dev: "},
 		"deploy-infra":    {"skipped: ", "local stand-ins: postgres (postgres), redis (redis); not emulated locally: websocket (websocket)"},
 	} {
 		assertContains(t, step, got[step], wants...)
