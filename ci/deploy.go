@@ -337,7 +337,7 @@ func (s *synthStep) Synth(ctx context.Context, images []deploy.Image) (deploy.As
 		asm = deploy.Assembly{ID: string(id), Stacks: stacks, Env: in.env, Context: maps.Clone(in.context)}
 		out := steps.Outcome{Summary: synthSummary(ctx, in, dir, stacks)}
 		for _, st := range stacks {
-			out.Artifacts = append(out.Artifacts, steps.Artifact{Kind: "stack", Name: "stack", Value: st})
+			out.Artifacts = append(out.Artifacts, steps.Artifact{Kind: steps.KindStack, Name: "stack", Value: st})
 		}
 		return out, nil
 	})

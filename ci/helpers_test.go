@@ -88,3 +88,28 @@ func TestTail(t *testing.T) {
 		t.Fatalf("tail = %q", out)
 	}
 }
+
+// status --stack narrows the environment's stacks, in deploy order, and
+// refuses a stack of another environment.
+func TestNarrowStacks(t *testing.T) {
+	env := []string{"ShopNetworkStack-prod", "ShopServicesStack-prod", "ShopFrontendStack-prod"}
+	for _, tc := range []struct {
+		only []string
+		want string // the stacks read, or the error
+	}{
+		{nil, "ShopNetworkStack-prod ShopServicesStack-prod ShopFrontendStack-prod"},
+		{[]string{"ShopFrontendStack-prod", "ShopServicesStack-prod"}, "ShopServicesStack-prod ShopFrontendStack-prod"},
+		{[]string{"ShopServicesStack-dev", "ShopServicesStack-prod"}, "--stack ShopServicesStack-dev: not a stack of environment prod (its stacks: ShopNetworkStack-prod, ShopServicesStack-prod, ShopFrontendStack-prod): name some of those, or pass the --env the stack belongs to"},
+	} {
+		got, err := narrowStacks("prod", env, tc.only)
+		if err != nil {
+			if err.Error() != tc.want {
+				t.Errorf("%v: error %q, want %q", tc.only, err, tc.want)
+			}
+			continue
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%v: read %v, want %s", tc.only, got, tc.want)
+		}
+	}
+}

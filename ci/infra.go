@@ -461,7 +461,7 @@ func (m *Stevedore) Synth(
 	if err != nil {
 		return nil, err
 	}
-	log("synthesized %s (%s) for %s/%s:\n%s", infraLabel(in.infra), m.describeInfra(), in.app, in.env, strings.TrimRight(summary, "\n"))
+	log("synthesized %s (%s) for %s/%s, %s:\n%s", infraLabel(in.infra), m.describeInfra(), in.app, in.env, summary.Heading(), strings.TrimRight(summary.String(), "\n"))
 	return asm, nil
 }
 

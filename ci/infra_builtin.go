@@ -87,45 +87,42 @@ func (m *Stevedore) detectBuiltin(ctx context.Context) error {
 }
 
 // assemblySummary says what a synthesized assembly holds: its stacks in
-// deploy order and their resources per type (appspec.SummarizeTemplates),
+// deploy order and their resources per type (cdkapp.SummarizeTemplates),
 // for synth and plan to print.
-func assemblySummary(ctx context.Context, asm *dagger.Directory) (string, error) {
+func assemblySummary(ctx context.Context, asm *dagger.Directory) (cdkapp.AssemblySummary, error) {
 	manifest, err := asm.File("manifest.json").Contents(ctx)
 	if err != nil {
-		return "", fmt.Errorf("the cloud assembly has no manifest.json: %w", err)
+		return cdkapp.AssemblySummary{}, fmt.Errorf("the cloud assembly has no manifest.json: %w", err)
 	}
 	stacks, err := cfn.StacksFromAssembly([]byte(manifest))
 	if err != nil {
-		return "", err
+		return cdkapp.AssemblySummary{}, err
 	}
 	if stacks, err = cfn.Order(stacks); err != nil {
-		return "", err
+		return cdkapp.AssemblySummary{}, err
 	}
 	order := make([]string, len(stacks))
 	templates := map[string][]byte{}
 	for i, st := range stacks {
 		body, err := asm.File(st.ID + ".template.json").Contents(ctx)
 		if err != nil {
-			return "", fmt.Errorf("reading the template of %s from the assembly: %w", st.StackName, err)
+			return cdkapp.AssemblySummary{}, fmt.Errorf("reading the template of %s from the assembly: %w", st.StackName, err)
 		}
 		order[i], templates[st.StackName] = st.StackName, []byte(body)
 	}
-	summary, err := appspec.SummarizeTemplates(order, templates)
-	if err != nil {
-		return "", err
-	}
-	return summary.String(), nil
+	return cdkapp.SummarizeTemplates(order, templates)
 }
 
-// synthSummary is the synth step's report summary: the stack count, then
-// what assemblySummary says of the assembly.
+// synthSummary is the synth step's report summary: the total for the
+// app and environment, then one line per stack (assemblySummary). The
+// stack names are said here only: the step's stack artifacts are for
+// scripts (steps.KindStack).
 func synthSummary(ctx context.Context, in *infraInputs, asm *dagger.Directory, stacks []string) string {
-	head := fmt.Sprintf("%d stacks for %s/%s", len(stacks), in.app, in.env)
 	summary, err := assemblySummary(ctx, asm)
 	if err != nil {
-		return head + " (no resource summary: " + err.Error() + ")"
+		return fmt.Sprintf("%d stacks for %s/%s (no resource summary: %v)", len(stacks), in.app, in.env, err)
 	}
-	return head + ":\n" + strings.TrimRight(summary, "\n")
+	return fmt.Sprintf("%s for %s/%s:\n%s", summary.Heading(), in.app, in.env, strings.TrimRight(summary.String(), "\n"))
 }
 
 // postgresStandIn initializes a PostgreSQL cluster on first start, with

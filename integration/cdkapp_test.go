@@ -100,7 +100,7 @@ func TestCDKAppJavaScriptSynth(t *testing.T) {
 func TestCDKAppDeployLocal(t *testing.T) {
 	r := mustDagger(t, nil, "call", "--source", commanderTS, "deploy", "--env", "pr-7", "--git-sha", "0123abc", "--format", "markdown")
 	report := r.stdout
-	assertContains(t, "report", report, "## stevedore deploy: commander → local (pr-7)", "3 stacks for commander/pr-7", `http://backend:8000/health → {"status": "ok"`)
+	assertContains(t, "report", report, "## stevedore deploy: commander → local (pr-7)", " resources in 3 stacks for commander/pr-7:", `http://backend:8000/health → {"status": "ok"`)
 	for _, step := range []string{"test", "build:backend", "build:qdrant", "prepare-infra", "push:backend", "push:qdrant", "synth", "rollout:backend", "rollout:qdrant", "verify"} {
 		if !regexp.MustCompile(`(?m)^\| ` + regexp.QuoteMeta(step) + ` \| ✅ ok \|`).MatchString(report) {
 			t.Errorf("report has no successful row for %s", step)

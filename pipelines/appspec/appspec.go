@@ -117,7 +117,9 @@ type Frontend struct {
 
 // Infra is the CDK app.
 type Infra struct {
-	Dir string `yaml:"dir" json:"dir"`
+	// Dir is the CDK app's directory; empty for the built-in
+	// infrastructure (Marshal then writes no dir).
+	Dir string `yaml:"dir,omitempty" json:"dir"`
 	// App is the `app` context value the CDK app selects stacks with.
 	App string `yaml:"app,omitempty" json:"app,omitempty"`
 	// Context is extra `-c key=value` context for every synth/deploy.

@@ -149,6 +149,33 @@ func TestCheckFilesListsEveryMissingPath(t *testing.T) {
 	}
 }
 
+// config prints Marshal: the built-in infrastructure (no infra.dir) has
+// no dir line, a CDK app's dir is printed.
+func TestMarshalInfraDir(t *testing.T) {
+	for file, want := range map[string]string{
+		"testdata/shop.yaml":      "",
+		"testdata/commander.yaml": "dir: infrastructure/cdk",
+	} {
+		app, err := Parse(file, mustRead(t, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, infra, _ := strings.Cut(app.Marshal(), "\ninfra:\n")
+		var dir string
+		for _, line := range strings.Split(infra, "\n") {
+			if !strings.HasPrefix(line, " ") {
+				break // the next top-level key
+			}
+			if strings.HasPrefix(line, "  dir:") {
+				dir = strings.TrimSpace(line)
+			}
+		}
+		if dir != want {
+			t.Errorf("%s: infra's dir line is %q, want %q:\n%s", file, dir, want, app.Marshal())
+		}
+	}
+}
+
 func TestMarshalRoundTrip(t *testing.T) {
 	app, err := Parse("x", mustRead(t, "testdata/commander.yaml"))
 	if err != nil {

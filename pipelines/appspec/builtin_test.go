@@ -199,30 +199,6 @@ func TestBuiltinPlan(t *testing.T) {
 	}
 }
 
-func TestSummarizeTemplates(t *testing.T) {
-	templates := map[string][]byte{
-		"NetStack-dev":  []byte(`{"Resources":{"Vpc":{"Type":"AWS::EC2::VPC"},"A":{"Type":"AWS::EC2::Subnet"},"B":{"Type":"AWS::EC2::Subnet"}}}`),
-		"DataStack-dev": []byte(`{"Resources":{"Db":{"Type":"AWS::RDS::DBInstance"},"S":{"Type":"AWS::EC2::Subnet"}}}`),
-		"Other":         []byte(`not read`),
-	}
-	s, err := SummarizeTemplates([]string{"NetStack-dev", "DataStack-dev"}, templates)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "NetStack-dev: 3 resources (AWS::EC2::Subnet 2, AWS::EC2::VPC 1)\n" +
-		"DataStack-dev: 2 resources (AWS::EC2::Subnet 1, AWS::RDS::DBInstance 1)\n" +
-		"total over 2 stacks: 5 resources (AWS::EC2::Subnet 3, AWS::EC2::VPC 1, AWS::RDS::DBInstance 1)\n"
-	if s.String() != want {
-		t.Errorf("summary =\n%s\nwant\n%s", s, want)
-	}
-	if _, err := SummarizeTemplates([]string{"Missing"}, templates); err == nil || !strings.Contains(err.Error(), "no template") {
-		t.Errorf("missing template: %v", err)
-	}
-	if _, err := SummarizeTemplates([]string{"Other"}, templates); err == nil || !strings.Contains(err.Error(), "template of Other") {
-		t.Errorf("bad template: %v", err)
-	}
-}
-
 func TestReferenceDescriptionsParse(t *testing.T) {
 	for _, p := range []string{"../../stevedore.yaml", "../../examples/commander/stevedore.yaml"} {
 		app, err := Parse(p, mustRead(t, p))

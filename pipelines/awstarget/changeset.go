@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/stevedore-ci/stevedore/pipelines/awsconf"
+	"github.com/stevedore-ci/stevedore/pipelines/cdkapp"
 	"github.com/stevedore-ci/stevedore/pipelines/deploy"
 	"github.com/stevedore-ci/stevedore/pipelines/internal/wait"
 )
@@ -30,14 +31,6 @@ import (
 type ChangeSetPreparer interface {
 	// Prepare leaves the change set name for stack, not executed.
 	Prepare(ctx context.Context, asm deploy.Assembly, stack, name string) (string, error)
-}
-
-// statefulTypes hold data that a replacement or a removal destroys.
-var statefulTypes = []string{
-	"AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable",
-	"AWS::Cognito::UserPool", "AWS::S3::Bucket", "AWS::ElastiCache::CacheCluster",
-	"AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::ServerlessCache", "AWS::SecretsManager::Secret",
-	"AWS::EFS::FileSystem", "AWS::OpenSearchService::Domain",
 }
 
 // release is the change sets check-stacks prepared, or the plan it
@@ -182,7 +175,7 @@ func (t *Target) reviewChanges(stack string, cs changes) error {
 	var refused, names []string
 	for _, c := range cs {
 		typ, logical, physical := aws.ToString(c.ResourceType), aws.ToString(c.LogicalResourceId), aws.ToString(c.PhysicalResourceId)
-		if !slices.Contains(statefulTypes, typ) {
+		if !cdkapp.IsStateful(typ) {
 			continue
 		}
 		what := ""

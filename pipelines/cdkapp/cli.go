@@ -68,6 +68,57 @@ type DestroyPlan struct {
 	// Keep are stacks of the assembly not named after the environment
 	// (shared ones, e.g. a registry or a deploy-role stack).
 	Keep []string
+	// Data are the stateful resources (IsStateful) of the stacks deleted,
+	// in deletion order, each with what becomes of its data.
+	Data []DataResource
+}
+
+// DataResource is a stateful resource of a stack destroy deletes.
+type DataResource struct {
+	Stack, ID, Type string
+	// Fate is what its DeletionPolicy does with the data: DataDeleted,
+	// DataSnapshot or DataKept.
+	Fate string
+}
+
+// What becomes of a stateful resource's data when its stack is deleted.
+const (
+	DataDeleted  = "deleted"
+	DataSnapshot = "snapshot"
+	DataKept     = "kept"
+)
+
+// statefulTypes hold data that a replacement or a removal destroys.
+var statefulTypes = []string{
+	"AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable",
+	"AWS::Cognito::UserPool", "AWS::S3::Bucket", "AWS::ElastiCache::CacheCluster",
+	"AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::ServerlessCache", "AWS::SecretsManager::Secret",
+	"AWS::EFS::FileSystem", "AWS::OpenSearchService::Domain",
+}
+
+// IsStateful reports whether a CloudFormation resource type holds data
+// that a replacement or a removal destroys (a database, a cache, a table,
+// a bucket, a user pool, a secret, a file system, a search domain).
+func IsStateful(typ string) bool { return slices.Contains(statefulTypes, typ) }
+
+// dataFate is what deleting its stack does with a stateful resource's
+// data, by its DeletionPolicy. The built-in infrastructure writes that
+// policy from the environment's removal choice (appspec's presets and
+// overrides); a CDK app from its removalPolicy. Without one,
+// CloudFormation deletes, except an RDS cluster or stand-alone instance,
+// which it snapshots.
+func dataFate(typ, policy string, inCluster bool) string {
+	switch policy {
+	case "Retain", "RetainExceptOnCreate":
+		return DataKept
+	case "Snapshot":
+		return DataSnapshot
+	case "":
+		if typ == "AWS::RDS::DBCluster" || (typ == "AWS::RDS::DBInstance" && !inCluster) {
+			return DataSnapshot
+		}
+	}
+	return DataDeleted
 }
 
 // String renders the plan printed before destroy runs.
@@ -84,6 +135,26 @@ func (p DestroyPlan) String() string {
 		}
 	}
 	b.WriteString("the ECR image repositories are shared by every environment and are not deleted\n")
+	for _, fate := range []struct{ fate, heading string }{
+		{DataDeleted, "data deleted with the stacks, for good (removal policy destroy):"},
+		{DataSnapshot, "deleted after a final snapshot, which is kept (removal policy snapshot):"},
+		{DataKept, "kept, not deleted (removal policy retain): they stay in the account after destroy:"},
+	} {
+		heading := false
+		for _, d := range p.Data {
+			if d.Fate != fate.fate {
+				continue
+			}
+			if !heading {
+				b.WriteString(fate.heading + "\n")
+				heading = true
+			}
+			fmt.Fprintf(&b, "  - %s (%s) in %s\n", d.ID, d.Type, d.Stack)
+		}
+	}
+	if len(p.Data) == 0 {
+		b.WriteString("no stateful resource (database, cache, table, bucket, user pool, secret) in these stacks: no data goes with them\n")
+	}
 	return b.String()
 }
 
@@ -116,6 +187,9 @@ func PlanDestroy(env string, stacks []Template) (DestroyPlan, error) {
 			Resources map[string]struct {
 				Type           string `json:"Type"`
 				DeletionPolicy string `json:"DeletionPolicy"`
+				Properties     struct {
+					DBClusterIdentifier any `json:"DBClusterIdentifier"`
+				} `json:"Properties"`
 			} `json:"Resources"`
 		}
 		if err := json.Unmarshal(t.Body, &doc); err != nil {
@@ -125,6 +199,9 @@ func PlanDestroy(env string, stacks []Template) (DestroyPlan, error) {
 			r := doc.Resources[id]
 			if r.Type == "AWS::ECR::Repository" && r.DeletionPolicy != "Retain" {
 				problems = append(problems, fmt.Sprintf("stack %s holds the ECR repository %s, which destroy would delete with every image: keep repositories in a stack shared by all environments (not named after one), or give it removalPolicy: RETAIN", t.Stack, id))
+			}
+			if IsStateful(r.Type) {
+				p.Data = append(p.Data, DataResource{Stack: t.Stack, ID: id, Type: r.Type, Fate: dataFate(r.Type, r.DeletionPolicy, r.Properties.DBClusterIdentifier != nil)})
 			}
 		}
 	}

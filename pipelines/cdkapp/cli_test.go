@@ -85,6 +85,57 @@ func TestPlanDestroy(t *testing.T) {
 	}
 }
 
+// The plan names each stateful resource of the deleted stacks with what
+// its DeletionPolicy does to its data, as CloudFormation applies it.
+func TestPlanDestroyData(t *testing.T) {
+	data := template("Data-pr-7", `{"Resources":{
+		"Db":{"Type":"AWS::RDS::DBInstance","DeletionPolicy":"Delete"},
+		"Snap":{"Type":"AWS::RDS::DBInstance","DeletionPolicy":"Snapshot"},
+		"NoPolicyDb":{"Type":"AWS::RDS::DBInstance"},
+		"Member":{"Type":"AWS::RDS::DBInstance","Properties":{"DBClusterIdentifier":{"Ref":"Cluster"}}},
+		"Cluster":{"Type":"AWS::RDS::DBCluster"},
+		"Table":{"Type":"AWS::DynamoDB::Table"},
+		"Bucket":{"Type":"AWS::S3::Bucket","DeletionPolicy":"Retain"},
+		"Pool":{"Type":"AWS::Cognito::UserPool","DeletionPolicy":"RetainExceptOnCreate"},
+		"Role":{"Type":"AWS::IAM::Role"}}}`)
+	shared := template("Shared", `{"Resources":{"Kept":{"Type":"AWS::S3::Bucket"}}}`)
+	p, err := PlanDestroy("pr-7", []Template{shared, data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"Db": DataDeleted, "Snap": DataSnapshot, "NoPolicyDb": DataSnapshot, "Member": DataDeleted,
+		"Cluster": DataSnapshot, "Table": DataDeleted, "Bucket": DataKept, "Pool": DataKept,
+	}
+	got := map[string]string{}
+	for _, d := range p.Data {
+		if d.Stack != "Data-pr-7" {
+			t.Errorf("%s of stack %s listed: only the deleted stacks' data goes", d.ID, d.Stack)
+		}
+		got[d.ID] = d.Fate
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("data = %v, want %v", got, want)
+	}
+	text := p.String()
+	for _, w := range []string{
+		"data deleted with the stacks, for good (removal policy destroy):\n  - Db (AWS::RDS::DBInstance) in Data-pr-7\n  - Member (AWS::RDS::DBInstance) in Data-pr-7\n  - Table (AWS::DynamoDB::Table) in Data-pr-7\n",
+		"deleted after a final snapshot, which is kept (removal policy snapshot):\n  - Cluster (AWS::RDS::DBCluster) in Data-pr-7\n",
+		"kept, not deleted (removal policy retain): they stay in the account after destroy:\n  - Bucket (AWS::S3::Bucket) in Data-pr-7\n  - Pool (AWS::Cognito::UserPool) in Data-pr-7\n",
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("plan text lacks %q:\n%s", w, text)
+		}
+	}
+	if strings.Contains(text, "Role") || strings.Contains(text, "no stateful resource") {
+		t.Errorf("plan text lists a stateless resource or denies the data:\n%s", text)
+	}
+	none, err := PlanDestroy("pr-7", []Template{template("App-pr-7", `{"Resources":{"Role":{"Type":"AWS::IAM::Role"}}}`)})
+	if err != nil || !strings.Contains(none.String(), "no stateful resource") {
+		t.Errorf("a plan without data does not say so: %v\n%s", err, none)
+	}
+}
+
 func TestBelongsTo(t *testing.T) {
 	for _, tc := range []struct {
 		stack, env string

@@ -170,12 +170,46 @@ func TestRenderFormats(t *testing.T) {
 
 func TestTextArtifactLabel(t *testing.T) {
 	for a, want := range map[Artifact]string{
-		{Kind: "stack", Name: "stack", Value: "App-dev"}:        "stack: App-dev",
 		{Kind: KindImage, Name: "api", Value: "r/api@sha256:1"}: "image api: r/api@sha256:1",
 		{Kind: KindURL, Value: "http://x/"}:                     "url http://x/",
 	} {
 		if got := textArtifact(a); got != want {
 			t.Errorf("textArtifact(%+v) = %q, want %q", a, got, want)
 		}
+	}
+}
+
+// A stack artifact is for scripts: the JSON report lists it, the text and
+// markdown reports leave it to the summary; other artifacts show.
+func TestStackArtifactsOnlyInJSON(t *testing.T) {
+	r := &Report{Title: "T", Steps: []StepResult{{Name: "synth", Status: StatusOK, Summary: "1 resource in 1 stack",
+		Artifacts: []Artifact{{Kind: KindStack, Name: "stack", Value: "App-dev"}, {Kind: KindURL, Name: "site", Value: "https://x/"}}}}}
+	for format, want := range map[string]bool{"text": false, "markdown": false, "json": true} {
+		out, err := r.Render(format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(out, "App-dev"); got != want {
+			t.Errorf("%s names the stack artifact: %v, want %v:\n%s", format, got, want, out)
+		}
+		if !strings.Contains(out, "https://x/") {
+			t.Errorf("%s lost the url artifact:\n%s", format, out)
+		}
+	}
+}
+
+// A multi-line summary keeps its first line in the step's row and puts
+// each other line on its own line below it.
+func TestTextMultiLineSummary(t *testing.T) {
+	r := &Report{Title: "T", Steps: []StepResult{
+		{Name: "synth", Status: StatusOK, Summary: "3 resources in 2 stacks for app/dev:\nNet-dev: 2 resources (AWS::EC2::VPC 2)\n\nApp-dev: 1 resource (AWS::IAM::Role 1)"},
+		{Name: "verify", Status: StatusOK, Summary: "ok"},
+	}}
+	want := "  ✔ synth   0s    3 resources in 2 stacks for app/dev:\n" +
+		"                    Net-dev: 2 resources (AWS::EC2::VPC 2)\n" +
+		"                    App-dev: 1 resource (AWS::IAM::Role 1)\n" +
+		"  ✔ verify  0s    ok\n"
+	if _, got, _ := strings.Cut(r.Text(), "\n"); got != want {
+		t.Errorf("text table =\n%s\nwant\n%s", got, want)
 	}
 }

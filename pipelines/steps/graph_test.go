@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -127,6 +128,21 @@ func TestStepSkipKnownBeforehand(t *testing.T) {
 		}
 		if planMode && !strings.Contains(r.Text(), "plan: 2 steps and 1 skipped (deploy-infra), nothing was run") {
 			t.Errorf("plan verdict does not count the skipped step:\n%s", r.Text())
+		}
+		if planMode {
+			// Nothing started: no duration, no times, in any format.
+			for format, row := range map[string]*regexp.Regexp{
+				"text":     regexp.MustCompile(`(?m)^  ⊘ deploy-infra +- +the local target`),
+				"markdown": regexp.MustCompile(`(?m)^\| deploy-infra \| ⏭️ skipped \| – \|`),
+			} {
+				out, _ := r.Render(format)
+				if !row.MatchString(out) {
+					t.Errorf("plan, %s: the skipped step shows a duration:\n%s", format, out)
+				}
+			}
+			if js := r.JSON(); strings.Contains(js, `"start": "0001-`) {
+				t.Errorf("plan, json: the skipped step has a zero start time:\n%s", js)
+			}
 		}
 		if path := CriticalPath(r); planMode && len(path) != 0 {
 			t.Errorf("a plan has a critical path: %v", path)

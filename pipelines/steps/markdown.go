@@ -56,7 +56,7 @@ func detailsCell(s StepResult) string {
 	if s.Summary != "" {
 		parts = append(parts, mdText(s.Summary))
 	}
-	for _, a := range s.Artifacts {
+	for _, a := range shownArtifacts(s) {
 		parts = append(parts, mdArtifact(a))
 	}
 	if s.Err != "" {

@@ -37,9 +37,25 @@ type StepResult struct {
 	Deliberate bool
 }
 
-// ran reports whether the step started, i.e. has real times.
+// ran reports whether the step started, i.e. has real times. A step a
+// plan lists as skipped (Step.Skip) is deliberate but never started.
 func (s StepResult) ran() bool {
+	if s.Deliberate && s.Start.IsZero() {
+		return false
+	}
 	return s.Status == StatusOK || s.Status == StatusFailed || s.Deliberate || (s.Status == StatusCancelled && s.Err != "")
+}
+
+// shownArtifacts are the artifacts the text and markdown reports list:
+// all but the stacks (KindStack), which the summary names.
+func shownArtifacts(s StepResult) []Artifact {
+	var out []Artifact
+	for _, a := range s.Artifacts {
+		if a.Kind != KindStack {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Succeeded reports whether every step finished ok or deliberately skipped

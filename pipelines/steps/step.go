@@ -54,6 +54,9 @@ const (
 	KindImage = "image"
 	// KindURL is an http(s) address, shown as a link.
 	KindURL = "url"
+	// KindStack is a CloudFormation stack the step's summary already
+	// names: listed for scripts (JSON), not repeated in text or markdown.
+	KindStack = "stack"
 )
 
 // Artifact is one thing a step produced.

@@ -42,9 +42,12 @@ func (r *Report) textTable() string {
 		if s.Cached {
 			cached = "cached"
 		}
-		detail, more := textDetail(s)
+		detail, below, more := textDetail(s)
 		fmt.Fprintf(w, "  %s %s\t%s\t%s\t%s\n", statusGlyph[s.Status], s.Name, dur, cached, detail)
-		for _, a := range s.Artifacts {
+		for _, l := range below {
+			fmt.Fprintf(w, "\t\t\t  %s\n", l)
+		}
+		for _, a := range shownArtifacts(s) {
 			fmt.Fprintf(w, "\t\t\t  %s\n", textArtifact(a))
 		}
 		for _, l := range more {
@@ -55,12 +58,18 @@ func (r *Report) textTable() string {
 	return b.String()
 }
 
-// textDetail joins summary, error or reason, and a plan's needs on one
-// line; the lines of a multi-line error follow it, in their own block.
-func textDetail(s StepResult) (string, []string) {
-	var parts, more []string
-	if s.Summary != "" {
-		parts = append(parts, oneLine(s.Summary))
+// textDetail joins the summary's first line, error or reason, and a
+// plan's needs on one line; the summary's other lines go below it, and
+// the lines of a multi-line error follow in their own block.
+func textDetail(s StepResult) (detail string, below, more []string) {
+	var parts []string
+	if summary := lines(s.Summary); len(summary) > 0 {
+		parts = append(parts, oneLine(summary[0]))
+		for _, l := range summary[1:] {
+			if l = oneLine(l); l != "" {
+				below = append(below, l)
+			}
+		}
 	}
 	if s.Err != "" {
 		first, rest, _ := strings.Cut(s.Err, "\n")
@@ -73,15 +82,12 @@ func textDetail(s StepResult) (string, []string) {
 	if s.Status == StatusPlanned && len(s.Needs) > 0 {
 		parts = append(parts, "needs "+strings.Join(s.Needs, ", "))
 	}
-	return strings.Join(parts, "; "), more
+	return strings.Join(parts, "; "), below, more
 }
 
 // textArtifact is "digest api: sha256:…", or "image 1234…/api:tag" without a name.
 func textArtifact(a Artifact) string {
 	label := strings.TrimSpace(a.Kind + " " + a.Name)
-	if a.Name == a.Kind {
-		label = a.Kind // "stack: X", not "stack stack: X"
-	}
 	if a.Name != "" {
 		label += ":"
 	}

@@ -1,4 +1,4 @@
-package appspec
+package cdkapp
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/stevedore-ci/stevedore/pipelines/internal/words"
 )
 
 // AssemblySummary is what a synthesized cloud assembly holds: its stacks
@@ -48,38 +50,53 @@ func SummarizeTemplates(order []string, templates map[string][]byte) (AssemblySu
 	return out, nil
 }
 
-// Totals counts the resources of every stack by type.
-func (s AssemblySummary) Totals() map[string]int {
-	totals := map[string]int{}
+// shownTypes is how many resource types a stack's line names, largest
+// first; the others are only counted.
+const shownTypes = 3
+
+// Total is the number of resources over every stack.
+func (s AssemblySummary) Total() int {
+	n := 0
 	for _, st := range s.Stacks {
-		for typ, n := range st.Resources {
-			totals[typ] += n
-		}
+		n += st.Total()
 	}
-	return totals
+	return n
 }
 
-// String renders one line per stack, then the totals by type, e.g.
+// Total is the number of the stack's resources.
+func (s StackSummary) Total() int {
+	n := 0
+	for _, c := range s.Resources {
+		n += c
+	}
+	return n
+}
+
+// Heading is the short total, e.g. "60 resources in 4 stacks".
+func (s AssemblySummary) Heading() string {
+	return words.Count(s.Total(), "resource") + " in " + words.Count(len(s.Stacks), "stack")
+}
+
+// String renders one line per stack, its count and its largest types, e.g.
 //
-//	CAONetworkStack-dev: 23 resources (AWS::EC2::Subnet 4, AWS::EC2::SecurityGroup 3, ...)
+//	CAONetworkStack-dev: 30 resources (AWS::EC2::Route 4, AWS::EC2::RouteTable 4, AWS::EC2::Subnet 4, +12 more types)
 func (s AssemblySummary) String() string {
 	var b strings.Builder
-	line := func(label string, counts map[string]int) {
-		n := 0
-		for _, c := range counts {
-			n += c
-		}
-		types := slices.Sorted(maps.Keys(counts))
-		slices.SortStableFunc(types, func(x, y string) int { return counts[y] - counts[x] })
-		parts := make([]string, len(types))
-		for i, t := range types {
-			parts[i] = fmt.Sprintf("%s %d", t, counts[t])
-		}
-		fmt.Fprintf(&b, "%s: %d resources (%s)\n", label, n, strings.Join(parts, ", "))
-	}
 	for _, st := range s.Stacks {
-		line(st.Name, st.Resources)
+		types := slices.Sorted(maps.Keys(st.Resources))
+		slices.SortStableFunc(types, func(x, y string) int { return st.Resources[y] - st.Resources[x] })
+		var parts []string
+		for _, t := range types[:min(len(types), shownTypes)] {
+			parts = append(parts, fmt.Sprintf("%s %d", t, st.Resources[t]))
+		}
+		if more := len(types) - shownTypes; more > 0 {
+			parts = append(parts, "+"+words.Count(more, "more type"))
+		}
+		fmt.Fprintf(&b, "%s: %s", st.Name, words.Count(st.Total(), "resource"))
+		if len(parts) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(parts, ", "))
+		}
+		b.WriteString("\n")
 	}
-	line(fmt.Sprintf("total over %d stacks", len(s.Stacks)), s.Totals())
 	return b.String()
 }
