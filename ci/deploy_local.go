@@ -79,18 +79,31 @@ func (l *localTarget) startStandIns(ctx context.Context) error {
 // used reports whether a service of the app uses the resource.
 func (l *localTarget) used(resource string) bool {
 	for _, s := range l.app.Services {
-		if slices.Contains(s.Uses, resource) {
+		if slices.Contains(l.app.LocalUses(s.Name), resource) {
 			return true
 		}
 	}
 	return false
 }
 
+// service is the named service as the local target runs it: its env with
+// the ${NAME} references of a local section replaced (appspec.LocalEnv).
+func (l *localTarget) service(name string) (*appspec.Service, error) {
+	s, err := l.app.Service(name)
+	if err != nil {
+		return nil, err
+	}
+	local := *s
+	local.Env = l.app.LocalEnv(name)
+	return &local, nil
+}
+
 // withResources binds the started stand-ins of the resources a service
-// uses, under the variables the built-in infrastructure sets on AWS, and
-// for a rollout the local services of the internal services it uses (for
-// a migration they have not started yet), then the service's own
-// environment. It returns the report's notes: each stand-in and service
+// uses (of the built-in infrastructure or of local:), under the variables
+// the built-in infrastructure sets on AWS, and for a rollout the local
+// services of the other services it uses (for a migration they have not
+// started yet), then the service's own environment (s as l.service
+// returns it). It returns the report's notes: each stand-in and service
 // bound (and the extensions a stand-in lacks), and what the service uses
 // that is not there locally.
 func (l *localTarget) withResources(ctx context.Context, img *dagger.Container, s *appspec.Service, rollout bool) (*dagger.Container, []string, error) {
@@ -108,7 +121,7 @@ func (l *localTarget) withResources(ctx context.Context, img *dagger.Container, 
 			notStarted = append(notStarted, ln.Host)
 			continue
 		case dep == nil:
-			return nil, nil, fmt.Errorf("%s uses the internal service %s, whose local service %s is not running", s.Name, ln.Host, ln.Service)
+			return nil, nil, fmt.Errorf("%s uses %s, whose local service %s is not running", s.Name, ln.Host, ln.Service)
 		}
 		ctr = ctr.WithServiceBinding(ln.Host, dep).WithEnvVariable(ln.Var, ln.URL)
 		notes = append(notes, fmt.Sprintf("%s → local service %s (%s=%s)", ln.Host, ln.Service, ln.Var, ln.URL))
@@ -118,7 +131,7 @@ func (l *localTarget) withResources(ctx context.Context, img *dagger.Container, 
 	}
 	local, _ := l.app.LocalResources()
 	for _, r := range local {
-		if !slices.Contains(s.Uses, r.Name) {
+		if !slices.Contains(l.app.LocalUses(s.Name), r.Name) {
 			continue
 		}
 		n := fmt.Sprintf("%s → local %s stand-in %s:%d", r.Name, r.Type, r.Host, r.Port)
@@ -202,7 +215,7 @@ func pushedImage(p *PublishedImage) (deploy.Image, steps.Outcome, error) {
 		steps.Outcome{Summary: summary, Artifacts: []steps.Artifact{{Kind: steps.KindImage, Name: p.Service, Value: p.Ref}}}, nil
 }
 
-// after lists, by service, the internal services it uses: their local
+// after lists, by service, the other services it uses: their local
 // services start first, so it can be bound to them.
 func (l *localTarget) after() map[string][]string {
 	out := map[string][]string{}
@@ -231,8 +244,8 @@ func (l *localTarget) plans() map[string]string {
 
 // noInfra is why the local target lists deploy-infra as skipped: no AWS
 // account, so the CDK app is synthesized against the pushed digests and
-// stops there. With the built-in infrastructure it also names the local
-// stand-ins and the resources not emulated locally.
+// stops there. It also names the local stand-ins (of the built-in
+// infrastructure or of local:) and the resources not emulated locally.
 func (l *localTarget) noInfra() string {
 	why := "the local target does not deploy the CDK app (it was synthesized against the pushed digests); deploy it with --target aws"
 	local, notEmulated := l.app.LocalResources()
@@ -255,7 +268,7 @@ func (l *localTarget) noInfra() string {
 // new image, with the service's environment, before any service starts. A
 // non-zero exit fails the step, and so stops every rollout.
 func (l *localTarget) Migrate(ctx context.Context, image deploy.Image, _ deploy.Outputs) (steps.Outcome, error) {
-	s, err := l.app.Service(image.Service)
+	s, err := l.service(image.Service)
 	if err != nil {
 		return steps.Outcome{}, err
 	}
@@ -297,7 +310,7 @@ func (l *localTarget) pull(ctx context.Context, image deploy.Image) (*dagger.Con
 
 // Rollout starts the service from the pushed digest.
 func (l *localTarget) Rollout(ctx context.Context, image deploy.Image, _ deploy.Outputs) (steps.Outcome, error) {
-	s, err := l.app.Service(image.Service)
+	s, err := l.service(image.Service)
 	if err != nil {
 		return steps.Outcome{}, err
 	}

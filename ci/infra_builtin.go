@@ -171,18 +171,15 @@ func localStandIn(image string, r appspec.LocalResource) *dagger.Service {
 }
 
 // withLocalResources binds the stand-ins of the resources a service uses
-// (appspec.LocalResources) to its container under their host names and
-// sets the same variables the built-in infrastructure sets on AWS. It
-// returns the resources the service uses that have no stand-in, for the
-// report ("not emulated locally").
+// (appspec.LocalResources, LocalUses: of the built-in infrastructure or of
+// local:) to its container under their host names and sets the same
+// variables the built-in infrastructure sets on AWS. It returns the
+// resources the service uses that have no stand-in, for the report ("not
+// emulated locally").
 func withLocalResources(ctr *dagger.Container, spec *appspec.App, service, image string) (*dagger.Container, []string) {
-	svc, err := spec.Service(service)
-	if err != nil {
-		return ctr, nil
-	}
 	local, notEmulated := spec.LocalResources()
 	var missing []string
-	for _, u := range svc.Uses {
+	for _, u := range spec.LocalUses(service) {
 		for _, r := range local {
 			if r.Name != u {
 				continue

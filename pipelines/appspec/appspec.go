@@ -36,6 +36,9 @@ type App struct {
 	// Environments declares environments beyond the dev, staging and prod
 	// presets, and where each one lives (see Environment).
 	Environments map[string]Environment `yaml:"environments,omitempty" json:"environments,omitempty"`
+	// Local describes the local target's stand-ins when the app brings
+	// its own CDK app or has no infra (see Local).
+	Local *Local `yaml:"local,omitempty" json:"local,omitempty"`
 }
 
 // Service is one container image.

@@ -304,18 +304,26 @@ func (r *Resource) setOptions(o any) {
 	}
 }
 
-// UnmarshalYAML decodes each resource by its type, rejecting keys that
-// type does not have. Problems are returned as a *yaml.TypeError so the
-// decoder keeps going and reports everything at once.
+// UnmarshalYAML decodes `infra.resources` (decodeResources).
 func (rs *Resources) UnmarshalYAML(node *yaml.Node) error {
+	out, err := decodeResources(node, "infra.resources")
+	*rs = out
+	return err
+}
+
+// decodeResources decodes each resource of the mapping at path (e.g.
+// infra.resources) by its type, rejecting keys that type does not have.
+// Problems are returned as a *yaml.TypeError so the decoder keeps going
+// and reports everything at once.
+func decodeResources(node *yaml.Node, path string) (Resources, error) {
 	if node.Kind != yaml.MappingNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: infra.resources must be a map of name: {type: ...}", node.Line)}}
+		return nil, &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s must be a map of name: {type: ...}", node.Line, path)}}
 	}
 	out := Resources{}
 	var problems []string
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		name, body := node.Content[i].Value, node.Content[i+1]
-		field := "infra.resources." + name
+		field := path + "." + name
 		if body.Kind != yaml.MappingNode {
 			problems = append(problems, fmt.Sprintf("line %d: %s must be a map with a type (%s)", body.Line, field, strings.Join(ResourceTypes, ", ")))
 			continue
@@ -359,11 +367,10 @@ func (rs *Resources) UnmarshalYAML(node *yaml.Node) error {
 		}
 		out[name] = r
 	}
-	*rs = out
 	if len(problems) > 0 {
-		return &yaml.TypeError{Errors: problems}
+		return out, &yaml.TypeError{Errors: problems}
 	}
-	return nil
+	return out, nil
 }
 
 // MarshalYAML writes a resource back flat: type, common keys, options.

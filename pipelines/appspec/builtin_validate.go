@@ -63,13 +63,19 @@ func (a *App) validateBuiltin(add func(field, format string, args ...any)) {
 				extra = append(extra, "infra."+key.name)
 			}
 		}
+		standIns := len(in.Resources) > 0
 		for _, s := range a.Services {
 			if serviceUsesBuiltin(s) {
 				extra = append(extra, "services["+s.Name+"]")
 			}
+			standIns = standIns || len(s.Uses) > 0
 		}
 		if len(extra) > 0 {
-			add("infra.dir", "names your own CDK app, but %s describe the built-in infrastructure (public, cpu, uses, resources, ...): remove infra.dir to use the built-in one, or those keys", strings.Join(extra, ", "))
+			hint := ""
+			if standIns {
+				hint = " (local postgres and redis stand-ins for your CDK app's databases are local.resources and local.uses)"
+			}
+			add("infra.dir", "names your own CDK app, but %s describe the built-in infrastructure (public, cpu, uses, resources, ...): remove infra.dir to use the built-in one, or those keys%s", strings.Join(extra, ", "), hint)
 		}
 		return
 	}
@@ -273,7 +279,7 @@ func (a *App) validateBuiltinServices(add func(field, format string, args ...any
 		if b.Stack != "" && !stackPattern.MatchString(b.Stack) {
 			add(f+".stack", "%q must start with an upper-case letter, letters and digits only (e.g. Backend)", b.Stack)
 		}
-		a.validateUses(add, f, s)
+		a.validateUses(add, f+".uses", s, s.Uses)
 	}
 	if len(public) > 1 {
 		routes := map[string]string{}
@@ -293,9 +299,10 @@ func (a *App) validateBuiltinServices(add func(field, format string, args ...any
 	}
 }
 
-// validateUses checks that every name in uses is a resource or an
-// internal service, and that the variables they inject do not collide.
-func (a *App) validateUses(add func(field, format string, args ...any), f string, s Service) {
+// validateUses checks that every name in uses (the list at field) is a
+// resource or a service the service may reach (usesResources,
+// usedService), and that the variables they inject do not collide.
+func (a *App) validateUses(add func(field, format string, args ...any), field string, s Service, uses []string) {
 	injected := map[string]string{}
 	for k := range s.Env {
 		injected[k] = "env"
@@ -303,24 +310,30 @@ func (a *App) validateUses(add func(field, format string, args ...any), f string
 	for k := range s.Secrets {
 		injected[k] = "secrets"
 	}
-	for _, u := range s.Uses {
-		if r, ok := a.Infra.Resources[u]; ok && r.Type == TypeWebSocket {
-			add(f+".uses", "%q is a websocket API: it grants its own service (websocket.service) the callback rights, remove it from uses", u)
+	resources := a.usesResources()
+	for _, u := range uses {
+		if r, ok := resources[u]; ok && r.Type == TypeWebSocket && a.Builtin() {
+			add(field, "%q is a websocket API: it grants its own service (websocket.service) the callback rights, remove it from uses", u)
 			continue
 		}
 		vars, ok := a.usedVariables(u)
-		if !ok {
-			add(f+".uses", "%q is neither a resource under infra.resources (%s) nor an internal service (%s)",
-				u, strings.Join(slices.Sorted(maps.Keys(a.Infra.Resources)), ", "), strings.Join(a.internalNames(), ", "))
+		switch {
+		case !ok && a.ownLocal():
+			add(field, "%q is neither a resource under local.resources (%s) nor a service (%s)",
+				u, strings.Join(slices.Sorted(maps.Keys(resources)), ", "), strings.Join(a.ServiceNames(), ", "))
+			continue
+		case !ok:
+			add(field, "%q is neither a resource under infra.resources (%s) nor an internal service (%s)",
+				u, strings.Join(slices.Sorted(maps.Keys(resources)), ", "), strings.Join(a.internalNames(), ", "))
 			continue
 		}
-		if u == s.Internal {
-			add(f+".uses", "%q is the service itself", u)
+		if t := a.usedService(u); t != nil && t.Name == s.Name {
+			add(field, "%q is the service itself", u)
 			continue
 		}
 		for _, v := range vars {
 			if by, clash := injected[v]; clash {
-				add(f+".uses", "%q sets %s, which %s sets too: give one of the resources an envPrefix (e.g. %s_)", u, v, by, strings.ToUpper(strings.ReplaceAll(u, "-", "_")))
+				add(field, "%q sets %s, which %s sets too: give one of the resources an envPrefix (e.g. %s_)", u, v, by, strings.ToUpper(strings.ReplaceAll(u, "-", "_")))
 				break
 			}
 		}
@@ -350,24 +363,13 @@ func (a *App) validateResources(add func(field, format string, args ...any)) {
 	for _, name := range slices.Sorted(maps.Keys(a.Infra.Resources)) {
 		r := a.Infra.Resources[name]
 		f := "infra.resources." + name
-		if !namePattern.MatchString(name) {
-			add(f, "%q must be lowercase letters, digits and dashes", name)
-		}
+		validateResourceName(add, f, name, r)
 		if slices.Contains(internal, name) {
 			add(f, "%q is also the internal name of a service: uses could not tell them apart", name)
 		}
 		if !slices.Contains(ResourceTypes, r.Type) {
 			add(f+".type", "%q is not one of %s", r.Type, strings.Join(ResourceTypes, ", "))
 			continue
-		}
-		if r.Stack != "" && !stackPattern.MatchString(r.Stack) {
-			add(f+".stack", "%q must start with an upper-case letter, letters and digits only (e.g. Database)", r.Stack)
-		}
-		if r.ID != "" && !constructPattern.MatchString(r.ID) {
-			add(f+".id", "%q must be letters and digits, starting with a letter", r.ID)
-		}
-		if r.EnvPrefix != "" && !envPrefixPattern.MatchString(r.EnvPrefix) {
-			add(f+".envPrefix", "%q must be upper case and end with _ (e.g. SESSIONS_)", r.EnvPrefix)
 		}
 		switch r.Type {
 		case TypePostgres:
@@ -399,6 +401,23 @@ func (a *App) validateResources(add func(field, format string, args ...any)) {
 				}
 			}
 		}
+	}
+}
+
+// validateResourceName checks the name of a resource (at f) and the keys
+// every type has.
+func validateResourceName(add func(field, format string, args ...any), f, name string, r Resource) {
+	if !namePattern.MatchString(name) {
+		add(f, "%q must be lowercase letters, digits and dashes", name)
+	}
+	if r.Stack != "" && !stackPattern.MatchString(r.Stack) {
+		add(f+".stack", "%q must start with an upper-case letter, letters and digits only (e.g. Database)", r.Stack)
+	}
+	if r.ID != "" && !constructPattern.MatchString(r.ID) {
+		add(f+".id", "%q must be letters and digits, starting with a letter", r.ID)
+	}
+	if r.EnvPrefix != "" && !envPrefixPattern.MatchString(r.EnvPrefix) {
+		add(f+".envPrefix", "%q must be upper case and end with _ (e.g. SESSIONS_)", r.EnvPrefix)
 	}
 }
 
@@ -523,17 +542,15 @@ func (a *App) validateOverrides(add func(field, format string, args ...any)) {
 // usedVariables lists the environment variables a `uses` entry injects,
 // and whether the name exists.
 func (a *App) usedVariables(name string) ([]string, bool) {
-	if r, ok := a.Infra.Resources[name]; ok {
+	if r, ok := a.usesResources()[name]; ok {
 		vars := ResourceVariables(r.Type)
 		for i := range vars {
 			vars[i] = r.EnvPrefix + vars[i]
 		}
 		return vars, true
 	}
-	for _, s := range a.Services {
-		if s.Internal == name {
-			return []string{InternalURLVariable(name)}, true
-		}
+	if a.usedService(name) != nil {
+		return []string{InternalURLVariable(name)}, true
 	}
 	return nil, false
 }

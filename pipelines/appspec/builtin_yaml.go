@@ -20,7 +20,7 @@ var builtinTypes = []reflect.Type{
 var descriptionTypes = func() map[string]reflect.Type {
 	types := append([]reflect.Type{
 		reflect.TypeOf(App{}), reflect.TypeOf(Environment{}), reflect.TypeOf(Service{}), reflect.TypeOf(Test{}),
-		reflect.TypeOf(Frontend{}), reflect.TypeOf(Infra{}), reflect.TypeOf(Migrate{}),
+		reflect.TypeOf(Frontend{}), reflect.TypeOf(Infra{}), reflect.TypeOf(Migrate{}), reflect.TypeOf(Local{}),
 		reflect.TypeOf(Deployment{}), reflect.TypeOf(SmokeCommand{}), reflect.TypeOf(gate.Smoke{}),
 	}, builtinTypes...)
 	out := map[string]reflect.Type{}

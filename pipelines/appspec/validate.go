@@ -127,6 +127,7 @@ func (a *App) problems() []string {
 	}
 	a.validateEnvironments(add)
 	a.validateBuiltin(add)
+	a.validateLocal(add)
 	a.validateCDKApp(add)
 	return errs
 }
