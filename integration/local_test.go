@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -70,4 +71,21 @@ func TestLocalSectionDeploysCommander(t *testing.T) {
 		t.Fatalf("a reference to a variable nothing sets was accepted:\n%s", bad.stdout)
 	}
 	assertContains(t, "error", bad.stderr, "services[backend].env.DATABASE_URL: ${DB_SSLMODE} is not set on the local target: backend gets ")
+}
+
+// serve starts a service as the local target does: bound to its stand-ins
+// and the services it uses, its migration run first against them. From a
+// client container, the backend answers from the table alembic created
+// and reaches qdrant through QDRANT_URL.
+func TestServeRunsTheMigrationWithItsStandIns(t *testing.T) {
+	src := copyTree(t, "examples/commander/backend", "examples/commander/qdrant")
+	if err := os.WriteFile(filepath.Join(src, "stevedore.yaml"), []byte(localCommander), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	client := `import urllib.request as u; [print(p, u.urlopen("http://backend:8000" + p, timeout=60).read().decode()) for p in ("/health", "/conversations", "/vectors")]`
+	r := mustDagger(t, nil, "-c", fmt.Sprintf(`container | from python:3.11-slim | with-service-binding backend $(stevedore --source=$(host | directory %s) | serve --service backend) | with-exec -- python3 -c '%s' | stdout`, src, client))
+	assertContains(t, "client output", r.stdout,
+		`/health {"status":"healthy","database":"postgresql"`,
+		"/conversations []", // a missing table is a 500, which urlopen raises
+		`/vectors {"qdrant":"http://qdrant:6333"`)
 }
