@@ -465,12 +465,6 @@ func (m *Stevedore) Synth(
 	return asm, nil
 }
 
-// cdkCommand runs the CDK CLI against the assembly synthesized from in,
-// with the AWS credentials of with-aws (see cdkOnAssembly).
-func (m *Stevedore) cdkCommand(ctx context.Context, in *infraInputs, step string, cmd ...string) (string, error) {
-	return m.cdkOnAssembly(ctx, in, m.synthesize(in), step, cmd...)
-}
-
 // cdkOnAssembly runs the CDK CLI against an already synthesized assembly
 // with the AWS credentials of with-aws, in the app's own toolchain (its
 // own aws-cdk when it has one). A timestamp keeps the engine from
