@@ -136,7 +136,7 @@ func (m *Stevedore) infraInputs(ctx context.Context, spec *appspec.App, appName,
 	}
 	for _, name := range services {
 		if _, ok := given[name]; !ok {
-			problems = append(problems, fmt.Sprintf("missing image reference for service %q: pass --image %s=<repository>@sha256:<digest> (publish prints it)", name, name))
+			problems = append(problems, fmt.Sprintf("missing image reference for service %q: pass --image %s=<repository>@sha256:<digest> (publish prints it, and so does the push row of a deploy report)", name, name))
 		}
 	}
 	if len(problems) > 0 {

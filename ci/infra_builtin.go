@@ -34,7 +34,7 @@ const (
 // checks it against go list): only these are copied, so an edit elsewhere
 // in pipelines/ does not recompile the app. pipelines/gate goes without
 // its ELBv2 adapter, which needs the AWS SDK.
-var builtinPackages = []string{"pipelines/appspec", "pipelines/contract", "pipelines/gate"}
+var builtinPackages = []string{"pipelines/appspec", "pipelines/contract", "pipelines/gate", "pipelines/internal/words"}
 
 // builtinInfra is what the built-in app synthesizes from: the description
 // stevedore loaded (defaults filled), so the app renders exactly what

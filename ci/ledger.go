@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -79,8 +81,22 @@ func (m *Stevedore) saveLedger(ctx context.Context, l *ledger) error {
 	if err != nil {
 		return err
 	}
+	// Handed over as a file of the module's workdir, not WithNewFile: the
+	// progress output prints a new file's contents (every app's step keys).
+	f, err := os.CreateTemp(".", "ledger-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
 	_, err = m.ledgerContainer().
-		WithNewFile("/tmp/steps.json", string(data)).
+		WithFile("/tmp/steps.json", dag.CurrentModule().WorkdirFile(filepath.Base(f.Name()))).
 		WithExec([]string{"cp", "/tmp/steps.json", ledgerPath}).
 		Sync(ctx)
 	return err

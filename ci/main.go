@@ -140,12 +140,11 @@ func (m *Stevedore) load(ctx context.Context) (*appspec.App, error) {
 		// Said here, not in the constructor, whose result the engine caches.
 		log("stevedore: no --source given, so this runs stevedore's own example app (%s); pass --source=. to use your repository", app.Name)
 	}
-	if err := app.Validate(); err != nil {
-		if len(app.Services) == 0 {
-			return nil, errors.New("no app description: add stevedore.yaml to the source directory (see README) or call with-service first")
-		}
-		return nil, err
+	invalid := app.Validate()
+	if invalid != nil && len(app.Services) == 0 {
+		return nil, errors.New("no app description: add stevedore.yaml to the source directory (see README) or call with-service first")
 	}
+	// Missing paths are reported with the other problems, in one round.
 	err = app.CheckFiles(func(p string, dir bool) (bool, error) {
 		t := dagger.ExistsTypeRegularType
 		if dir {
@@ -153,7 +152,7 @@ func (m *Stevedore) load(ctx context.Context) (*appspec.App, error) {
 		}
 		return m.Source.Exists(ctx, p, dagger.DirectoryExistsOpts{ExpectedType: t})
 	}, builtinFiles...)
-	if err != nil {
+	if err = errors.Join(invalid, err); err != nil {
 		return nil, err
 	}
 	err = app.CheckStages(func(p string) (string, error) {

@@ -320,12 +320,15 @@ func fieldsByLine(data []byte) map[string]string {
 func friendlyYAMLError(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
-	// "field foo not found in type appspec.Service" -> say which keys exist.
-	msg = inTypeRef.ReplaceAllStringFunc(msg, func(m string) string {
-		if t, ok := descriptionTypes[strings.TrimPrefix(m, "in type ")]; ok {
-			return "(known keys: " + strings.Join(yamlKeys(t), ", ") + ")"
+	// "field foo not found in type appspec.Service" -> say which keys
+	// exist, and which one a typo likely meant.
+	msg = unknownField.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := unknownField.FindStringSubmatch(m)
+		t, ok := descriptionTypes[sub[2]]
+		if !ok {
+			return m
 		}
-		return m
+		return "field " + sub[1] + " not found " + knownKeys(sub[1], yamlKeys(t))
 	})
 	return strings.ReplaceAll(msg, "\n  ", "; ")
 }

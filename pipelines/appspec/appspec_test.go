@@ -267,3 +267,58 @@ func TestTestTarget(t *testing.T) {
 		}
 	}
 }
+
+// npm ci needs a lockfile: without one the frontend is refused with the
+// paths, before anything runs; another install command needs none.
+func TestCheckFilesFrontendLockfile(t *testing.T) {
+	for _, tc := range []struct {
+		name, install string
+		files         []string
+		want          string // "" = no problem
+	}{
+		{"npm ci, no lockfile", "", nil, "frontend.install: `npm ci` needs web/package-lock.json, not found in the source directory: run `npm install` in web"},
+		{"npm ci with flags, no lockfile", "npm ci --ignore-scripts", nil, "frontend.install: `npm ci --ignore-scripts` needs web/package-lock.json"},
+		{"package-lock.json", "", []string{"web/package-lock.json"}, ""},
+		{"npm-shrinkwrap.json", "", []string{"web/npm-shrinkwrap.json"}, ""},
+		{"npm install needs none", "npm install", nil, ""},
+		{"npm cit is not npm ci", "npm cit", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			yaml := "name: x\nservices:\n  - {name: a, context: a, port: 1}\nfrontend: {dir: web}\n"
+			if tc.install != "" {
+				yaml = strings.Replace(yaml, "{dir: web}", "{dir: web, install: "+tc.install+"}", 1)
+			}
+			app, err := Parse("x", []byte(yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			present := map[string]bool{"a": true, "a/Dockerfile": true, "web": true, "web/package.json": true}
+			for _, f := range tc.files {
+				present[f] = true
+			}
+			err = app.CheckFiles(func(p string, dir bool) (bool, error) { return present[p], nil }, DefaultFrontendDF)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("unexpected problem: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A path Validate refuses (outside the source) is not looked up: it is
+// reported once, by Validate.
+func TestCheckFilesSkipsPathsValidateRefuses(t *testing.T) {
+	app := &App{Name: "x", Services: []Service{{Name: "a", Context: "../outside", Dockerfile: "/etc/Dockerfile", Port: 1}}}
+	err := app.CheckFiles(func(p string, dir bool) (bool, error) {
+		t.Errorf("looked up %q", p)
+		return false, nil
+	})
+	if err != nil {
+		t.Errorf("unexpected problem: %v", err)
+	}
+	if app.Validate() == nil {
+		t.Error("Validate accepted paths outside the source")
+	}
+}

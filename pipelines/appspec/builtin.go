@@ -352,8 +352,8 @@ func decodeResources(node *yaml.Node, path string) (Resources, error) {
 			case opts == nil:
 				// The unknown type is reported by Validate; its keys cannot be checked.
 			default:
-				problems = append(problems, fmt.Sprintf("line %d: %s.%s is not a %s option (known keys: %s)",
-					k.Line, field, k.Value, r.Type, strings.Join(append(slices.Clone(commonResourceKeys), typeKeys...), ", ")))
+				problems = append(problems, fmt.Sprintf("line %d: %s.%s is not a %s option %s",
+					k.Line, field, k.Value, r.Type, knownKeys(k.Value, append(slices.Clone(commonResourceKeys), typeKeys...))))
 			}
 		}
 		if err := common.Decode(&r); err != nil {

@@ -67,7 +67,7 @@ func TestBuiltinDescriptionErrors(t *testing.T) {
 	}{
 		{"unknown resource type", "{type: postgres}", "{type: mysql}", "infra.resources.db.type: \"mysql\" is not one of postgres, redis, dynamodb, cognito, websocket, bucket"},
 		{"option of another type", "{type: postgres}", "{type: postgres, ttl: expiresAt}", "infra.resources.db.ttl is not a postgres option (known keys: type, stack, id, envPrefix, version"},
-		{"unknown infra key", "", "  nework: {azs: 2}\n", "infra.nework: unknown key (known keys: dir, app, context, cdkVersion, outputs, stackPrefix, network"},
+		{"unknown infra key", "", "  nework: {azs: 2}\n", "infra.nework: unknown key (did you mean network?) (known keys: dir, app, context, cdkVersion, outputs, stackPrefix, network"},
 		{"unknown network key", "", "  network: {nat: 0}\n", "infra.network.nat: unknown key (known keys: azs, zones, natGateways, cidr) (line 16)"},
 		{"unknown service key", "    internal: search\n", "    internal: search\n    replicas: 2\n", "services[search].replicas: unknown key"},
 		{"wrong type", "    port: 7700\n", "    port: 7700\n    cpu: lots\n", "services[search].cpu: `lots` must be a whole number (line 12)"},

@@ -3,8 +3,10 @@ package appspec
 import (
 	"reflect"
 	"regexp"
+	"strings"
 
 	"github.com/stevedore-ci/stevedore/pipelines/gate"
+	"github.com/stevedore-ci/stevedore/pipelines/internal/words"
 )
 
 // builtinTypes are the types of the built-in infrastructure keys, for the
@@ -30,5 +32,16 @@ var descriptionTypes = func() map[string]reflect.Type {
 	return out
 }()
 
-// inTypeRef finds the Go type yaml.v3 names in an unknown-key error.
-var inTypeRef = regexp.MustCompile(`in type [A-Za-z0-9_.]+`)
+// unknownField finds the key and the Go type yaml.v3 names in an
+// unknown-key error.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type ([A-Za-z0-9_.]+)`)
+
+// knownKeys is the hint after an unknown key: the key it likely meant, if
+// one is near, and every key the mapping has.
+func knownKeys(key string, keys []string) string {
+	hint := "(known keys: " + strings.Join(keys, ", ") + ")"
+	if near := words.Closest(key, keys); near != "" {
+		hint = "(did you mean " + near + "?) " + hint
+	}
+	return hint
+}

@@ -91,7 +91,7 @@ func TestDeploymentErrors(t *testing.T) {
 		{"blue-green one at a time", "", "strategy: blue-green", false, "services[search].deployment.strategy: blue-green runs both revisions at once, which oneAtATime forbids"},
 		{"canary with request scaling", "strategy: canary", "", false, "services[api].deployment.strategy: canary moves the tasks between two target groups, and autoscaling.requestsPerTarget tracks only the first"},
 		{"unknown deployment key", "strategy: blue-green\nbakeTime: 5m", "", false, "services[api].deployment.bakeTime: unknown key (known keys: strategy, bake, stepPercent, stepBake, canaryPercent, canaryBake, alarms, gate, gateTimeout, smoke, smokeCommand)"},
-		{"unknown smoke key", "strategy: blue-green\ngate: true\nsmoke: [{path: /a, methd: POST}]", "", false, "unknown key (known keys: method, path, status, body)"},
+		{"unknown smoke key", "strategy: blue-green\ngate: true\nsmoke: [{path: /a, methd: POST}]", "", false, "unknown key (did you mean method?) (known keys: method, path, status, body)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -110,7 +110,7 @@ func TestMisspelledKeyNoMissingCascade(t *testing.T) {
 		t.Fatal("accepted")
 	}
 	msg := err.Error()
-	for _, want := range []string{"services[api].contxt: unknown key (known keys: name, context,", "(line 4)", "frontend.outptu: unknown key (known keys: dir,"} {
+	for _, want := range []string{"services[api].contxt: unknown key (did you mean context?) (known keys: name, context,", "(line 4)", "frontend.outptu: unknown key (did you mean output?) (known keys: dir,"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing %q in:\n%s", want, msg)
 		}

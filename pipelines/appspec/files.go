@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -24,7 +25,7 @@ func (a *App) CheckFiles(exists Exists, builtin ...string) error {
 	}
 	var missing, missingDirs []string
 	check := func(field, p string, dir bool) error {
-		if p == "" || isBuiltin[p] {
+		if p == "" || isBuiltin[p] || checkRel(p) != "" { // Validate reports a bad path
 			return nil
 		}
 		for _, d := range missingDirs {
@@ -64,6 +65,19 @@ func (a *App) CheckFiles(exists Exists, builtin ...string) error {
 		}
 		if err := check("frontend.dockerfile", fe.Dockerfile, false); err != nil {
 			return err
+		}
+		if strings.HasPrefix(fe.Install+" ", "npm ci ") && !slices.Contains(missingDirs, fe.Dir) {
+			locked := false
+			for _, lock := range []string{"package-lock.json", "npm-shrinkwrap.json"} {
+				ok, err := exists(path.Join(fe.Dir, lock), false)
+				if err != nil {
+					return fmt.Errorf("checking frontend.install (%s): %w", lock, err)
+				}
+				locked = locked || ok
+			}
+			if !locked {
+				missing = append(missing, fmt.Sprintf("frontend.install: `%s` needs %s, not found in the source directory: run `npm install` in %s and commit package-lock.json, or set frontend.install (e.g. npm install)", fe.Install, path.Join(fe.Dir, "package-lock.json"), fe.Dir))
+			}
 		}
 	}
 	if in := a.Infra; in != nil {
