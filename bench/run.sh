@@ -52,18 +52,28 @@ state=${BENCH_STATE:-/var/lib/stevedore-bench}
 archive=$state.tar.zst
 [[ $state == /var/lib/dagger-offline* ]] && { echo "BENCH_STATE must not be the shared engine's state" >&2; exit 2; }
 export PATH=${DAGGER_OFFLINE_CACHE:-/var/cache/dagger-offline}/v0.19.10/bin:$PATH DAGGER_NO_NAG=1 DO_NOT_TRACK=1
-trap 'rm -rf "$work"; "$repo/bench/engine.sh" stop 2>/dev/null || true; rm -rf "$state".wiped.*' EXIT
+trap 'rm -rf "$work"; "$repo/bench/engine.sh" stop 2>/dev/null || true' EXIT
 
-# wipe: the engine state is gone for the next engine, as on a new runner. It
-# is moved aside and deleted when the bench ends, not deleted now: right
-# after ~150,000 files are deleted, ext4's inode allocator checks every
-# new file against the just-freed inodes still in memory (recently_deleted()
-# in ialloc.c), which made a restore or a cold run on the same disk 3 to 5
-# times slower (perf: most of tar's time in the kernel). A new runner's disk
-# has no such deletions behind it.
+# new_disk: the disk as a new runner has it. For a minute or more after
+# some 100,000 files are deleted, ext4's inode allocator checks every new
+# file against the just-freed inodes whose table blocks are still in
+# memory (recently_deleted() in ialloc.c); that made a restore or a cold
+# run on the same disk 3 to 5 times slower (perf: most of tar's time in
+# the kernel). The wipe below deletes that many, and so does the prune
+# before a save, on the runner that saves; the runner that restores has a
+# disk of its own. Writing everything out and dropping the kernel's caches
+# forgets the deleted inodes; the archive is then read back into memory,
+# as a cache download leaves it.
+new_disk() {
+  sync
+  echo 3 > /proc/sys/vm/drop_caches
+  if [[ -s $archive ]]; then cat "$archive" > /dev/null; fi
+}
+
+# wipe: the engine state is gone for the next engine, as on a new runner.
 wipe() {
-  [[ -e $state ]] && mv "$state" "$state.wiped.$(date +%s%N)"
-  return 0
+  rm -rf "$state" "$state".wiped.* # .wiped.*: left by an older bench
+  new_disk
 }
 
 # engine_on DIR: a new engine process on DIR, used by everything below.
