@@ -129,17 +129,7 @@ func (l *localTarget) withResources(ctx context.Context, img *dagger.Container, 
 	if len(notStarted) > 0 {
 		notes = append(notes, "internal services start after the migration, so it cannot reach "+strings.Join(notStarted, ", "))
 	}
-	local, _ := l.app.LocalResources()
-	for _, r := range local {
-		if !slices.Contains(l.app.LocalUses(s.Name), r.Name) {
-			continue
-		}
-		n := fmt.Sprintf("%s → local %s stand-in %s:%d", r.Name, r.Type, r.Host, r.Port)
-		if len(r.Lacks) > 0 {
-			n += " (lacks extension " + strings.Join(r.Lacks, ", ") + ")"
-		}
-		notes = append(notes, n)
-	}
+	notes = append(notes, l.standInNotes(s.Name)...)
 	if len(missing) > 0 {
 		slices.Sort(missing)
 		notes = append(notes, "not emulated locally: "+strings.Join(missing, ", "))
@@ -227,16 +217,56 @@ func (l *localTarget) after() map[string][]string {
 	return out
 }
 
+// standInNotes names the stand-ins a service is bound to, as the report
+// rows say it: "db → local postgres stand-in res-db:5432".
+func (l *localTarget) standInNotes(service string) []string {
+	var notes []string
+	local, _ := l.app.LocalResources()
+	for _, r := range local {
+		if !slices.Contains(l.app.LocalUses(service), r.Name) {
+			continue
+		}
+		n := fmt.Sprintf("%s → local %s stand-in %s:%d", r.Name, r.Type, r.Host, r.Port)
+		if len(r.Lacks) > 0 {
+			n += " (lacks extension " + strings.Join(r.Lacks, ", ") + ")"
+		}
+		notes = append(notes, n)
+	}
+	return notes
+}
+
 // plans says what a plan shows the migration would run and the rollouts
-// would do beyond starting the new container: a gated service's checks.
+// would do beyond starting the new container: the stand-ins and services
+// they would be bound to, a gated service's checks.
 func (l *localTarget) plans() map[string]string {
 	out := map[string]string{}
+	// with: the stand-ins and, for a rollout, the services it is bound to
+	// (the migration runs before any service starts).
+	with := func(service string, rollout bool) string {
+		w := l.standInNotes(service)
+		if rollout {
+			for _, ln := range l.app.LocalLinks(service) {
+				w = append(w, fmt.Sprintf("%s → local service %s", ln.Host, ln.Service))
+			}
+		}
+		if len(w) == 0 {
+			return ""
+		}
+		return ", bound to " + strings.Join(w, ", ")
+	}
 	if mg := l.app.Migrate; mg != nil {
-		out[deploy.StepMigrate] = fmt.Sprintf("would run `%s` in the new %s image", strings.Join(mg.Command, " "), mg.Service)
+		out[deploy.StepMigrate] = fmt.Sprintf("would run `%s` in the new %s image%s", strings.Join(mg.Command, " "), mg.Service, with(mg.Service, false))
 	}
 	for _, s := range l.app.Services {
+		var what []string
+		if w := with(s.Name, true); w != "" {
+			what = append(what, "would start"+w)
+		}
 		if s.Gated() {
-			out[deploy.RolloutStep(s.Name)] = "the gate would check " + s.GateChecks() + " on the new container before it replaces the old one"
+			what = append(what, "the gate would check "+s.GateChecks()+" on the new container before it replaces the old one")
+		}
+		if len(what) > 0 {
+			out[deploy.RolloutStep(s.Name)] = strings.Join(what, "; ")
 		}
 	}
 	return out

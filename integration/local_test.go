@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -64,6 +65,13 @@ func TestLocalSectionDeploysCommander(t *testing.T) {
 	} {
 		assertContains(t, step, got[step], wants...)
 	}
+
+	// The plan says the same before anything runs; the migration runs
+	// before qdrant starts.
+	plan := mustDagger(t, nil, "call", "--source", src, "plan")
+	assertContains(t, "plan", plan.stdout,
+		"would run `alembic upgrade head` in the new backend image, bound to "+strings.ReplaceAll(standIns, ";", ",")+";",
+		"would start, bound to "+strings.ReplaceAll(standIns, ";", ",")+", qdrant → local service qdrant; the gate would check health /health")
 
 	edit(t, src, "stevedore.yaml", "${DB_NAME}", "${DB_NAME}?sslmode=${DB_SSLMODE}")
 	bad := dagger(t, nil, "call", "--source", src, "plan")
