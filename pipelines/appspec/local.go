@@ -1,6 +1,7 @@
 package appspec
 
 import (
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/stevedore-ci/stevedore/pipelines/internal/words"
 )
 
 // LocalResource is a resource (of the built-in infrastructure or of
@@ -246,22 +249,34 @@ func (a *App) validateLocal(add func(field, format string, args ...any)) {
 			add(f+".type", "%q is not emulated locally; only postgres and redis", r.Type)
 		}
 	}
+	badUses := map[string]bool{} // their ${NAME} would only repeat the problem
 	for _, name := range slices.Sorted(maps.Keys(a.Local.Uses)) {
 		s, err := a.Service(name)
 		if err != nil {
 			add("local.uses."+name, "%q is not one of the services (%s)", name, strings.Join(a.ServiceNames(), ", "))
 			continue
 		}
-		a.validateUses(add, "local.uses."+name, *s, a.Local.Uses[name])
+		a.validateUses(func(field, format string, args ...any) {
+			badUses[name] = true
+			add(field, format, args...)
+		}, "local.uses."+name, *s, a.Local.Uses[name])
 	}
 	for _, s := range a.Services {
+		if badUses[s.Name] {
+			continue
+		}
 		vars := a.localVariables(s.Name)
+		names := slices.Sorted(maps.Keys(vars))
 		for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 			for _, ref := range envReference.FindAllStringSubmatch(s.Env[k], -1) {
-				if _, ok := vars[ref[1]]; !ok {
-					add("services["+s.Name+"].env."+k, "%s is not set on the local target: %s gets %s (add what sets %s to local.uses.%s)",
-						ref[0], s.Name, strings.Join(slices.Sorted(maps.Keys(vars)), ", "), ref[1], s.Name)
+				if _, ok := vars[ref[1]]; ok {
+					continue
 				}
+				fix := fmt.Sprintf("add what sets %s to local.uses.%s", ref[1], s.Name)
+				if near := words.Closest(ref[1], names); near != "" {
+					fix = "did you mean ${" + near + "}?"
+				}
+				add("services["+s.Name+"].env."+k, "%s is not set on the local target: %s gets %s (%s)", ref[0], s.Name, strings.Join(names, ", "), fix)
 			}
 		}
 	}

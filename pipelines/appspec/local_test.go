@@ -137,6 +137,11 @@ func TestLocalErrors(t *testing.T) {
 		{"unknown key", "", "  standIns: true\n", "local.standIns: unknown key (known keys: resources, uses)"},
 		{"undefined reference", "${DB_NAME}", "${DB_NAME}?sslmode=${SSL_MODE}",
 			"services[backend].env.DATABASE_URL: ${SSL_MODE} is not set on the local target: backend gets CACHE_REDIS_HOST, CACHE_REDIS_PORT, CACHE_REDIS_URL, DB_EXTENSIONS, DB_HOST, DB_NAME, DB_PASSWORD, DB_PORT, DB_USER, PORT, QDRANT_URL (add what sets SSL_MODE to local.uses.backend)"},
+		{"mistyped reference", "${DB_NAME}", "${DB_NAM}",
+			"services[backend].env.DATABASE_URL: ${DB_NAM} is not set on the local target: backend gets CACHE_REDIS_HOST, CACHE_REDIS_PORT, CACHE_REDIS_URL, DB_EXTENSIONS, DB_HOST, DB_NAME, DB_PASSWORD, DB_PORT, DB_USER, PORT, QDRANT_URL (did you mean ${DB_NAME}?)"},
+		// The wrong uses entry alone: not also every ${DB_*} it would have set.
+		{"mistyped uses entry", "[db, cache, qdrant]", "[dbx, cache, qdrant]",
+			`local.uses.backend: "dbx" is neither a resource under local.resources (cache, db) nor a service (backend, qdrant)`},
 		{"reference to what another service uses", "    port: 6333\n", "    port: 6333\n    env: {DSN: \"host=${DB_HOST}\"}\n",
 			"services[qdrant].env.DSN: ${DB_HOST} is not set on the local target: qdrant gets PORT (add what sets DB_HOST to local.uses.qdrant)"},
 	}
