@@ -86,26 +86,14 @@ func (l *localTarget) used(resource string) bool {
 	return false
 }
 
-// service is the named service as the local target runs it: its env with
-// the ${NAME} references of a local section replaced (appspec.LocalEnv).
-func (l *localTarget) service(name string) (*appspec.Service, error) {
-	s, err := l.app.Service(name)
-	if err != nil {
-		return nil, err
-	}
-	local := *s
-	local.Env = l.app.LocalEnv(name)
-	return &local, nil
-}
-
 // withResources binds the started stand-ins of the resources a service
 // uses (of the built-in infrastructure or of local:), under the variables
 // the built-in infrastructure sets on AWS, and for a rollout the local
 // services of the other services it uses (for a migration they have not
-// started yet), then the service's own environment (s as l.service
-// returns it). It returns the report's notes: each stand-in and service
-// bound (and the extensions a stand-in lacks), and what the service uses
-// that is not there locally.
+// started yet), then the service's own environment (s as
+// appspec.LocalService returns it). It returns the report's notes: each
+// stand-in and service bound (and the extensions a stand-in lacks), and
+// what the service uses that is not there locally.
 func (l *localTarget) withResources(ctx context.Context, img *dagger.Container, s *appspec.Service, rollout bool) (*dagger.Container, []string, error) {
 	if err := l.startStandIns(ctx); err != nil {
 		return nil, nil, err
@@ -298,7 +286,7 @@ func (l *localTarget) noInfra() string {
 // new image, with the service's environment, before any service starts. A
 // non-zero exit fails the step, and so stops every rollout.
 func (l *localTarget) Migrate(ctx context.Context, image deploy.Image, _ deploy.Outputs) (steps.Outcome, error) {
-	s, err := l.service(image.Service)
+	s, err := l.app.LocalService(image.Service)
 	if err != nil {
 		return steps.Outcome{}, err
 	}
@@ -340,7 +328,7 @@ func (l *localTarget) pull(ctx context.Context, image deploy.Image) (*dagger.Con
 
 // Rollout starts the service from the pushed digest.
 func (l *localTarget) Rollout(ctx context.Context, image deploy.Image, _ deploy.Outputs) (steps.Outcome, error) {
-	s, err := l.service(image.Service)
+	s, err := l.app.LocalService(image.Service)
 	if err != nil {
 		return steps.Outcome{}, err
 	}
@@ -352,7 +340,7 @@ func (l *localTarget) Rollout(ctx context.Context, image deploy.Image, _ deploy.
 	if err != nil {
 		return steps.Outcome{}, err
 	}
-	svc, err := asService(ctr, s).Start(ctx)
+	svc, err := asService(ctr, s, nil).Start(ctx)
 	if err != nil {
 		return steps.Outcome{}, fmt.Errorf("starting %s from %s: %w", s.Name, image.Ref, err)
 	}

@@ -62,10 +62,11 @@ func (m *Stevedore) serveWithUses(ctx context.Context, app *appspec.App, s *apps
 		}
 		ctr = ctr.WithServiceBinding(ln.Host, svc).WithEnvVariable(ln.Var, ln.URL)
 	}
-	local := *s
-	local.Env = app.LocalEnv(s.Name)
-	ctr = withServiceEnv(ctr, &local).WithExposedPort(s.Port, dagger.ContainerWithExposedPortOpts{Description: s.Name})
-	opts := dagger.ContainerAsServiceOpts{UseEntrypoint: true}
+	local, err := app.LocalService(s.Name)
+	if err != nil {
+		return nil, err
+	}
+	var run []string // the image's own start
 	if mg := app.Migrate; mg != nil && mg.Service == s.Name {
 		// The migration, then the image's own command, in one process
 		// tree: the stand-ins it migrates are the ones the service uses.
@@ -77,24 +78,29 @@ func (m *Stevedore) serveWithUses(ctx context.Context, app *appspec.App, s *apps
 		if err != nil {
 			return nil, err
 		}
-		run := slices.Concat(entry, args)
-		if len(run) == 0 {
+		cmd := slices.Concat(entry, args)
+		if len(cmd) == 0 {
 			return nil, fmt.Errorf("serve: the %s image has no ENTRYPOINT or CMD to start after the migration", s.Name)
 		}
 		quoted := make([]string, len(mg.Command))
 		for i, a := range mg.Command {
 			quoted[i] = shellQuote(a)
 		}
-		opts = dagger.ContainerAsServiceOpts{Args: slices.Concat([]string{"sh", "-c", strings.Join(quoted, " ") + ` && exec "$@"`, "sh"}, run)}
+		run = slices.Concat([]string{"sh", "-c", strings.Join(quoted, " ") + ` && exec "$@"`, "sh"}, cmd)
 	}
-	return ctr.AsService(opts), nil
+	return asService(ctr, local, run), nil
 }
 
-// asService starts a service image with its entrypoint, port and env.
-func asService(img *dagger.Container, s *appspec.Service) *dagger.Service {
+// asService starts a service image with its port and env, running args,
+// or its entrypoint when args is empty.
+func asService(img *dagger.Container, s *appspec.Service, args []string) *dagger.Service {
+	opts := dagger.ContainerAsServiceOpts{UseEntrypoint: true}
+	if len(args) > 0 {
+		opts = dagger.ContainerAsServiceOpts{Args: args}
+	}
 	return withServiceEnv(img, s).
 		WithExposedPort(s.Port, dagger.ContainerWithExposedPortOpts{Description: s.Name}).
-		AsService(dagger.ContainerAsServiceOpts{UseEntrypoint: true})
+		AsService(opts)
 }
 
 // Run the frontend image (nginx on port 80) as a Dagger service.

@@ -194,6 +194,18 @@ func (a *App) localVariables(service string) map[string]string {
 // envReference is a ${NAME} reference in an env value.
 var envReference = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
+// LocalService is the named service as the local target runs it: a copy
+// whose env is LocalEnv's.
+func (a *App) LocalService(name string) (*Service, error) {
+	s, err := a.Service(name)
+	if err != nil {
+		return nil, err
+	}
+	local := *s
+	local.Env = a.LocalEnv(s.Name)
+	return &local, nil
+}
+
 // LocalEnv is the service's env as the local target sets it: with a local
 // section, each ${NAME} replaced by the value of the variable NAME the
 // local target sets from what the service uses (e.g. ${DB_HOST} by

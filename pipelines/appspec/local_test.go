@@ -70,6 +70,10 @@ func TestLocalSection(t *testing.T) {
 					t.Errorf("env %s = %q, want %q", k, env[k], v)
 				}
 			}
+			s, err := app.LocalService("backend")
+			if err != nil || !maps.Equal(s.Env, env) || s.Port != app.Services[0].Port {
+				t.Errorf("LocalService = %+v, %v; want the backend with env %v", s, err, env)
+			}
 			if app.Services[0].Env["LISTEN"] != "0.0.0.0:${PORT}" {
 				t.Errorf("the description itself changed: %v", app.Services[0].Env)
 			}
